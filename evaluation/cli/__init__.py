@@ -1,0 +1,84 @@
+"""The `evaluation` command: one group, subcommands registered from the cli/*_cmds modules.
+
+Errors are one line on stderr (exit 1 for user or data errors, 2 for internal errors); the
+traceback is printed only with --debug.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+from evaluation.errors import EvaluationError
+from evaluation.workspace import Workspace, find_workspace
+
+
+@dataclass
+class CliContext:
+    workspace_arg: Path | None
+    debug: bool
+
+    def workspace(self) -> Workspace:
+        return find_workspace(self.workspace_arg) if self.workspace_arg else find_workspace()
+
+
+pass_ctx = click.make_pass_decorator(CliContext)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--workspace", "-w", type=click.Path(file_okay=False, path_type=Path),
+              help="Workspace folder (default: the nearest folder at or above the current one with designs/ and data/).")
+@click.option("--debug", is_flag=True, help="Show the full traceback on errors.")
+@click.version_option(package_name="evaluation")
+@click.pass_context
+def cli(ctx: click.Context, workspace: Path | None, debug: bool) -> None:
+    """Pre-registered evaluation of interventions against explosive attacks.
+
+    Register a design, import incident data, analyse, and report to the steering committee.
+    """
+    ctx.obj = CliContext(workspace_arg=workspace, debug=debug)
+
+
+def _register_commands() -> None:
+    # Imported here so that each area keeps its commands in its own module.
+    from evaluation.cli import analyse_cmds, data_cmds, demo_cmds, design_cmds, diagnose_cmds, report_cmds
+
+    for module in (data_cmds, design_cmds, analyse_cmds, report_cmds, diagnose_cmds, demo_cmds):
+        module.register(cli)
+
+
+_register_commands()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point: maps errors to one-line messages and exit codes."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    try:
+        cli.main(args=args, prog_name="evaluation", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return 1
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return 1
+    except EvaluationError as exc:
+        if debug:
+            traceback.print_exc()
+        click.echo(f"error: {exc}", err=True)
+        return 1
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        return 1
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, exit 2
+        if debug:
+            traceback.print_exc()
+        click.echo(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", err=True)
+        return 2
+    return 0

@@ -1,0 +1,9 @@
+"""CLI commands: demo."""
+
+from __future__ import annotations
+
+import click
+
+
+def register(cli: click.Group) -> None:
+    """Attach this module's commands to the main group."""

@@ -1,0 +1,40 @@
+"""Progress bars for long work (rich, on stderr; silent when disabled)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+T = TypeVar("T")
+
+_enabled = True
+
+
+def set_enabled(value: bool) -> None:
+    global _enabled
+    _enabled = value
+
+
+@contextmanager
+def progress_bar(description: str, total: int | None):
+    """Yield an `advance(n=1)` function that moves a bar on stderr."""
+    if not _enabled:
+        yield lambda n=1: None
+        return
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        transient=True,
+    ) as bar:
+        task = bar.add_task(description, total=total)
+        yield lambda n=1: bar.advance(task, n)
+
+
+def track(items: Iterable[T], description: str, total: int | None = None) -> Iterator[T]:
+    items = list(items) if total is None else items
+    with progress_bar(description, total if total is not None else len(items)) as advance:  # type: ignore[arg-type]
+        for item in items:
+            yield item
+            advance()
