@@ -11,6 +11,8 @@ from __future__ import annotations
 TARGET_TYPES: tuple[str, ...] = ("woning", "bedrijf", "voertuig", "overig")
 OUTCOMES: tuple[str, ...] = ("explosie", "poging")
 FREQUENCIES: tuple[str, ...] = ("day", "week", "month", "quarter", "year")
+# Incident files above this size (about 200,000 rows, some 2 s to import) get a progress bar.
+IMPORT_PROGRESS_BYTES = 20_000_000
 
 # --- design: data block ----------------------------------------------------------------------
 DATA_SOURCE = "store"
@@ -50,6 +52,15 @@ RI_EXACT_MAX = 5000
 # Ljung-Box test on ITS residuals: lags and level at which autocorrelation switches to HAC.
 AUTOCORR_LAGS = 12
 AUTOCORR_ALPHA = 0.05
+# ITS: coefficient draws for the averted-attacks interval; checks' placebo starts and harmonics.
+ITS_SIM_DRAWS = 2000
+ITS_PLACEBO_STARTS = 4  # evenly spaced placebo start dates in the pre-period
+ITS_PLACEBO_MIN_AFTER = 4  # pre-periods a placebo start must leave after it
+ITS_HARMONICS_RANGE: tuple[int, ...] = (0, 1, 2, 3)  # Fourier pairs tried in the sensitivity check
+# DiD placebo check: placebo start dates at these shares of the pre-period, each leaving at
+# least DID_PLACEBO_MIN_PERIODS periods before and after it.
+DID_PLACEBO_FRACTIONS: tuple[float, ...] = (1 / 3, 1 / 2, 2 / 3)
+DID_PLACEBO_MIN_PERIODS = 4
 
 # --- Bayesian (PyMC) ------------------------------------------------------------------------
 # log rate ratio ~ Normal(0, 0.47): 95% of the prior mass on RR in about [0.4, 2.5].
@@ -62,6 +73,23 @@ BAYES_TARGET_ACCEPT = 0.9
 RHAT_MAX = 1.01
 ESS_MIN = 400
 HDI_PROB = 0.95
+BAYES_MAX_DIVERGENCES = 0  # any divergence makes a fit unreliable
+# Sampler: "auto" uses nutpie when installed (much faster), else PyMC's own NUTS.
+BAYES_SAMPLER = "auto"
+# Further weakly informative priors (all on the log-rate scale unless stated). Period effects
+# sum to zero, so they only describe the shape over time; the level comes from the data.
+PRIOR_PERIOD_SD = 1.0  # DiD period effects: ZeroSumNormal(1): a period 0.14x..7x the average
+PRIOR_UNIT_SD = 1.5  # NB DiD: unit log-rates ~ Normal(mu, sigma), sigma ~ HalfNormal(1.5)
+PRIOR_INTERCEPT_SD = 2.5  # ITS/NB: level around the log of the observed mean rate
+PRIOR_TREND_SD = 0.5  # ITS: log-rate change over the whole window, before the start
+PRIOR_SEASON_SD = 0.5  # ITS: each Fourier coefficient
+PRIOR_INV_SQRT_DISPERSION_SD = 1.0  # NB: 1/sqrt(alpha) ~ HalfNormal(1); 0 is Poisson
+PRIOR_POST_SHIFT_SD = 0.47  # controlled ITS: common shift of both series at the start
+# Prior predictive check: the prior's 99th percentile of a period's count must stay below this
+# multiple of the observed maximum (otherwise the priors allow implausible counts).
+PRIOR_PREDICTIVE_DRAWS = 500
+PRIOR_PREDICTIVE_QUANTILE = 0.99
+PRIOR_PREDICTIVE_MAX_MULTIPLE = 10.0
 
 # --- reports --------------------------------------------------------------------------------
 LANGUAGE = "nl"
@@ -74,3 +102,10 @@ DIAGNOSE_POWER_TARGET = 0.80
 
 # --- demo data ------------------------------------------------------------------------------
 DEMO_SEED = 20240101
+
+# --- portfolio: national progress (H7) --------------------------------------------------------
+NATIONAL_TARGET_YEAR = 2025
+NATIONAL_BASELINE_YEAR = 2024
+NATIONAL_TARGET_REDUCTION = 0.10  # the national aim: 10% fewer attacks than the baseline year
+NATIONAL_PROJECTION_DRAWS = 20000  # Monte Carlo draws for the projected year total
+REPORT_FIGURE_DPI = 110

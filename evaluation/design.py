@@ -17,13 +17,22 @@ from pathlib import Path
 from typing import Any, Literal, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from evaluation import defaults
 from evaluation.errors import DesignError
 
 # A period is a date (store data or a dated panel) or an integer (a panel file counting periods).
-Period = Union[dt.date, int]  # noqa: UP007 - pydantic smart-mode union: int stays int
+# StrictInt: a YAML `true` must not pass as period 1.
+Period = Union[dt.date, StrictInt]  # noqa: UP007 - pydantic smart-mode union: int stays int
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 UNIT_CODE = re.compile(r"^GM\d{4}$")
 
@@ -38,6 +47,7 @@ class _Frozen(BaseModel):
 class DataSpec(_Frozen):
     source: str = defaults.DATA_SOURCE
     frequency: Literal["day", "week", "month", "quarter", "year"] = defaults.FREQUENCY
+    # "" means the panel file holds one series (no unit column); its unit is called "all".
     unit_column: str = defaults.UNIT_COLUMN
     time_column: str = defaults.TIME_COLUMN
     outcome: str = defaults.OUTCOME
@@ -45,6 +55,9 @@ class DataSpec(_Frozen):
     covariates: tuple[str, ...] = ()
     target_types: tuple[TargetType, ...] = defaults.TARGET_TYPES
     outcomes: tuple[Outcome, ...] = defaults.OUTCOMES
+    # repeated_cross_section: several rows per unit-period (e.g. restaurants per state and wave);
+    # rows with a missing outcome are then dropped and the number dropped is reported.
+    layout: Literal["panel", "repeated_cross_section"] = "panel"
 
     @property
     def from_store(self) -> bool:
@@ -113,7 +126,7 @@ class ExcludeSpec(_Frozen):
     @model_validator(mode="after")
     def _ordered(self) -> ExcludeSpec:
         if _key(self.end) < _key(self.start):
-            raise ValueError("end lies before start")
+            raise ValueError(f"end: {self.end} lies before exclude.start {self.start}")
         return self
 
 
@@ -125,7 +138,7 @@ class WindowSpec(_Frozen):
     @model_validator(mode="after")
     def _ordered(self) -> WindowSpec:
         if _key(self.end) <= _key(self.start):
-            raise ValueError("end must lie after start")
+            raise ValueError(f"end: {self.end} must lie after window.start {self.start}")
         return self
 
 
@@ -209,6 +222,9 @@ class Design(_Frozen):
                     f"treatment.start: {start} lies outside the window ({self.window.start} .. {self.window.end}); "
                     "the window must include pre-periods and the start"
                 )
+            end = self.treatment.end
+            if end is not None and (type(end) is not type(start) or _key(end) < _key(start)):
+                raise ValueError(f"treatment.end: {end} must be a {type(start).__name__} on or after treatment.start {start}")
             ex = self.window.exclude
             if ex is not None and _key(ex.start) <= _key(start) and _key(ex.end) >= _key(self.window.end):
                 raise ValueError("window.exclude: swallows the whole post period from the start onwards; shorten it")
@@ -280,7 +296,21 @@ def _describe(error: dict[str, Any]) -> str:
         return f"{path}: required field is missing"
     message = error["msg"]
     message = message.removeprefix("Value error, ")
+    # A model validator reports at the model's own location and names the field in its message
+    # ("controls: ..."); join the two so that every message starts with the full field path.
+    named = _FIELD_PREFIX.match(message)
+    if named and _names_field(loc, named.group(1)):
+        return f"{'.'.join([*map(str, loc), named.group(1)])}: {named.group(2)}"
     return f"{path}: {message}"
+
+
+_FIELD_PREFIX = re.compile(r"^([a-z_]+(?:\.[a-z_]+)*): (.*)$", re.DOTALL)
+
+
+def _names_field(loc: tuple[Any, ...], dotted: str) -> bool:
+    """True when `dotted` (e.g. "window.exclude") is a field path inside the model at `loc`."""
+    owner = _model_at((*loc, "_"))
+    return owner is not None and dotted.split(".")[0] in owner.model_fields
 
 
 # pydantic adds union member tags to locations ("date", "int", "function-after[...]"); drop them.
@@ -291,9 +321,18 @@ def validation_messages(exc: ValidationError) -> list[str]:
     """One message per problem, field path first; duplicates from union branches merged."""
     seen: dict[str, None] = {}
     period_paths: set[str] = set()
-    for error in exc.errors():
+    errors = exc.errors()
+    # `start` is a period or a map unit -> period: a failed union reports every branch; keep the
+    # branch that matches the kind of input (a map: its entries; a scalar: the period message).
+    scalar_failed = {_describe(e).split(":", 1)[0] for e in errors if e["type"].startswith(("date_", "int_"))}
+    for error in errors:
+        is_period_error = error["type"].startswith(("date_", "int_"))
+        if is_period_error and isinstance(error["input"], dict):
+            continue
         message = _describe(error)
-        if error["type"].startswith(("date_", "int_")):
+        if error["type"] == "dict_type" and message.split(":", 1)[0] in scalar_failed:
+            continue
+        if is_period_error:
             # a failed `date | int` union reports both branches; say it once, plainly
             path = message.split(":", 1)[0]
             if path in period_paths:

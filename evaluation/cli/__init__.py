@@ -45,9 +45,17 @@ def cli(ctx: click.Context, workspace: Path | None, debug: bool) -> None:
 
 def _register_commands() -> None:
     # Imported here so that each area keeps its commands in its own module.
-    from evaluation.cli import analyse_cmds, data_cmds, demo_cmds, design_cmds, diagnose_cmds, report_cmds
+    from evaluation.cli import (
+        analyse_cmds,
+        data_cmds,
+        demo_cmds,
+        design_cmds,
+        diagnose_cmds,
+        report_cmds,
+        workspace_cmds,
+    )
 
-    for module in (data_cmds, design_cmds, analyse_cmds, report_cmds, diagnose_cmds, demo_cmds):
+    for module in (workspace_cmds, data_cmds, design_cmds, analyse_cmds, report_cmds, diagnose_cmds, demo_cmds):
         module.register(cli)
 
 
@@ -59,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     try:
-        cli.main(args=args, prog_name="evaluation", standalone_mode=False)
+        code = cli.main(args=args, prog_name="evaluation", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         return 1
@@ -81,4 +89,4 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         click.echo(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", err=True)
         return 2
-    return 0
+    return code if isinstance(code, int) else 0

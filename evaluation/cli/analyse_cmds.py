@@ -2,8 +2,65 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import click
+
+from evaluation.errors import EvaluationError
+
+
+def _one_line(result) -> str:
+    p = result.primary
+    verdict = (result.decision or {}).get("verdict", "-")
+    scale = "RR" if p.get("scale") == "rate_ratio" else "diff"
+    return (f"{result.id}: {verdict}; {scale} {p['estimate']:.3f} "
+            f"({p['ci_low']:.3f}-{p['ci_high']:.3f}), p={p['p_value']:.3f} [{result.registration}]")
 
 
 def register(cli: click.Group) -> None:
     """Attach this module's commands to the main group."""
+
+    @cli.command("analyse")
+    @click.argument("design", required=False)
+    @click.option("--all", "all_designs", is_flag=True, help="Analyse every design in designs/ and update the portfolio.")
+    @click.option("--exploratory", is_flag=True,
+                  help="Run even if the design does not match its registration; every output is labelled exploratory.")
+    @click.option("--json", "as_json", is_flag=True, help="Print result.json instead of a summary line.")
+    @click.option("--db", type=click.Path(dir_okay=False, path_type=Path), help="Incident database (default data/evaluation.duckdb or $EVALUATION_DB).")
+    @click.pass_obj
+    def analyse_cmd(obj, design: str | None, all_designs: bool, exploratory: bool, as_json: bool, db: Path | None) -> None:
+        """Run the registered analysis of DESIGN (an id or a design file) and write analyses/<id>/."""
+        from evaluation.analysis import analyse
+        from evaluation.progress import progress_bar
+
+        ws = obj.workspace()
+        if all_designs == bool(design):
+            raise click.UsageError("give one DESIGN (id or file) or --all")
+        if design:
+            result = analyse(design, exploratory=exploratory, workspace=ws, db=db)
+            click.echo(result.to_json() if as_json else _one_line(result))
+            return
+        paths = sorted(ws.designs.glob("*.yaml"))
+        if not paths:
+            raise EvaluationError(f"{ws.designs}: no design files; create one with `evaluation design new ID --design did`")
+        results, failures = [], []
+        with progress_bar("analysing", len(paths)) as advance:
+            for path in paths:
+                try:
+                    results.append(analyse(path, exploratory=exploratory, workspace=ws, db=db))
+                except EvaluationError as exc:
+                    failures.append(f"{path.stem}: {exc}")
+                advance()
+        from evaluation.portfolio import write_portfolio
+
+        write_portfolio(ws, db=db)
+        if as_json:
+            click.echo(json.dumps([r.to_dict() for r in results], indent=2, ensure_ascii=False))
+        else:
+            for r in results:
+                click.echo(_one_line(r))
+        for line in failures:
+            click.echo(f"error: {line}", err=True)
+        if failures:
+            raise click.exceptions.Exit(1)

@@ -1,9 +1,224 @@
-"""CLI commands: design."""
+"""CLI commands: design new / design check, register, amend, registry verify / repair, status."""
 
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
+from typing import Any
+
 import click
+from pydantic import ValidationError
+
+from evaluation import registry
+from evaluation.cli import CliContext, pass_ctx
+from evaluation.design import Design, load_design, read_yaml, validation_messages
+from evaluation.design_checks import check_design_against_data
+from evaluation.design_template import design_template
+from evaluation.errors import DesignError, RegistryError
+from evaluation.workspace import Workspace, find_workspace
+
+DB_OPTION_HELP = "Incident database (default: $EVALUATION_DB, else data/evaluation.duckdb in the workspace)."
+
+
+def _workspace_for(ctx: CliContext, file: Path | None = None) -> Workspace:
+    """--workspace, else the workspace holding FILE, else the one at or above the current folder."""
+    if ctx.workspace_arg is None and file is not None and file.exists():
+        return find_workspace(file.resolve().parent)
+    return ctx.workspace()
+
+
+def _design_file(ctx: CliContext, file: str) -> tuple[Path, Workspace]:
+    """FILE as given, or an id meaning designs/<id>.yaml in the workspace."""
+    path = Path(file)
+    if not path.exists() and path.suffix not in {".yaml", ".yml"} and os.sep not in file:
+        path = _workspace_for(ctx).design_path(file)
+    return path, _workspace_for(ctx, path)
+
+
+def _shown(path: Path) -> str:
+    """A path as the user would type it: relative to the current folder when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _source_panel(design: Design, workspace: Workspace, db: str | None) -> Any:
+    # Imported late: the data layer pulls in duckdb and pandas, which `--help` does not need.
+    from evaluation.prepare import source_panel
+
+    return source_panel(design, workspace, db=db)
+
+
+def _in_workspace(design: Design, path: Path, workspace: Workspace) -> None:
+    """The ledger checks designs/<id>.yaml, so only that file can be registered."""
+    expected = workspace.design_path(design.id)
+    if path.resolve() != expected.resolve():
+        raise RegistryError(
+            f"{path}: only designs in the workspace's designs/ folder can be registered; "
+            f"move it to {expected}"
+        )
+
+
+def _refuse_unchecked(design: Design, path: Path, source: Any) -> None:
+    """A design that fails `design check` is never frozen: it could not be analysed as registered."""
+    errors = [p for p in check_design_against_data(design, source.frame, cutoff=source.cutoff)
+              if p.level == "error"]
+    if errors:
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise RegistryError(f"{_shown(path)}: not registered: {errors[0].field}: {errors[0].message}{more}; "
+                            f"see `evaluation design check {_shown(path)}`")
 
 
 def register(cli: click.Group) -> None:
     """Attach this module's commands to the main group."""
+
+    @cli.group("design")
+    def design_group() -> None:
+        """Write and check design files (designs/ID.yaml)."""
+
+    @design_group.command("new")
+    @click.argument("design_id", metavar="ID")
+    @click.option("--design", "kind", type=click.Choice(["did", "its"]), required=True,
+                  help="did: difference-in-differences; its: interrupted time series.")
+    @pass_ctx
+    def design_new(ctx: CliContext, design_id: str, kind: str) -> None:
+        """Write a commented template to designs/ID.yaml (never overwrites)."""
+        workspace = ctx.workspace()
+        text = design_template(design_id, kind=kind)
+        path = workspace.design_path(design_id)
+        try:
+            with open(path, "x", encoding="utf-8") as handle:  # "x": refuse to overwrite, atomically
+                handle.write(text)
+        except FileExistsError:
+            raise DesignError(f"{_shown(path)}: already exists; edit it, or choose another ID") from None
+        click.echo(f"wrote {_shown(path)}: fill in the TODOs, then run `evaluation design check {_shown(path)}`")
+
+    @design_group.command("check")
+    @click.argument("file")
+    @click.option("--db", type=click.Path(dir_okay=False), help=DB_OPTION_HELP)
+    @pass_ctx
+    def design_check(ctx: CliContext, file: str, db: str | None) -> None:
+        """Validate FILE and check it against the data (units, controls, pre-periods, dates, exposure).
+
+        Prints one line per problem, field path first; exits 1 on any error.
+        """
+        path, workspace = _design_file(ctx, file)
+        data = read_yaml(path)
+        if not isinstance(data, dict):
+            raise DesignError(f"{path}: a design file must be a YAML mapping of fields")
+        try:
+            design = Design.model_validate(data)
+        except ValidationError as exc:
+            messages = validation_messages(exc)
+            for message in messages:
+                click.echo(f"error: {message}")
+            raise DesignError(f"{path}: {len(messages)} error(s), see above") from None
+        design = load_design(path)  # also checks that the id equals the file name
+        source = _source_panel(design, workspace, db)
+        problems = check_design_against_data(design, source.frame, cutoff=source.cutoff)
+        for problem in problems:
+            click.echo(str(problem))
+        errors = [p for p in problems if p.level == "error"]
+        if errors:
+            raise DesignError(f"{path}: {len(errors)} error(s), see above; fix them before registering")
+        warnings = len(problems) - len(errors)
+        click.echo(f"design OK: {design.id} (hash {design.sha256[:12]}, data to {registry._label(source.cutoff)}"
+                   f"{f', {warnings} warning(s)' if warnings else ''}); register it with "
+                   f"`evaluation register {_shown(path)} --by NAME`")
+
+    @cli.command("register")
+    @click.argument("file")
+    @click.option("--by", "by", required=True, help="Who registers (name or role); recorded in the ledger.")
+    @click.option("--db", type=click.Path(dir_okay=False), help=DB_OPTION_HELP)
+    @pass_ctx
+    def register_cmd(ctx: CliContext, file: str, by: str, db: str | None) -> None:
+        """Freeze FILE: append its hash and the data cut-off to designs/registry.jsonl."""
+        path, workspace = _design_file(ctx, file)
+        # validate fully before the ledger is touched: a broken file never reaches it
+        design = load_design(path)
+        _in_workspace(design, path, workspace)
+        source = _source_panel(design, workspace, db)
+        _refuse_unchecked(design, path, source)
+        entry = registry.register(design, workspace=workspace, by=by, source=source)
+        click.echo(_entry_line(entry))
+
+    @cli.command("amend")
+    @click.argument("file")
+    @click.option("--reason", required=True, help="Why the design changed; recorded in the ledger.")
+    @click.option("--by", "by", required=True, help="Who amends (name or role).")
+    @click.option("--db", type=click.Path(dir_okay=False), help=DB_OPTION_HELP)
+    @pass_ctx
+    def amend_cmd(ctx: CliContext, file: str, reason: str, by: str, db: str | None) -> None:
+        """Record a change to a registered design FILE (new hash, field-level diff, reason)."""
+        path, workspace = _design_file(ctx, file)
+        design = load_design(path)
+        _in_workspace(design, path, workspace)
+        source = _source_panel(design, workspace, db)
+        _refuse_unchecked(design, path, source)
+        entry = registry.amend(design, workspace=workspace, by=by, reason=reason, source=source)
+        click.echo(_entry_line(entry))
+        for change in entry["diff"]:
+            click.echo(f"  {change['field']}: {json.dumps(change['old'])} -> {json.dumps(change['new'])}")
+
+    @cli.group("registry")
+    def registry_group() -> None:
+        """Check or repair the registration ledger designs/registry.jsonl."""
+
+    @registry_group.command("verify")
+    @pass_ctx
+    def registry_verify(ctx: CliContext) -> None:
+        """Check the hash chain and that each design file matches its latest registration."""
+        result = registry.verify(ctx.workspace())
+        for problem in result.problems:
+            click.echo(f"error: {problem}")
+        if not result.ok:
+            raise RegistryError(f"registry verification failed: {len(result.problems)} problem(s), see above")
+        click.echo(f"registry OK: {result.n_entries} entries, {result.n_designs} designs")
+
+    @registry_group.command("repair")
+    @pass_ctx
+    def registry_repair(ctx: CliContext) -> None:
+        """Remove a last ledger line left incomplete by a crash (nothing else is ever changed)."""
+        note = registry.repair(ctx.workspace())
+        click.echo(note or "nothing to repair: the last line is complete")
+
+    @cli.command("status")
+    @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+    @pass_ctx
+    def status_cmd(ctx: CliContext, as_json: bool) -> None:
+        """Every design and registered id: registered, amended, retrospective, modified or unregistered."""
+        rows = registry.workspace_status(ctx.workspace())
+        if as_json:
+            click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+            return
+        if not rows:
+            click.echo("no designs yet: start one with `evaluation design new ID --design did|its`")
+            return
+        width = max(len(r["id"]) for r in rows)
+        for row in rows:
+            click.echo(f"{row['id']:<{width}}  {row['status']:<13}  {_status_detail(row)}")
+
+
+def _entry_line(entry: dict[str, Any]) -> str:
+    retro = ("; RETROSPECTIVE: data after the start already existed (cut-off "
+             f"{entry['data_cutoff']})") if entry.get("retrospective") else f"; data cut-off {entry['data_cutoff']}"
+    return (f"{entry['kind']} {entry['seq']}: {entry['id']} {entry['design_sha256'][:12]} by "
+            f"{entry['registrant']} at {entry['timestamp']}{retro}")
+
+
+def _status_detail(row: dict[str, Any]) -> str:
+    if row["registered_sha256"] is None:
+        return row["problem"] or "not registered: `evaluation register FILE --by NAME`"
+    parts = [f"{row['registered_sha256'][:12]}", f"registered {row['registered_at']} by {row['registered_by']}"]
+    if row["amendments"]:
+        parts.append(f"{row['amendments']} amendment(s), last {row['last_change']}")
+    if row["retrospective"]:
+        parts.append(f"retrospective (data to {row['data_cutoff']})")
+    if row["status"] == "modified":
+        parts.append(row["problem"] or f"file hash {str(row['design_sha256'])[:12]} differs: `evaluation amend`")
+    if row["status"] == "missing":
+        parts.append("design file deleted")
+    return "; ".join(parts)
+

@@ -2,8 +2,31 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
+
+from evaluation import defaults
 
 
 def register(cli: click.Group) -> None:
     """Attach this module's commands to the main group."""
+    from evaluation.cli import pass_ctx
+
+    @cli.command("report")
+    @click.option("--lang", type=click.Choice(["nl", "en"]), default=defaults.LANGUAGE,
+                  show_default=True, help="Page language (Dutch number notation for nl).")
+    @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+                  help="Output folder (default: <workspace>/_site).")
+    @click.option("--engine", type=click.Choice(["auto", "quarto", "fallback"]), default="auto",
+                  show_default=True,
+                  help="auto: Quarto >= 1.4 when installed, else the built-in fallback renderer.")
+    @pass_ctx
+    def report(ctx, lang: str, out: Path | None, engine: str) -> None:
+        """Render the portfolio, methods and one page per analysis into a website."""
+        from evaluation.report.render import render_reports
+
+        result = render_reports(ctx.workspace(), lang=lang, out=out, engine=engine)
+        click.echo(f"{result.note}")
+        click.echo(f"{len(result.pages)} pages in {result.out_dir} ({result.seconds:.1f} s); "
+                   f"open {result.out_dir / 'index.html'}")

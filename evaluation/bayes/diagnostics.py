@@ -1,0 +1,115 @@
+"""Sampling (nutpie when installed, else PyMC's NUTS) and the reliability gates of a fit."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import math
+import os
+import warnings
+from typing import Any
+
+import arviz as az
+import numpy as np
+import pymc as pm
+
+from evaluation import defaults
+
+
+def _nutpie():
+    try:
+        import nutpie
+    except ImportError:
+        return None
+    return nutpie
+
+
+def sampler_name(requested: str = defaults.BAYES_SAMPLER) -> str:
+    """The sampler that will run: "nutpie" or "pymc"."""
+    if requested == "pymc":
+        return "pymc"
+    if _nutpie() is not None:
+        return "nutpie"
+    if requested == "nutpie":
+        # asked for explicitly but absent: fall back rather than fail; the summary says which ran
+        return "pymc"
+    return "pymc"
+
+
+def sampler_version(name: str) -> str:
+    return _nutpie().__version__ if name == "nutpie" else pm.__version__
+
+
+def sample(model: pm.Model, *, chains: int, draws: int, tune: int, target_accept: float,
+           seed: int, sampler: str) -> az.InferenceData:
+    """Posterior draws of `model`; identical draws for identical arguments."""
+    cores = max(1, min(chains, os.cpu_count() or 1))
+    if sampler == "nutpie":
+        nutpie = _nutpie()
+        compiled = nutpie.compile_pymc_model(model)
+        return nutpie.sample(compiled, draws=draws, tune=tune, chains=chains, cores=cores,
+                             seed=seed, target_accept=target_accept, progress_bar=False,
+                             save_warmup=False)
+    # PyMC logs its progress and warns about convergence itself; the summary reports both.
+    logger = logging.getLogger("pymc")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with model, warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
+            warnings.simplefilter("ignore")
+            return pm.sample(draws=draws, tune=tune, chains=chains, cores=cores,
+                             random_seed=seed, target_accept=target_accept, progressbar=False,
+                             compute_convergence_checks=False, return_inferencedata=True)
+    finally:
+        logger.setLevel(level)
+
+
+def _min_or_nan(values: list[float]) -> float:
+    finite = [v for v in values if math.isfinite(v)]
+    return min(finite) if len(finite) == len(values) and finite else float("nan")
+
+
+def diagnose(idata: az.InferenceData, *, var_names: list[str]) -> dict[str, Any]:
+    """r_hat_max, ess_bulk_min, ess_tail_min and divergences over the sampled parameters."""
+    posterior = idata.posterior[var_names]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # one chain: ArviZ warns and returns NaN, reported below
+        rhat = az.rhat(posterior)
+        bulk = az.ess(posterior, method="bulk")
+        tail = az.ess(posterior, method="tail")
+
+    def values(ds) -> list[float]:
+        return [float(v) for name in var_names for v in np.ravel(ds[name].values)]
+
+    r_hats = values(rhat)
+    r_hat_max = float("nan") if not all(math.isfinite(r) for r in r_hats) else max(r_hats)
+    diverging = idata.sample_stats["diverging"].values if "sample_stats" in idata else np.zeros(1)
+    return {"r_hat_max": r_hat_max, "ess_bulk_min": _min_or_nan(values(bulk)),
+            "ess_tail_min": _min_or_nan(values(tail)), "divergences": int(np.sum(diverging))}
+
+
+def reliability(diag: dict[str, Any], *, chains: int) -> tuple[bool, str, str]:
+    """(reliable, reason, advice) against the gates in `defaults`."""
+    problems, advice = [], []
+    if chains < 2 or not math.isfinite(diag["r_hat_max"]):
+        problems.append("r_hat cannot be computed (fewer than 2 chains or too few draws)")
+        advice.append(f"run at least {defaults.BAYES_CHAINS} chains")
+    elif diag["r_hat_max"] > defaults.RHAT_MAX:
+        problems.append(f"r_hat {diag['r_hat_max']:.3f} > {defaults.RHAT_MAX}: chains disagree")
+        advice.append("more tuning and draws; if it persists, reparametrise (non-centred effects)")
+    for key, label in (("ess_bulk_min", "bulk"), ("ess_tail_min", "tail")):
+        ess = diag[key]
+        if not math.isfinite(ess) or ess < defaults.ESS_MIN:
+            shown = "n/a" if not math.isfinite(ess) else f"{ess:.0f}"
+            problems.append(f"{label} ESS {shown} < {defaults.ESS_MIN}")
+            if "more draws" not in " ".join(advice):
+                advice.append("more draws (and chains)")
+    if diag["divergences"] > defaults.BAYES_MAX_DIVERGENCES:
+        problems.append(f"{diag['divergences']} divergent transitions: the posterior is not explored")
+        advice.append("higher target_accept (e.g. 0.95-0.99); reparametrise; for overdispersed "
+                      "counts use negative_binomial instead of poisson")
+    if not problems:
+        return True, (f"all gates passed: r_hat <= {defaults.RHAT_MAX}, bulk and tail ESS >= "
+                      f"{defaults.ESS_MIN}, no divergences"), "none needed"
+    return False, "; ".join(problems), "; ".join(advice)

@@ -1,0 +1,375 @@
+"""Difference-in-differences: `estimate_did(data)` -> EstimatorOutput.
+
+One start date: two-way fixed effects (unit and period) on the treatment indicator, fitted by
+the registered model (`evaluation.did.twfe`). Staggered starts: the registered (or `auto`)
+heterogeneity-robust estimator (`evaluation.did.staggered`), with plain TWFE beside it.
+
+Inference (`analysis.inference`):
+- auto: randomization inference when fewer than defaults.RI_MIN_CLUSTERS units are treated
+  (cluster-robust errors over-reject with few treated clusters), otherwise cluster-robust CRV1
+  errors clustered by unit;
+- randomization: `evaluation.did.randomization` (p-value and interval by test inversion);
+- cluster: CRV1 by unit; model: model-based errors (Pearson-scaled for quasi_poisson);
+- wild_bootstrap: restricted wild cluster bootstrap, Webb weights (linear TWFE only).
+"""
+
+from __future__ import annotations
+
+import math
+from functools import partial
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from evaluation import defaults
+from evaluation.did import checks as did_checks
+from evaluation.did.randomization import randomization_inference
+from evaluation.did.twfe import (
+    POISSON_MODELS,
+    TwfeFit,
+    drop_all_zero_units,
+    fit_twfe,
+    model_frame,
+)
+from evaluation.did.wild_bootstrap import wild_cluster_bootstrap
+from evaluation.errors import AnalysisError, format_rows
+from evaluation.prepared import PreparedData
+from evaluation.result import Check, EstimatorOutput, tidy_frame, tidy_row
+
+__all__ = ["estimate_did", "infer"]
+
+
+def estimate_did(data: PreparedData, *, neighbours: pd.DataFrame | None = None) -> EstimatorOutput:
+    """Estimate the registered DiD design on prepared data (see the module docstring)."""
+    spec = data.spec
+    validate(data)
+    ri_frame, frame, notes = model_rows(data)
+    used, reason = choose_inference(data)
+    estimator, estimator_reason = _resolve_estimator(data)
+    treated = {u: int(c) for u, c in data.panel.loc[data.panel["treated_unit"], ["unit", "cohort"]]
+               .drop_duplicates().itertuples(index=False)}
+
+    twfe = fit_twfe(frame, model=spec.model)
+    twfe_summary = infer(ri_frame, fit=twfe, treated=treated, used=used, data=data)
+    staggered = None
+    if estimator == "twfe":
+        summary = twfe_summary
+        method = _method(data, twfe)
+    else:
+        staggered = _fit_staggered(data, estimator=estimator)
+        summary = _staggered_summary(staggered, frame=ri_frame, treated=treated, used=used,
+                                     data=data)
+        method = staggered.method
+    scale = twfe.scale
+
+    primary = _primary(data, twfe=twfe, summary=summary, method=method, scale=scale, used=used,
+                       reason=reason, estimator=estimator, estimator_reason=estimator_reason,
+                       treated=treated)
+    if staggered is not None:
+        primary["twfe"] = _presented(twfe_summary, scale=scale)
+        primary["twfe"]["method"] = _method(data, twfe)
+    primary["notes"] = [*notes, *(staggered.notes if staggered is not None else ())]
+
+    rows = [tidy_row("treatment", primary["estimate"], primary["std_error"], primary["ci_low"],
+                     primary["ci_high"], primary["p_value"], method=method, scale=scale)]
+    if staggered is not None:
+        rows.append(tidy_row("twfe", *_row_values(twfe_summary, scale), method=_method(data, twfe),
+                             scale=scale))
+        rows.extend(r for r in staggered.rows if r["term"] != "treatment")
+
+    event_table, event_check = _event_study(data)
+    if event_table is not None and len(event_table):
+        for rec in event_table.itertuples(index=False):
+            rows.append(tidy_row(f"event_time_{int(rec.event_time)}", rec.estimate, rec.std_error,
+                                 rec.ci_low, rec.ci_high, getattr(rec, "p_value", None),
+                                 method="event study", scale=rec.scale))
+
+    estimate_subset = partial(_estimate_subset, data)
+    check_list = [event_check,
+                  did_checks.placebo_check(frame, treated=treated, estimate=estimate_subset,
+                                           alpha=spec.alpha, scale=scale),
+                  did_checks.leave_one_out_check(frame, treated=treated, estimate=estimate_subset,
+                                                 primary=primary, scale=scale),
+                  did_checks.displacement_check(frame, treated=treated, neighbours=neighbours,
+                                                estimate=estimate_subset, alpha=spec.alpha,
+                                                scale=scale)]
+    series, averted = _series(data, twfe, summary)
+    extras: dict[str, Any] = {"averted": averted}
+    if staggered is not None:
+        extras["staggered"] = staggered.aggregations
+    return EstimatorOutput(primary=primary, estimates=tidy_frame(rows), checks=tuple(check_list),
+                           series=series, event_study=event_table, extras=extras)
+
+
+# --- input ------------------------------------------------------------------------------------
+def validate(data: PreparedData) -> None:
+    """Raise a one-line AnalysisError for data no DiD estimate can be trusted on."""
+    panel = data.panel
+    design = data.design.id
+    count = data.spec.model in POISSON_MODELS
+    bad_y = np.flatnonzero(~np.isfinite(panel["y"].to_numpy(dtype=float)))
+    if len(bad_y):
+        raise AnalysisError(f"design {design}: outcome `y` is missing in panel row(s) "
+                            f"{format_rows(bad_y)}; fill them (0 when no event) or shorten the window")
+    if count and (panel["y"] < 0).any():
+        rows = np.flatnonzero(panel["y"].to_numpy() < 0)
+        raise AnalysisError(f"design {design}: model {data.spec.model} needs counts >= 0; "
+                            f"negative outcome in panel row(s) {format_rows(rows)}; use model: linear")
+    exposure = panel["exposure"].to_numpy(dtype=float)
+    if count and not np.all(np.isfinite(exposure) & (exposure > 0)):
+        rows = np.flatnonzero(~(np.isfinite(exposure) & (exposure > 0)))
+        raise AnalysisError(f"design {design}: exposure must be positive; panel row(s) "
+                            f"{format_rows(rows)} have a missing or non-positive exposure")
+    if not data.repeated_cross_section:
+        per_unit = panel.groupby("unit", sort=True)["t"].nunique()
+        short = per_unit[per_unit < data.n_periods]
+        if len(short):
+            present = panel.loc[panel["unit"] == short.index[0], "t"]
+            missing = sorted(set(range(data.n_periods)) - set(present.tolist()))
+            raise AnalysisError(
+                f"design {design}: the panel has gaps: unit(s) {format_rows(short.index)} lack "
+                f"period(s) (e.g. {short.index[0]}: t = {format_rows(missing)}); add the missing "
+                "unit-periods (0 when no event) or drop the unit from the design")
+    rows = data.estimation_rows
+    treated_rows = rows.loc[rows["treated_unit"]]
+    pre = treated_rows.loc[treated_rows["t"] < treated_rows["cohort"]].groupby("unit").size()
+    no_pre = sorted(set(data.treated_units) - set(pre.index))
+    if no_pre:
+        raise AnalysisError(f"design {design}: treated unit(s) {format_rows(no_pre)} have no "
+                            "pre-period data in the window; move window.start earlier or drop them")
+    totals = treated_rows.groupby("unit")["y"].apply(lambda y: float(np.abs(y).sum()))
+    zero = sorted(totals.index[totals.to_numpy() == 0])
+    if zero:
+        raise AnalysisError(f"design {design}: treated unit(s) {format_rows(zero)} have an "
+                            "all-zero outcome in the window, so no effect can be estimated; "
+                            "check the unit codes or drop them")
+    if rows.loc[~rows["treated_unit"], "unit"].nunique() == 0:
+        raise AnalysisError(f"design {design}: no control units in the panel; a did design "
+                            "needs untreated units (controls: untreated, or a list)")
+
+
+def model_rows(data: PreparedData) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """(all estimation rows, rows the models are fitted on, notes) as model frames.
+
+    For count models, periods with no event in any unit and control units with no event in the
+    window are left out of the fits: their fixed effect is minus infinity and they carry no
+    information on the rate ratio. They stay in the randomization pool (its first frame),
+    since under the null they could have been treated.
+    """
+    frame = model_frame(data.estimation_rows)
+    notes: list[str] = []
+    if data.spec.model not in POISSON_MODELS:
+        return frame, frame, notes
+    per_t = frame.groupby("t")["y"].sum()
+    empty = per_t.index[per_t.to_numpy() == 0].tolist()
+    if empty:
+        frame = frame.loc[~frame["t"].isin(empty)].reset_index(drop=True)
+        notes.append(f"{len(empty)} period(s) without any event in any unit are left out of the "
+                     f"fit (t = {format_rows(empty)}); they carry no information on the effect.")
+    fit_frame, zero_units = drop_all_zero_units(frame)
+    if zero_units:
+        notes.append(f"{len(zero_units)} control unit(s) without any event in the window are "
+                     f"left out of the fit ({format_rows(zero_units)}); they carry no "
+                     "information on the rate ratio but stay in the randomization pool.")
+    return frame, fit_frame, notes
+
+
+def _estimate_subset(data: PreparedData, sub: pd.DataFrame, *, treated: dict[str, int],
+                     interval: bool, inference: bool = True) -> dict[str, Any]:
+    """TWFE estimate on a modified model frame (for the checks), with the design's inference."""
+    if data.spec.model in POISSON_MODELS:
+        per_t = sub.groupby("t")["y"].transform("sum")
+        sub, _ = drop_all_zero_units(sub.loc[per_t.to_numpy() > 0].reset_index(drop=True))
+        present = set(sub["unit"])
+        treated = {u: c for u, c in treated.items() if u in present}
+    if not treated or not sub["d"].any():
+        return {"skipped": "no treated unit with events left in these data"}
+    if sub["unit"].nunique() <= len(treated):
+        return {"skipped": "no control unit left in these data"}
+    fit = fit_twfe(sub, model=data.spec.model)
+    if not inference:
+        return {"beta": fit.beta}
+    used, _ = choose_inference(data, n_treated=len(treated))
+    return infer(sub, fit=fit, treated=treated, used=used, data=data, interval=interval)
+
+
+# --- inference ----------------------------------------------------------------------------------
+def choose_inference(data: PreparedData, *, n_treated: int | None = None) -> tuple[str, str]:
+    """The inference method to use and a plain sentence saying why."""
+    spec = data.spec
+    n = len(data.treated_units) if n_treated is None else n_treated
+    if spec.inference == "hac":
+        raise AnalysisError("analysis.inference: `hac` is for interrupted time series; a did "
+                            "design uses auto, randomization, cluster, wild_bootstrap or model")
+    if spec.inference == "wild_bootstrap" and spec.model != "linear":
+        raise AnalysisError(f"analysis.inference: wild_bootstrap needs model: linear (this design "
+                            f"has model: {spec.model}); use randomization for count models")
+    if spec.inference == "auto":
+        if n < defaults.RI_MIN_CLUSTERS:
+            return "randomization", (
+                f"{n} treated unit(s), fewer than {defaults.RI_MIN_CLUSTERS}: cluster-robust "
+                "errors reject a true null too often with so few treated clusters, so the "
+                "p-value and interval come from re-assigning the treatment to other units")
+        return "cluster", (f"{n} treated units: cluster-robust (CRV1) errors clustered by unit")
+    reasons = {
+        "randomization": "randomization inference, as registered in the design",
+        "cluster": "cluster-robust (CRV1) errors clustered by unit, as registered in the design",
+        "model": "model-based errors, as registered in the design",
+        "wild_bootstrap": "restricted wild cluster bootstrap (Webb weights), as registered",
+    }
+    return spec.inference, reasons[spec.inference]
+
+
+def infer(frame: pd.DataFrame, *, fit: TwfeFit, treated: dict[str, int], used: str,
+          data: PreparedData, interval: bool = True) -> dict[str, Any]:
+    """beta, std_error, ci_low, ci_high (coefficient scale), p_value and inference details."""
+    spec = data.spec
+    beta = fit.beta
+    se = fit.se_model if used == "model" else fit.se_cluster
+    out: dict[str, Any] = {"beta": beta, "std_error": se, "details": {}}
+    if used in ("model", "cluster"):
+        lo, hi, p = _wald(beta, se, spec.alpha)
+        out.update(ci_low=lo, ci_high=hi, p_value=p)
+        return out
+    if used == "wild_bootstrap":
+        boot = wild_cluster_bootstrap(frame, draws=spec.randomization_draws, seed=spec.seed,
+                                      alpha=spec.alpha)
+        out.update(ci_low=boot.ci_low, ci_high=boot.ci_high, p_value=boot.p_value,
+                   details=boot.as_dict())
+        return out
+    ri = randomization_inference(frame, model=spec.model, treated=treated, beta_hat=beta,
+                                 se_hint=fit.se_model, draws=spec.randomization_draws,
+                                 seed=spec.seed, alpha=spec.alpha, n_periods=data.n_periods,
+                                 interval=interval)
+    out.update(ci_low=ri.ci_low, ci_high=ri.ci_high, p_value=ri.p_value, details=ri.as_dict())
+    return out
+
+
+def _wald(beta: float, se: float, alpha: float) -> tuple[float, float, float]:
+    if not (math.isfinite(se) and se > 0):
+        return math.nan, math.nan, math.nan
+    z = float(stats.norm.ppf(1 - alpha / 2))
+    return beta - z * se, beta + z * se, float(2 * stats.norm.sf(abs(beta / se)))
+
+
+# --- staggered (evaluation.did.staggered, owned by the staggered-design module) -----------------
+def _resolve_estimator(data: PreparedData) -> tuple[str, str]:
+    from evaluation.did.staggered import resolve_estimator
+
+    return resolve_estimator(data)
+
+
+def _fit_staggered(data: PreparedData, *, estimator: str):
+    from evaluation.did.staggered import fit_staggered
+
+    return fit_staggered(data, estimator=estimator, control_group=data.spec.control_group)
+
+
+def _staggered_summary(fit, *, frame: pd.DataFrame, treated: dict[str, int], used: str,
+                       data: PreparedData) -> dict[str, Any]:
+    """The staggered estimate with the design's inference: analytic errors, or the
+    randomization test (a test of the sharp null, valid whatever the estimator) around it."""
+    out: dict[str, Any] = {"beta": fit.estimate, "std_error": fit.std_error, "details": {}}
+    if used == "wild_bootstrap":
+        raise AnalysisError("analysis.inference: wild_bootstrap is implemented for the plain "
+                            "linear TWFE estimator; with staggered starts use randomization")
+    if used in ("model", "cluster"):
+        out.update(ci_low=fit.ci_low, ci_high=fit.ci_high, p_value=fit.p_value)
+        return out
+    spec = data.spec
+    ri = randomization_inference(frame, model=spec.model, treated=treated, beta_hat=fit.estimate,
+                                 se_hint=fit.std_error, draws=spec.randomization_draws,
+                                 seed=spec.seed, alpha=spec.alpha, n_periods=data.n_periods)
+    out.update(ci_low=ri.ci_low, ci_high=ri.ci_high, p_value=ri.p_value, details=ri.as_dict())
+    return out
+
+
+def _event_study(data: PreparedData) -> tuple[pd.DataFrame | None, Check]:
+    try:
+        from evaluation.did.event_study import event_study
+    except ImportError:
+        return None, Check(name="pre_trends", status="skipped",
+                           detail="event study not available in this version")
+    return event_study(data)
+
+
+# --- presentation -------------------------------------------------------------------------------
+def _method(data: PreparedData, fit: TwfeFit) -> str:
+    if fit.model in POISSON_MODELS and data.has_exposure:
+        return f"{fit.method}, offset log(exposure)"
+    return fit.method
+
+
+def _to_scale(value: float, scale: str) -> float:
+    if scale == "rate_ratio":
+        return math.exp(value) if math.isfinite(value) else (0.0 if value < 0 else math.inf)
+    return value
+
+
+def _row_values(summary: dict[str, Any], scale: str) -> tuple[float, float, float, float, float]:
+    return (_to_scale(summary["beta"], scale), summary["std_error"],
+            _to_scale(summary["ci_low"], scale), _to_scale(summary["ci_high"], scale),
+            summary["p_value"])
+
+
+def _presented(summary: dict[str, Any], *, scale: str) -> dict[str, Any]:
+    est, se, lo, hi, p = _row_values(summary, scale)
+    return {"estimate": est, "std_error": se, "ci_low": lo, "ci_high": hi, "p_value": p}
+
+
+def _primary(data: PreparedData, *, twfe: TwfeFit, summary: dict[str, Any], method: str,
+             scale: str, used: str, reason: str, estimator: str, estimator_reason: str,
+             treated: dict[str, int]) -> dict[str, Any]:
+    shown = _presented(summary, scale=scale)
+    if scale == "rate_ratio":
+        pct = 100.0 * (shown["estimate"] - 1.0)
+    else:
+        post = twfe.frame["d"].to_numpy() == 1
+        cf_mean = float(np.mean(twfe.counterfactual(summary["beta"])[post]))
+        pct = 100.0 * shown["estimate"] / cf_mean if cf_mean != 0 else math.nan
+    inference = {"used": used, "reason": reason, "draws": None, "exact": False,
+                 **summary["details"]}
+    primary: dict[str, Any] = {
+        "method": method, "scale": scale, **shown, "pct_change": pct,
+        "inference": inference,
+        "n_treated": len(treated),
+        "n_control": int(twfe.frame.loc[~twfe.frame["unit"].isin(treated), "unit"].nunique()),
+        "n_periods": data.n_periods, "estimator": estimator,
+        "estimator_reason": estimator_reason, "model": data.spec.model,
+    }
+    if twfe.dispersion is not None:
+        primary["dispersion"] = twfe.dispersion
+    if twfe.nb_alpha is not None:
+        primary["nb_alpha"] = twfe.nb_alpha
+    return primary
+
+
+def _series(data: PreparedData, fit: TwfeFit, summary: dict[str, Any]) -> tuple[pd.DataFrame, dict]:
+    """Observed, fitted and counterfactual sums per period and group, and the averted count.
+
+    The counterfactual is the TWFE fit with the treatment effect set to 0; its band uses the
+    ends of the effect's interval, holding the fitted unit and period effects fixed.
+    """
+    frame = fit.frame
+    lo_b, hi_b = summary["ci_low"], summary["ci_high"]
+    cf = fit.counterfactual(summary["beta"])
+    ends = [fit.counterfactual(b) if math.isfinite(b) else np.full(len(frame), np.nan)
+            for b in (lo_b, hi_b)]
+    table = pd.DataFrame({
+        "t": frame["t"].to_numpy(),
+        "group": np.where(frame["unit"].isin(set(data.treated_units)), "treated", "control"),
+        "observed": frame["y"].to_numpy(), "fitted": fit.fitted, "counterfactual": cf,
+        "cf_low": np.fmin(ends[0], ends[1]), "cf_high": np.fmax(ends[0], ends[1]),
+    })
+    series = table.groupby(["t", "group"], as_index=False, sort=True).sum(min_count=1)
+    series.loc[series["group"] == "control", ["cf_low", "cf_high"]] = np.nan
+    series.insert(0, "period", [data.periods[int(t)] for t in series["t"]])
+    post = frame["d"].to_numpy() == 1
+    observed_post = float(frame["y"].to_numpy()[post].sum())
+    averted_ends = sorted(float(e[post].sum()) - observed_post for e in ends)
+    averted = {"estimate": float(cf[post].sum()) - observed_post,
+               "ci_low": averted_ends[0], "ci_high": averted_ends[1],
+               "observed": observed_post, "counterfactual": float(cf[post].sum())}
+    return series, averted

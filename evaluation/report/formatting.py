@@ -1,0 +1,130 @@
+"""Number notation for report pages: Dutch (1.543; 0,89) or English (1,543; 0.89).
+
+Every number on a page goes through these helpers, so a page's notation is one decision and the
+tests can format the numbers of result.json the same way to find them in the HTML.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from evaluation import defaults
+
+MISSING = "–"  # shown for a number that is not available (None or NaN)
+LANGUAGES = ("nl", "en")
+
+
+def check_lang(lang: str) -> str:
+    if lang not in LANGUAGES:
+        from evaluation.report import ReportError
+
+        raise ReportError(f"--lang: unknown language {lang!r}; use one of {', '.join(LANGUAGES)}")
+    return lang
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and not math.isfinite(value))
+
+
+def _localise(text: str, lang: str) -> str:
+    # English notation is Python's own; Dutch swaps the separators (1,543.2 -> 1.543,2).
+    if lang == "en":
+        return text
+    return text.replace(",", "\0").replace(".", ",").replace("\0", ".")
+
+
+def number(value: Any, *, lang: str, digits: int = 2) -> str:
+    """A decimal number with `digits` decimals and thousands separators: 0,89 / 1.543,20."""
+    if _missing(value):
+        return MISSING
+    text = f"{float(value):,.{digits}f}"
+    if text.startswith("-") and float(text.replace(",", "").lstrip("-")) == 0:
+        text = text[1:]  # no "-0,00"
+    return _localise(text, lang)
+
+
+def integer(value: Any, *, lang: str) -> str:
+    """A whole number with thousands separators: 1.543 (nl) / 1,543 (en)."""
+    if _missing(value):
+        return MISSING
+    return _localise(f"{round(float(value)):,d}", lang)
+
+
+def percent(value: Any, *, lang: str, digits: int = 1, signed: bool = True) -> str:
+    """A percentage given in percent units (pct_change = -11.0 -> '-11,0%')."""
+    if _missing(value):
+        return MISSING
+    text = number(value, lang=lang, digits=digits)
+    if signed and float(value) > 0 and text != number(0, lang=lang, digits=digits):
+        text = "+" + text
+    return f"{text}%"
+
+
+def probability(value: Any, *, lang: str) -> str:
+    """A probability as a whole percentage: 0.834 -> '83%'; extremes as '<1%' and '>99%'."""
+    if _missing(value):
+        return MISSING
+    p = float(value)
+    if 0 < p < 0.005:
+        return "<1%"
+    if 0.995 < p < 1:
+        return ">99%"
+    return f"{round(100 * p):d}%"
+
+
+def p_value(value: Any, *, lang: str) -> str:
+    """A p-value with three decimals; below 0,001 as '<0,001'."""
+    if _missing(value):
+        return MISSING
+    if float(value) < 0.001:
+        return "<" + number(0.001, lang=lang, digits=3)
+    return number(value, lang=lang, digits=3)
+
+
+def interval(low: Any, high: Any, *, lang: str, digits: int = 2) -> str:
+    """A confidence or credible interval: '[0,80; 0,98]' (nl) / '[0.80, 0.98]' (en)."""
+    if _missing(low) or _missing(high):
+        return MISSING
+    sep = "; " if lang == "nl" else ", "
+    return f"[{number(low, lang=lang, digits=digits)}{sep}{number(high, lang=lang, digits=digits)}]"
+
+
+def count(value: Any, *, lang: str, neighbourhood: bool = False,
+          suppress_below: int = defaults.SUPPRESS_BELOW) -> str:
+    """A count of incidents; for a neighbourhood, counts below `suppress_below` show as '<5'.
+
+    Small neighbourhood counts can point to a single address, so they are never printed exactly.
+    """
+    if _missing(value):
+        return MISSING
+    if neighbourhood and float(value) < suppress_below:
+        return f"<{suppress_below}"
+    return integer(value, lang=lang)
+
+
+def is_neighbourhood(unit_code: str) -> bool:
+    """CBS neighbourhood codes start with BU (municipalities with GM)."""
+    return str(unit_code).upper().startswith("BU")
+
+
+def date(value: Any, *, lang: str) -> str:
+    """An ISO date as '3 maart 2025' (nl) or '3 March 2025' (en); other values unchanged."""
+    import datetime as dt
+
+    if _missing(value) or value == "":
+        return MISSING
+    try:
+        day = dt.date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return str(value)
+    months = MONTHS[lang]
+    return f"{day.day} {months[day.month - 1]} {day.year}"
+
+
+MONTHS = {
+    "nl": ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus",
+           "september", "oktober", "november", "december"),
+    "en": ("January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December"),
+}

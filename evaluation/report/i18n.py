@@ -1,0 +1,163 @@
+"""Page text in Dutch (default) and English: `text(key, lang)`.
+
+Keys are short names; every visible word on a page comes from here (or from the analysis files),
+so adding a language is adding a column.
+"""
+
+from __future__ import annotations
+
+STRINGS: dict[str, tuple[str, str]] = {
+    # portfolio page
+    "portfolio_title": ("Portefeuille: interventies tegen explosies",
+                        "Portfolio: interventions against explosive attacks"),
+    "portfolio_intro": ("Elke interventie is vooraf geregistreerd en met de vastgelegde methode "
+                        "geëvalueerd. Per interventie staat hieronder het oordeel volgens de "
+                        "vooraf vastgelegde beslisregel.",
+                        "Each intervention was registered in advance and evaluated with the "
+                        "registered method. Below is each intervention's verdict under the "
+                        "pre-registered decision rule."),
+    "national_title": ("Landelijke voortgang", "National progress"),
+    "national_missing": ("Landelijke cijfers zijn niet beschikbaar", "National figures are not available"),
+    "forest_title": ("Effecten per interventie", "Effects per intervention"),
+    "forest_caption": ("Rate ratio per interventie met 95%-interval (logaritmische schaal). Links "
+                       "van de doorgetrokken lijn: minder aanslagen; links van de rode stippellijn: "
+                       "minstens de vooraf vastgelegde minimale daling.",
+                       "Rate ratio per intervention with 95% interval (log scale). Left of the "
+                       "solid line: fewer attacks; left of the red dashed line: at least the "
+                       "registered minimum reduction."),
+    "forest_none": ("Er zijn nog geen effecten op de rate-ratioschaal om te tonen.",
+                    "There are no rate-ratio effects to show yet."),
+    "table_title": ("Oordelen", "Verdicts"),
+    "no_analyses": ("Er zijn nog geen analyses. Draai `evaluation analyse --all`.",
+                    "There are no analyses yet. Run `evaluation analyse --all`."),
+    "no_portfolio": ("analyses/portfolio.json ontbreekt; de tabel is uit de losse analyses gelezen "
+                     "en landelijke cijfers ontbreken. Draai `evaluation analyse --all`.",
+                     "analyses/portfolio.json is missing; the table was read from the single "
+                     "analyses and national figures are missing. Run `evaluation analyse --all`."),
+    "holm_title": ("Meerdere toetsen", "Multiple testing"),
+    # column heads
+    "col_intervention": ("Interventie", "Intervention"),
+    "col_design": ("Ontwerp", "Design"),
+    "col_estimate": ("Schatting", "Estimate"),
+    "col_interval": ("95%-interval", "95% interval"),
+    "col_change": ("Verandering", "Change"),
+    "col_p": ("p", "p"),
+    "col_p_holm": ("p (Holm)", "p (Holm)"),
+    "col_verdict": ("Oordeel", "Verdict"),
+    "col_smss": ("SMS-niveau", "SMS level"),
+    "col_registration": ("Registratie", "Registration"),
+    "col_term": ("Term", "Term"),
+    "col_method": ("Methode", "Method"),
+    "col_check": ("Controle", "Check"),
+    "col_status": ("Uitkomst", "Result"),
+    "col_blocking": ("Blokkerend", "Blocking"),
+    "col_detail": ("Toelichting", "Detail"),
+    "col_group": ("Groep", "Group"),
+    "col_before": ("Vóór de start", "Before the start"),
+    "col_after": ("Na de start", "After the start"),
+    "col_per_period_before": ("Per periode vóór", "Per period before"),
+    "col_per_period_after": ("Per periode na", "Per period after"),
+    "col_field": ("Veld", "Field"),
+    "col_old": ("Oud", "Old"),
+    "col_new": ("Nieuw", "New"),
+    # intervention page
+    "about_title": ("Wat, waar en wanneer", "What, where and when"),
+    "owner": ("Eigenaar", "Owner"),
+    "hypothesis": ("Hypothese", "Hypothesis"),
+    "units": ("Gebieden", "Areas"),
+    "start_dates": ("Start", "Start"),
+    "end_date": ("Einde", "End"),
+    "window": ("Analyseperiode", "Analysis window"),
+    "excluded": ("uitgesloten", "excluded"),
+    "design_did": ("verschil-in-verschillen", "difference-in-differences"),
+    "design_its": ("onderbroken tijdreeks", "interrupted time series"),
+    "registration_title": ("Registratie", "Registration"),
+    "status_registered": ("geregistreerd", "registered"),
+    "status_amended": ("geregistreerd, met amendementen", "registered, with amendments"),
+    "status_retrospective": ("achteraf geregistreerd", "registered retrospectively"),
+    "status_exploratory": ("verkennend (niet volgens registratie)", "exploratory (not as registered)"),
+    "registered_at": ("Geregistreerd op", "Registered on"),
+    "registered_by": ("door", "by"),
+    "design_hash": ("Ontwerphash", "Design hash"),
+    "amendments": ("Amendementen", "Amendments"),
+    "no_amendments": ("Geen amendementen.", "No amendments."),
+    "reason": ("Reden", "Reason"),
+    "banner_retrospective": ("Let op: dit ontwerp is pas geregistreerd nadat de interventie was "
+                             "gestart. De uitkomst kan door kennis van de data beïnvloed zijn.",
+                             "Note: this design was registered only after the intervention "
+                             "started. The result may be influenced by knowledge of the data."),
+    "banner_exploratory": ("Let op: dit is een verkennende analyse, niet volgens een geldige "
+                           "registratie. Er volgt geen oordeel uit.",
+                           "Note: this is an exploratory analysis, not run under a valid "
+                           "registration. It gives no verdict."),
+    "data_title": ("De data", "The data"),
+    "data_intro": ("Aantal aanslagen in de analyseperiode, vóór en na de start.",
+                   "Number of attacks in the analysis window, before and after the start."),
+    "group_treated": ("Interventiegebied", "Intervention area"),
+    "group_control": ("Vergelijkingsgebieden", "Comparison areas"),
+    "no_series": ("Er zijn geen reeksen opgeslagen voor deze analyse.",
+                  "No series were stored for this analysis."),
+    "figures_title": ("Figuren", "Figures"),
+    "series_caption": ("Waargenomen aantallen en het contrafeitelijke verloop zonder interventie, "
+                       "met 95%-band.",
+                       "Observed counts and the counterfactual path without the intervention, "
+                       "with 95% band."),
+    "event_caption": ("Effect per periode rond de start (event study); vóór de start hoort het "
+                      "effect rond geen effect te liggen.",
+                      "Effect per period around the start (event study); before the start the "
+                      "effect should be close to no effect."),
+    "no_event_study": ("Geen event study voor deze analyse.", "No event study for this analysis."),
+    "posterior_caption": ("Posteriorverdeling van de rate ratio, met de vooraf vastgelegde "
+                          "minimale daling.",
+                          "Posterior distribution of the rate ratio, with the registered "
+                          "minimum reduction."),
+    "no_posterior": ("Geen posteriorverdeling beschikbaar (geen Bayesiaanse analyse of geen "
+                     "posterior.nc); deze figuur is overgeslagen.",
+                     "No posterior available (no Bayesian analysis or no posterior.nc); this "
+                     "figure was skipped."),
+    "effects_title": ("Effecten", "Effects"),
+    "bayes_row": ("Bayesiaans: rate ratio (mediaan, 95%-HDI)", "Bayesian: rate ratio (median, 95% HDI)"),
+    "p_any": ("Kans op enige daling", "Probability of any reduction"),
+    "p_min": ("Kans op minstens de minimale daling", "Probability of at least the minimum reduction"),
+    "averted": ("Voorkomen aanslagen (contrafeitelijk min waargenomen)",
+                "Attacks averted (counterfactual minus observed)"),
+    "checks_title": ("Controles", "Checks"),
+    "no_checks": ("Geen controles uitgevoerd.", "No checks were run."),
+    "check_pass": ("geslaagd", "passed"),
+    "check_fail": ("niet geslaagd", "failed"),
+    "check_skipped": ("overgeslagen", "skipped"),
+    "yes": ("ja", "yes"),
+    "no": ("nee", "no"),
+    "verdict_title": ("Oordeel", "Verdict"),
+    "evidence": ("Bewijskracht (Maryland Scientific Methods Scale)",
+                 "Strength of evidence (Maryland Scientific Methods Scale)"),
+    "verdict_missing": ("Er is geen oordeel opgeslagen in result.json.",
+                        "No verdict is stored in result.json."),
+    "diagnosis_title": ("Onderscheidend vermogen", "Power"),
+    "footer_data_hash": ("Datahash", "Data hash"),
+    "footer_cutoff": ("Data tot en met", "Data up to"),
+    "footer_software": ("Software", "Software"),
+    "footer_rendered_from": ("Gemaakt uit", "Made from"),
+    "notes": ("Opmerkingen bij de data", "Notes on the data"),
+    # figures
+    "rate_ratio_axis": ("Rate ratio (minder dan 1 = minder aanslagen)",
+                        "Rate ratio (below 1 = fewer attacks)"),
+    "difference_axis": ("Verschil", "Difference"),
+    "count_axis": ("Aantal aanslagen", "Number of attacks"),
+    "event_time_axis": ("Perioden sinds de start", "Periods since the start"),
+    "min_reduction_line": ("Minimale daling", "Minimum reduction"),
+    "no_effect": ("Geen effect", "No effect"),
+    "observed_treated": ("Waargenomen (interventie)", "Observed (intervention)"),
+    "observed_control": ("Waargenomen (vergelijking)", "Observed (comparison)"),
+    "counterfactual": ("Zonder interventie (contrafeitelijk)", "Without intervention (counterfactual)"),
+    "counterfactual_band": ("95%-band", "95% band"),
+    "start": ("Start", "Start"),
+    # methods page
+    "methods_title": ("Methoden", "Methods"),
+}
+
+
+def text(key: str, lang: str) -> str:
+    """The text for `key` in `lang` ('nl' or 'en')."""
+    nl, en = STRINGS[key]
+    return nl if lang == "nl" else en

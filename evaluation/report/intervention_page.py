@@ -1,0 +1,317 @@
+"""One intervention page (reports/_intervention.qmd): what, registration, data, figures, effects,
+checks, verdict and footer — all read from analyses/<id>/.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from evaluation.report import ReportError, figures
+from evaluation.report import formatting as fmt
+from evaluation.report.page import (
+    DIAGNOSIS_FILE,
+    LOG_RR_VARIABLES,
+    POSTERIOR_FILE,
+    RR_VARIABLES,
+    Markup,
+    Shared,
+    callout,
+    figure,
+    heading,
+    paragraph,
+    raw_html,
+    read_csv,
+    read_json,
+    table,
+    verdict_badge,
+)
+from evaluation.result import ESTIMATES_FILE, EVENT_STUDY_FILE, RESULT_FILE, SERIES_FILE
+
+
+@dataclass(frozen=True)
+class InterventionPage:
+    s: Shared
+    folder: Path
+    result: dict[str, Any]
+
+    @classmethod
+    def load(cls, shared: Shared, analysis_id: str) -> InterventionPage:
+        folder = shared.workspace.analysis_dir(analysis_id)
+        if not (folder / RESULT_FILE).exists():
+            raise ReportError(f"{folder / RESULT_FILE}: not found; run `evaluation analyse "
+                              f"{analysis_id}` before `evaluation report`")
+        return cls(shared, folder, read_json(folder / RESULT_FILE))
+
+    # --- helpers -------------------------------------------------------------------------------
+    @property
+    def context(self) -> dict[str, Any]:
+        return self.result.get("context") or {}
+
+    @property
+    def min_reduction(self) -> float:
+        rule = self.context.get("decision_rule") or {}
+        return float(rule.get("min_reduction", 0.10))
+
+    def _units(self) -> list[tuple[str, str]]:
+        out = []
+        for unit in self.context.get("units") or []:
+            if isinstance(unit, dict):
+                out.append((str(unit.get("code")), str(unit.get("name") or unit.get("code"))))
+            else:
+                out.append((str(unit), str(unit)))
+        return out
+
+    def _neighbourhoods(self) -> bool:
+        units = self._units()
+        return bool(units) and all(fmt.is_neighbourhood(code) for code, _ in units)
+
+    def _start(self) -> Any:
+        starts = self.context.get("starts") or {}
+        values = list(starts.values()) if isinstance(starts, dict) else list(starts)
+        return min(values) if values else None
+
+    # --- sections ------------------------------------------------------------------------------
+    def header(self) -> str:
+        title = self.context.get("title") or self.result["id"]
+        out = heading(title, 1)
+        status = self.result.get("registration")
+        if status in ("retrospective", "exploratory"):
+            out += callout("warning", self.s.t(f"banner_{status}"), css=f"banner-{status}")
+        return out
+
+    def about(self) -> str:
+        s, c = self.s, self.context
+        design = self.result.get("design")
+        window = c.get("window") or {}
+        starts = c.get("starts") or {}
+        units = ", ".join(f"{name} ({code})" if name != code else code for code, name in self._units())
+        start_text = "; ".join(f"{u}: {s.date(d)}" for u, d in starts.items()) \
+            if isinstance(starts, dict) else str(starts)
+        exclude = window.get("exclude")
+        window_text = f"{s.date(window.get('start'))} – {s.date(window.get('end'))}"
+        if exclude:
+            window_text += (f" ({s.t('excluded')}: {s.date(exclude.get('start'))} – "
+                            f"{s.date(exclude.get('end'))})")
+        rows = [[s.t("owner"), c.get("owner", "–")], [s.t("hypothesis"), c.get("hypothesis", "–")],
+                [s.t("col_design"), s.t(f"design_{design}") if design in ("did", "its") else design],
+                [s.t("units"), units or "–"], [s.t("start_dates"), start_text or "–"],
+                [s.t("end_date"), s.date(c.get("end"))], [s.t("window"), window_text]]
+        out = heading(s.t("about_title"), 2, anchor="about") + table(["", ""], rows, table_id="about-table")
+        notes = c.get("notes") or []
+        if notes:
+            out += heading(s.t("notes"), 3) + "".join(f"\n- {n}" for n in notes) + "\n"
+        return out
+
+    def registration(self) -> str:
+        s = self.s
+        reg = self.context.get("registration") or {}
+        status = self.result.get("registration")
+        design_hash = reg.get("design_sha256") or self.result.get("design_sha256", "")
+        rows = [[s.t("col_registration"), s.status(status)],
+                [s.t("registered_at"), f"{s.date(reg.get('registered_at'))} "
+                 f"{s.t('registered_by')} {reg.get('registered_by', '–')}"],
+                [s.t("design_hash"), Markup(f"<code>{design_hash}</code>")]]
+        out = heading(s.t("registration_title"), 2, anchor="registration")
+        out += table(["", ""], rows, table_id="registration-table")
+        amendments = reg.get("amendments") or []
+        out += heading(s.t("amendments"), 3)
+        if not amendments:
+            return out + paragraph(s.t("no_amendments"))
+        for i, amendment in enumerate(amendments, start=1):
+            out += paragraph(f"{s.date(amendment.get('date'))} ({amendment.get('by', '–')}): "
+                             f"{s.t('reason')}: {amendment.get('reason', '–')}")
+            diff = [[d.get("field"), _plain(d.get("old")), _plain(d.get("new"))]
+                    for d in amendment.get("diff") or []]
+            out += table([s.t("col_field"), s.t("col_old"), s.t("col_new")], diff,
+                         table_id=f"amendment-{i}")
+        return out
+
+    def data(self) -> str:
+        s = self.s
+        out = heading(s.t("data_title"), 2, anchor="data")
+        series = read_csv(self.folder / SERIES_FILE)
+        start = self._start()
+        if series is None or series.empty or start is None:
+            return out + paragraph(s.t("no_series"))
+        post = _post_mask(series, start)
+        hide_small = self._neighbourhoods()
+        rows = []
+        for group in ("treated", "control"):
+            in_group = series["group"] == group
+            if not in_group.any():
+                continue
+            before = series.loc[in_group & ~post, "observed"]
+            after = series.loc[in_group & post, "observed"]
+            hide = hide_small and group == "treated"
+            rows.append([s.t(f"group_{group}"),
+                         fmt.count(before.sum(), lang=s.lang, neighbourhood=hide),
+                         fmt.count(after.sum(), lang=s.lang, neighbourhood=hide),
+                         _mean(before, s, hide), _mean(after, s, hide)])
+        head = [s.t(k) for k in ("col_group", "col_before", "col_after", "col_per_period_before",
+                                 "col_per_period_after")]
+        return out + paragraph(s.t("data_intro")) + table(head, rows, table_id="data-table")
+
+    def series_figure(self) -> str:
+        series = read_csv(self.folder / SERIES_FILE)
+        if series is None or series.empty:
+            return paragraph(self.s.t("no_series"))
+        png = figures.series_plot(series, lang=self.s.lang, start=self._start())
+        return figure(png, caption=self.s.t("series_caption"), figure_id="series-plot")
+
+    def event_study_figure(self) -> str:
+        event_study = read_csv(self.folder / EVENT_STUDY_FILE)
+        if event_study is None or event_study.empty:
+            return paragraph(self.s.t("no_event_study"))
+        png = figures.event_study_plot(event_study, lang=self.s.lang)
+        return figure(png, caption=self.s.t("event_caption"), figure_id="event-study-plot")
+
+    def posterior_figure(self) -> str:
+        draws = posterior_rr_draws(self.folder / POSTERIOR_FILE)
+        if draws is None:
+            return callout("note", self.s.t("no_posterior"), css="posterior-missing")
+        png = figures.posterior_plot(draws, min_reduction=self.min_reduction, lang=self.s.lang)
+        return figure(png, caption=self.s.t("posterior_caption"), figure_id="posterior-plot")
+
+    def figures_heading(self) -> str:
+        return heading(self.s.t("figures_title"), 2, anchor="figures")
+
+    def effects(self) -> str:
+        s = self.s
+        out = heading(s.t("effects_title"), 2, anchor="effects")
+        estimates = read_csv(self.folder / ESTIMATES_FILE)
+        rows = []
+        if estimates is not None:
+            for rec in estimates.to_dict("records"):
+                rows.append([rec["term"], s.num(rec["estimate"]), s.ci(rec["ci_low"], rec["ci_high"]),
+                             s.p(_none(rec["p_value"])), rec.get("scale", ""), rec.get("method", "")])
+        bayes = self.result.get("bayesian")
+        if bayes:
+            rows.append([s.t("bayes_row"), s.num(bayes.get("rr_median")),
+                         s.ci(bayes.get("hdi_low"), bayes.get("hdi_high")), "–", "rate_ratio",
+                         "Bayes"])
+            rows.append([s.t("p_any"), s.prob(bayes.get("p_any_reduction")), "", "", "", "Bayes"])
+            rows.append([s.t("p_min") + f" ({fmt.percent(100 * self.min_reduction, lang=s.lang, digits=0, signed=False)})",
+                         s.prob(bayes.get("p_min_reduction")), "", "", "", "Bayes"])
+        averted = (self.result.get("extras") or {}).get("averted")
+        if averted:
+            rows.append([s.t("averted"), s.num(averted.get("estimate"), 1),
+                         s.ci(averted.get("ci_low"), averted.get("ci_high"), 1), "–", "count", ""])
+        head = [s.t(k) for k in ("col_term", "col_estimate", "col_interval", "col_p")] + \
+            ["scale", s.t("col_method")]
+        primary = self.result.get("primary") or {}
+        lead = paragraph(f"{s.t('col_method')}: {primary.get('method', '–')}")
+        inference = primary.get("inference") or {}
+        if inference:
+            lead += paragraph(f"Inference: {inference.get('used', '–')} — {inference.get('reason', '')}")
+        return out + lead + table(head, rows, table_id="effects-table")
+
+    def checks(self) -> str:
+        s = self.s
+        out = heading(s.t("checks_title"), 2, anchor="checks")
+        checks = self.result.get("checks") or []
+        if not checks:
+            return out + paragraph(s.t("no_checks"))
+        rows = [[c.get("name", ""),
+                 Markup(f'<span class="check check-{c.get("status")}">'
+                        f'{s.t("check_" + c.get("status", "skipped"))}</span>'),
+                 s.t("yes") if c.get("blocking") else s.t("no"), c.get("detail", "")]
+                for c in checks]
+        head = [s.t(k) for k in ("col_check", "col_status", "col_blocking", "col_detail")]
+        return out + table(head, rows, table_id="checks-table")
+
+    def verdict(self) -> str:
+        s = self.s
+        out = heading(s.t("verdict_title"), 2, anchor="verdict")
+        decision = self.result.get("decision")
+        if not decision:
+            return out + callout("warning", s.t("verdict_missing"), css="verdict-missing")
+        label = decision.get("label_nl") if s.lang == "nl" else decision.get("label_en")
+        reasons = decision.get("reasons") if s.lang == "nl" else decision.get("reasons_en")
+        evidence = decision.get("evidence_level") or {}
+        explanation = evidence.get("explanation") if s.lang == "nl" else \
+            evidence.get("explanation_en", evidence.get("explanation"))
+        items = "".join(f"<li>{_esc(r)}</li>" for r in reasons or [])
+        body = (f'<div class="verdict-box" id="verdict-box"><p class="verdict-label">'
+                f'{verdict_badge(decision.get("verdict"), label)}</p><ul>{items}</ul>'
+                f'<p class="evidence">{_esc(s.t("evidence"))}: <strong>{evidence.get("smss", "–")}'
+                f'</strong> — {_esc(explanation or "")}</p></div>')
+        return out + raw_html(body)
+
+    def diagnosis(self) -> str:
+        path = self.folder / DIAGNOSIS_FILE
+        if not path.exists():
+            return ""
+        data = read_json(path)
+        rows = [[k, self.s.num(v) if isinstance(v, float) else str(v)]
+                for k, v in sorted(data.items()) if isinstance(v, int | float | str | bool)]
+        return heading(self.s.t("diagnosis_title"), 2, anchor="diagnosis") + \
+            table(["", ""], rows, table_id="diagnosis-table")
+
+    def footer(self) -> str:
+        s, r = self.s, self.result
+        software = ", ".join(f"{k} {v}" for k, v in sorted((r.get("software") or {}).items()))
+        body = (f'<footer class="report-footer" id="report-footer"><hr/><p>'
+                f'{_esc(s.t("design_hash"))}: <code>{_esc(r.get("design_sha256", ""))}</code><br/>'
+                f'{_esc(s.t("footer_data_hash"))}: <code>{_esc(r.get("data_sha256", ""))}</code><br/>'
+                f'{_esc(s.t("footer_cutoff"))}: {_esc(s.date(r.get("data_cutoff")))}<br/>'
+                f'{_esc(s.t("footer_software"))}: {_esc(software)}<br/>'
+                f'{_esc(s.t("footer_rendered_from"))}: <code>analyses/{_esc(r["id"])}/</code>'
+                f"</p></footer>")
+        return raw_html(body)
+
+
+# --- data helpers ----------------------------------------------------------------------------
+def posterior_rr_draws(path: Path) -> np.ndarray | None:
+    """Rate-ratio draws from posterior.nc (all chains), or None when absent or unrecognised.
+
+    Read with h5py (posterior.nc is netCDF4 = HDF5 with a `posterior` group): importing ArviZ
+    would cost seconds per page for what is one array.
+    """
+    if not path.exists():
+        return None
+    import h5py
+
+    with h5py.File(path, "r") as handle:
+        group = handle.get("posterior")
+        if group is None:
+            return None
+        for names, transform in ((RR_VARIABLES, np.asarray), (LOG_RR_VARIABLES, np.exp)):
+            for name in names:
+                if name in group:
+                    return transform(np.asarray(group[name][()], dtype=float).ravel())
+    return None
+
+
+def _post_mask(series: pd.DataFrame, start: Any) -> pd.Series:
+    periods = pd.to_datetime(series["period"], errors="coerce")
+    if periods.notna().all():
+        return periods >= pd.Timestamp(start)
+    return pd.to_numeric(series["period"], errors="coerce") >= float(start)
+
+
+def _mean(values: pd.Series, s: Shared, hide: bool) -> str:
+    if values.empty:
+        return "–"
+    if hide and values.sum() < fmt.defaults.SUPPRESS_BELOW:
+        return "–"  # an average would reveal a suppressed total
+    return s.num(values.mean(), 2)
+
+
+def _plain(value: Any) -> str:
+    return "–" if value is None else str(value)
+
+
+def _none(value: Any) -> Any:
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
+
+
+def _esc(value: Any) -> str:
+    import html
+
+    return html.escape(str(value))

@@ -1,0 +1,148 @@
+"""The portfolio page (reports/index.qmd): national progress, forest plot, verdicts, Holm note.
+
+Reads analyses/portfolio.json (written by `evaluation analyse --all`). Without it the verdict table
+is read from the single result.json files and the page says national figures are missing.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from typing import Any
+
+from evaluation import portfolio as portfolio_mod
+from evaluation.report import figures
+from evaluation.report.page import (
+    PORTFOLIO_FILE,
+    Markup,
+    Shared,
+    callout,
+    figure,
+    heading,
+    paragraph,
+    read_json,
+    table,
+    verdict_badge,
+)
+
+
+@dataclass(frozen=True)
+class PortfolioPage:
+    s: Shared
+    data: dict[str, Any]
+    from_file: bool
+
+    @classmethod
+    def load(cls, shared: Shared) -> PortfolioPage:
+        path = shared.workspace.analyses / PORTFOLIO_FILE
+        if path.exists():
+            return cls(shared, read_json(path), True)
+        # No portfolio yet: read the verdicts (pure reading, no store) so the page still helps.
+        rows = portfolio_mod.verdict_rows(portfolio_mod.read_results(shared.workspace))
+        for row, p in zip(rows, portfolio_mod.holm_adjust([r["p_value"] for r in rows]),
+                          strict=True):
+            row["p_holm"] = p
+        return cls(shared, {"interventions": rows, "multiple_testing": None, "national": None},
+                   False)
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        return self.data.get("interventions") or []
+
+    def header(self) -> str:
+        out = heading(self.s.t("portfolio_title"), 1) + paragraph(self.s.t("portfolio_intro"))
+        if not self.from_file:
+            out += callout("note", self.s.t("no_portfolio"), css="banner-missing")
+        return out
+
+    def national(self) -> str:
+        s, nat = self.s, self.data.get("national")
+        out = heading(s.t("national_title"), 2, anchor="national")
+        if not nat or not nat.get("available"):
+            reason = (nat or {}).get("reason", "analyses/portfolio.json")
+            return out + paragraph(f"{s.t('national_missing')} ({reason}).")
+        obs, proj = nat["observed"], nat["projection"]
+        year, base = nat["target_year"], nat["baseline_year"]
+        n = lambda v: s.num(v, 0)  # noqa: E731 - counts shown as whole numbers
+        if s.lang == "nl":
+            rows = [
+                [f"Aanslagen {year} t/m {s.date(nat['cutoff'])}", n(obs["count"])],
+                [f"Zelfde periode {base} (t/m {s.date(obs['baseline_span'][1])})",
+                 n(obs["baseline_count"])],
+                ["Verandering tot nu toe (rate ratio, 95%-BI)",
+                 f"{s.pct(obs['pct_change'])} ({s.num(obs['ratio'])}; "
+                 f"{s.ci(obs['ci_low'], obs['ci_high'])})"],
+                [f"Verwachting heel {year} (95%-interval)",
+                 f"{n(proj['total'])} ({n(proj['low'])} tot {n(proj['high'])})"],
+                [f"Totaal {base}", n(nat["baseline_total"])],
+                [f"Doel {year} ({s.pct(-100 * nat['target_reduction'])})",
+                 f"hoogstens {n(nat['target_total'])}"],
+                ["Kans dat het doel gehaald wordt", s.prob(proj["p_target_met"])],
+            ]
+            head = ["", "Aantal"]
+            method = ("Methode: de verhouding tot nu toe ten opzichte van dezelfde periode van "
+                      f"{base} wordt toegepast op de rest van {base}; onzekerheid met Gamma-"
+                      "verdelingen voor de tempo's en Poisson-ruis voor de rest van het jaar.")
+        else:
+            rows = [
+                [f"Attacks {year} up to {s.date(nat['cutoff'])}", n(obs["count"])],
+                [f"Same span {base} (up to {s.date(obs['baseline_span'][1])})",
+                 n(obs["baseline_count"])],
+                ["Change so far (rate ratio, 95% CI)",
+                 f"{s.pct(obs['pct_change'])} ({s.num(obs['ratio'])}; "
+                 f"{s.ci(obs['ci_low'], obs['ci_high'])})"],
+                [f"Projection for all of {year} (95% interval)",
+                 f"{n(proj['total'])} ({n(proj['low'])} to {n(proj['high'])})"],
+                [f"Total {base}", n(nat["baseline_total"])],
+                [f"Target {year} ({s.pct(-100 * nat['target_reduction'])})",
+                 f"at most {n(nat['target_total'])}"],
+                ["Probability the target is met", s.prob(proj["p_target_met"])],
+            ]
+            head = ["", "Count"]
+            method = ("Method: the ratio so far against the same span of "
+                      f"{base} is applied to the rest of {base}; uncertainty from Gamma "
+                      "distributions for the rates and Poisson noise for the rest of the year.")
+        return out + table(head, rows, table_id="national-table") + paragraph(method)
+
+    def forest(self) -> str:
+        out = heading(self.s.t("forest_title"), 2, anchor="forest")
+        rr_rows = [r for r in self.rows if r.get("scale") == "rate_ratio"
+                   and r.get("estimate") is not None]
+        if not rr_rows:
+            return out + paragraph(self.s.t("forest_none"))
+        png = figures.forest_plot(rr_rows, lang=self.s.lang)
+        return out + figure(png, caption=self.s.t("forest_caption"), figure_id="forest-plot")
+
+    def verdicts(self) -> str:
+        s = self.s
+        out = heading(s.t("table_title"), 2, anchor="verdicts")
+        if not self.rows:
+            return out + paragraph(s.t("no_analyses"))
+        head = [s.t(k) for k in ("col_intervention", "col_design", "col_estimate", "col_interval",
+                                 "col_change", "col_p", "col_p_holm", "col_verdict", "col_smss",
+                                 "col_registration")]
+        body = []
+        for r in self.rows:
+            link = Markup(f'<a href="interventions/{html.escape(r["id"])}.html">'
+                          f'{html.escape(str(r.get("title") or r["id"]))}</a>')
+            label = r.get("label_nl") if s.lang == "nl" else r.get("label_en")
+            body.append([link, s.t(f"design_{r['design']}") if r.get("design") in ("did", "its")
+                         else str(r.get("design")),
+                         s.num(r.get("estimate")), s.ci(r.get("ci_low"), r.get("ci_high")),
+                         s.pct(r.get("pct_change")), s.p(r.get("p_value")), s.p(r.get("p_holm")),
+                         verdict_badge(r.get("verdict"), label),
+                         "–" if r.get("smss") is None else str(r["smss"]),
+                         s.status(r.get("registration"))])
+        return out + table(head, body, table_id="verdict-table", css="verdict-table")
+
+    def multiple_testing(self) -> str:
+        s = self.s
+        mt = self.data.get("multiple_testing")
+        out = heading(s.t("holm_title"), 2, anchor="multiple-testing")
+        if not mt:
+            n_tests = sum(r.get("p_value") is not None for r in self.rows)
+            note = (f"Holm-correctie over {n_tests} toetsen." if s.lang == "nl"
+                    else f"Holm correction over {n_tests} tests.")
+        else:
+            note = mt["note_nl"] if s.lang == "nl" else mt["note_en"]
+        return out + paragraph(note)

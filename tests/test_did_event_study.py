@@ -1,0 +1,85 @@
+"""Event study: coefficients against a statsmodels reference, and the pre-trend check."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+from did_helpers import make_prepared, unit_name
+from test_did_staggered import N_PERIODS, prepared, simulate
+
+from evaluation.design import parse_design
+from evaluation.did.event_study import EVENT_COLUMNS, event_study
+
+
+def single_cohort(*, seed: int, pre_trend: float = 0.0, start: int = 15):
+    frame, starts, _ = simulate(seed=seed, pre_trend=pre_trend, cohorts=((start, 30),))
+    return frame, starts
+
+
+def test_single_start_matches_poisson_glm_with_event_dummies():
+    frame, starts = single_cohort(seed=11)
+    data = prepared(frame, starts, inference="model")
+    table, _ = event_study(data)
+    panel = data.panel
+    lo, hi = data.spec.event_window
+    rel = np.where(panel["treated_unit"], np.maximum(panel["t"] - panel["cohort"], lo), -1)
+    x = pd.get_dummies(panel[["unit", "t"]].astype(str), drop_first=True, dtype=float)
+    names = []
+    for e in sorted(set(rel) - {-1}):
+        name = f"e{e}".replace("-", "m")
+        x[name] = (rel == e).astype(float)
+        names.append((e, name))
+    glm = sm.GLM(panel["y"], sm.add_constant(x), family=sm.families.Poisson()).fit(tol=1e-10)
+    got = table.set_index("event_time")
+    for e, name in names:
+        if e < hi:
+            assert got.loc[e, "estimate"] == pytest.approx(np.exp(glm.params[name]), rel=1e-6)
+            assert got.loc[e, "std_error"] == pytest.approx(glm.bse[name], rel=1e-4)
+    assert got.loc[-1, "estimate"] == 1.0
+    assert tuple(table.columns) == EVENT_COLUMNS
+    assert list(table["event_time"]) == list(range(lo, hi + 1))
+
+
+def test_pre_trend_check_fails_with_diverging_pre_trends_and_passes_without():
+    frame, starts = single_cohort(seed=12, pre_trend=0.03)
+    _, check = event_study(prepared(frame, starts))
+    assert check.name == "pre_trends" and check.blocking
+    assert check.status == "fail" and check.values["p_value"] < 0.05
+    assert "p < alpha" in check.detail
+    frame, starts = single_cohort(seed=12)
+    _, check = event_study(prepared(frame, starts))
+    assert check.status == "pass" and check.values["p_value"] >= 0.05
+
+
+def test_staggered_event_study_recovers_growing_effects():
+    frame, starts, _ = simulate(seed=13, slope=-0.05, base=200.0)
+    table, check = event_study(prepared(frame, starts))
+    got = table.set_index("event_time")
+    for e in range(0, 8):  # true rate ratio exp(-0.05 (e + 1)) in every cohort
+        se = got.loc[e, "std_error"]
+        assert np.log(got.loc[e, "estimate"]) == pytest.approx(-0.05 * (e + 1), abs=3 * se)
+    assert check.status == "pass"
+
+
+def test_pre_trend_check_is_skipped_without_leads():
+    frame, starts = single_cohort(seed=14)
+    design = parse_design({
+        "id": "test-did", "title": "t", "owner": "t", "hypothesis": "h", "design": "did",
+        "data": {"source": "panel.csv"}, "treatment": {"units": list(starts), "start": 15},
+        "window": {"start": 0, "end": N_PERIODS - 1},
+        "analysis": {"event_window": [-1, 3], "inference": "cluster"}})
+    table, check = event_study(make_prepared(frame, design))
+    assert check.status == "skipped" and "no period before the start" in check.detail
+    assert list(table["event_time"]) == [-1, 0, 1, 2, 3]
+
+
+def test_cells_without_events_do_not_break_the_event_study():
+    frame, starts = single_cohort(seed=15)
+    treated = frame["unit"].isin([unit_name(u) for u in range(30)])
+    frame.loc[treated & (frame["t"] == 18), "y"] = 0.0  # no event at e = 3
+    table, check = event_study(prepared(frame, starts))
+    row = table.set_index("event_time").loc[3]
+    assert row["estimate"] == 0.0 and np.isnan(row["std_error"])
+    assert check.status in ("pass", "fail")
