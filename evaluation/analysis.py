@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.metadata
 import os
 import platform
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -146,7 +147,18 @@ def analyse(design: str | os.PathLike | Design, *, exploratory: bool = False,
             save_posterior(idata, posterior)
         elif posterior.exists():
             posterior.unlink()
+        _copy_diagnosis(ws, design_obj, folder)
     return result
+
+
+def _copy_diagnosis(ws: Workspace, design: Design, folder: Path) -> None:
+    """The pre-registration diagnosis (designs/<id>.diagnosis.json) travels with the result."""
+    source = ws.designs / f"{design.id}.diagnosis.json"
+    target = folder / "diagnosis.json"
+    if source.exists():
+        shutil.copyfile(source, target)
+    elif target.exists():
+        target.unlink()
 
 
 def _bayes_checks(summary: dict[str, Any]) -> list[Check]:

@@ -209,8 +209,6 @@ class Design(_Frozen):
             both = sorted(set(self.controls) & set(self.treatment.units))
             if both:
                 raise ValueError(f"controls: unit(s) {', '.join(both)} are also treated; a unit is either treated or control")
-        if self.design == "its" and self.controls == "untreated":
-            raise ValueError("controls: `untreated` is for did; an ITS lists its comparison series or leaves controls out")
         if self.data.from_store and self.treatment.start_column is not None:
             raise ValueError("treatment.start_column: only for a panel file; with source: store give treatment.start")
         start = self.treatment.first_start if self.treatment.start is not None else None

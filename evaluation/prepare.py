@@ -228,8 +228,8 @@ def _control_units(design: Design, frame: pd.DataFrame, treated: tuple[str, ...]
         if missing:
             raise AnalysisError(f"controls: unit(s) {', '.join(missing)} are not in the data; check the codes")
         return tuple(listed)
-    if design.design == "its":
-        return ()
+    if design.design == "its" and design.controls is None:
+        return ()  # a plain ITS; `controls: untreated` makes it a controlled ITS against all the rest
     excluded = sorted((set(exclude_units) & set(units)) - set(treated))
     if excluded:
         notes.append(

@@ -124,10 +124,13 @@ def make_store(path: Path, *, daily_2024: float = 1.0, daily_2025: float = 0.8,
         for k in range(int(rng.poisson(rate))):
             rows.append((f"I{day.isoformat()}-{k}", day, "GM0363", "Amsterdam", "woning", "explosie"))
         day += dt.timedelta(days=1)
+    frame = pd.DataFrame(rows, columns=["incident_id", "date", "municipality_code", "municipality",
+                                        "target_type", "outcome"])
+    frame["date"] = pd.to_datetime(frame["date"])
     con = duckdb.connect(str(path))
-    con.execute("CREATE TABLE incidents (incident_id VARCHAR, date DATE, municipality_code VARCHAR, "
-                "municipality VARCHAR, target_type VARCHAR, outcome VARCHAR)")
-    con.executemany("INSERT INTO incidents VALUES (?, ?, ?, ?, ?, ?)", rows)
+    con.register("frame", frame)
+    con.execute("CREATE TABLE incidents AS SELECT incident_id, CAST(date AS DATE) AS date, "
+                "municipality_code, municipality, target_type, outcome FROM frame")
     con.close()
     return {"2024": sum(r[1].year == 2024 for r in rows), "2025": sum(r[1].year == 2025 for r in rows)}
 

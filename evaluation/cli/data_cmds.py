@@ -81,7 +81,7 @@ def register(cli: click.Group) -> None:
             return
         rejects = Table(
             title=f"Quarantined rows (first {min(SHOWN_REJECTS, report.quarantined)} "
-            f"of {report.quarantined})",
+            f"of {report.quarantined:,})",
             title_justify="left",
         )
         for name in ("row", "incident_id", "reason"):

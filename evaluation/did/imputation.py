@@ -217,7 +217,9 @@ def _effects(frame: pd.DataFrame, subsets: list[tuple[str, np.ndarray]], data: P
         tt = d_t[mask] >= 0
         np.add.at(grad, d_t[mask][tt], weight[tt])
         grads.append(grad)
-        if count:
+        if count and y[mask].sum() <= 0:  # no event at all: rate ratio 0, no Wald error
+            parts.append((-math.inf, 0.0, 0.0))
+        elif count:
             tau = math.log(y[mask].sum() / mu[mask].sum())
             parts.append((tau, math.exp(tau), math.exp(tau) * mu[mask].sum()))
         else:
@@ -233,6 +235,10 @@ def _effects(frame: pd.DataFrame, subsets: list[tuple[str, np.ndarray]], data: P
     estimates, errors = [], []
     for j, (_, mask) in enumerate(subsets):
         tau, k, denom = parts[j]
+        if denom <= 0:
+            estimates.append(tau)
+            errors.append(math.nan)
+            continue
         resid_d = cell_resid[mask]
         contrib_f = -k * va[:, j] * resid_f / denom
         contrib_d = resid_d / denom

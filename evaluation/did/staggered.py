@@ -165,8 +165,10 @@ def scaled_row(term: str, estimate: float, std_error: float, alpha: float, *, me
     """A tidy row on the presentation scale from an estimate on the estimation scale."""
     lo, hi, p = normal_summary(estimate, std_error, alpha)
     if scale == "rate_ratio":
-        return tidy_row(term, math.exp(estimate), std_error, math.exp(lo) if math.isfinite(lo) else lo,
-                        math.exp(hi) if math.isfinite(hi) else hi, p, method=method, scale=scale)
+        with np.errstate(over="ignore"):
+            ratio = [float(np.exp(v)) for v in (estimate, lo, hi)]
+        return tidy_row(term, ratio[0], std_error, ratio[1], ratio[2], p, method=method,
+                        scale=scale)
     return tidy_row(term, estimate, std_error, lo, hi, p, method=method, scale=scale)
 
 

@@ -136,6 +136,9 @@ def saturated_fit(data: PreparedData, *, leads: bool) -> SaturatedFit:
         notes.append(f"{len(empty)} cohort x event-time cell(s) without any event: rate ratio "
                      "0, left out of the Poisson fit")
     fit_rows = frame.loc[~frame["cell"].isin(set(empty))].copy()
+    if count:  # units / periods without any event: zero ML rate, outside the Poisson fit
+        for key in ("unit", "t"):
+            fit_rows = fit_rows.loc[fit_rows.groupby(key)["y"].transform("sum") > 0]
     estimable = [n for n in cells["name"] if n not in set(empty)]
     for name in estimable:
         fit_rows[name] = (fit_rows["cell"] == name).astype(float)
@@ -159,14 +162,18 @@ def saturated_fit(data: PreparedData, *, leads: bool) -> SaturatedFit:
     vcov = pd.DataFrame(np.asarray(fit._vcov), index=coef.index, columns=coef.index)
     vcov = vcov.loc[kept, kept].to_numpy()
     link = np.asarray(fit.predict(type="link"), dtype=float)
+    if len(link) != len(fit_rows):
+        raise AnalysisError(f"design {data.design.id}: the event-study fit dropped "
+                            f"{len(fit_rows) - len(link)} observation(s) (separation); report this "
+                            "with the design file")
     dummies = fit_rows[kept].to_numpy() @ coef[kept].to_numpy() if kept else 0.0
     base = link - dummies - (fit_rows["log_exposure"].to_numpy() if count else 0.0)
     # Read the unit and period effects off the fit, so cells left out of it (no events) get
     # their counterfactual too.
     alpha, gamma = two_way_effects(fit_rows["unit"], fit_rows["t"], base)
     frame["fitted0"] = (frame["unit"].map(alpha) + frame["t"].map(gamma)).to_numpy()
-    if count:
-        frame["fitted0"] = np.exp(frame["fitted0"] + frame["log_exposure"])
+    if count:  # rows outside the fit (units or periods without events) have rate zero
+        frame["fitted0"] = np.exp(frame["fitted0"] + frame["log_exposure"]).fillna(0.0)
     if count and scale_dispersion:
         mu = np.exp(link)
         k = len(kept) + fit_rows["unit"].nunique() + fit_rows["t"].nunique() - 1

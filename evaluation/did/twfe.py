@@ -61,8 +61,12 @@ class TwfeFit:
 
 def model_frame(rows: pd.DataFrame) -> pd.DataFrame:
     """The columns the regressions need, as a fresh frame (the caller's data is never touched)."""
+    units = rows["unit"].astype(str).to_numpy()
     frame = pd.DataFrame({
-        "unit": rows["unit"].astype(str).to_numpy(),
+        "unit": units,
+        # integer codes for the fixed effects and clusters: pyfixest factorizes them far faster
+        # than strings; `unit` keeps the names for everything else.
+        "unit_id": pd.factorize(units)[0],
         "t": rows["t"].to_numpy(dtype=int),
         "y": rows["y"].to_numpy(dtype=float),
         "d": rows["d"].to_numpy(dtype=int),
@@ -110,7 +114,7 @@ def _fepois(formula: str, frame: pd.DataFrame, vcov):
 
 
 def _fit_poisson(frame: pd.DataFrame, *, model: str) -> TwfeFit:
-    fit = _fepois("y ~ d | unit + t", frame, {"CRV1": "unit"})
+    fit = _fepois("y ~ d | unit_id + t", frame, {"CRV1": "unit_id"})
     beta = float(fit.coef().iloc[0])
     k = n_params(frame)
     se_cluster = float(fit.se().iloc[0]) * np.sqrt(crv1_factor(frame, k))
@@ -200,7 +204,7 @@ def _fit_linear(frame: pd.DataFrame) -> TwfeFit:
     # checks refit it several times.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = pf.feols("y ~ d | unit + t", data=frame, vcov="iid")
+        res = pf.feols("y ~ d | unit_id + t", data=frame, vcov="iid")
     beta = float(res.coef().iloc[0])
     residual = np.asarray(res.resid(), dtype=float)
     k = n_params(frame)
@@ -243,7 +247,7 @@ def fit_null(frame: pd.DataFrame, *, model: str, y: np.ndarray) -> np.ndarray:
     if model == "linear":
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            fit = pf.feols("y ~ 1 | unit + t", data=work)
+            fit = pf.feols("y ~ 1 | unit_id + t", data=work)
         return work["y"].to_numpy() - np.asarray(fit.resid(), dtype=float)
-    fit = _fepois("y ~ 1 | unit + t", work, "iid")
+    fit = _fepois("y ~ 1 | unit_id + t", work, "iid")
     return np.asarray(fit.predict(type="response"), dtype=float)

@@ -180,7 +180,8 @@ def estimate_its(data: PreparedData, *, with_checks: bool = True) -> EstimatorOu
                                   alpha=alpha, primary=level),
             residual_autocorrelation(inference.tests, inference_used=inference.info["used"]),
             influential_periods(used_rows, spec=spec, t_start=t_start, choice=choice, alpha=alpha,
-                                primary=level, periods=data.periods),
+                                primary=level, periods=data.periods,
+                                start_params=fitted.full_params),
         )
     return EstimatorOutput(primary=primary, estimates=tidy_frame(rows), checks=checks,
                            series=series, extras=extras)

@@ -32,9 +32,10 @@ def label(period: Any) -> Any:
 
 
 def _level(frame: pd.DataFrame, *, spec: ModelSpec, t_start: int, choice: CovChoice,
-           alpha: float) -> Wald | None:
+           alpha: float, start_params: np.ndarray | None = None) -> Wald | None:
     try:
-        return wald(fit(frame, spec=spec, t_start=t_start, choice=choice), "level_change", alpha=alpha)
+        fitted = fit(frame, spec=spec, t_start=t_start, choice=choice, start_params=start_params)
+        return wald(fitted, "level_change", alpha=alpha)
     except FIT_ERRORS:
         return None
 
@@ -134,7 +135,8 @@ def residual_autocorrelation(tests: dict[str, LjungBox], *, inference_used: str)
 
 
 def influential_periods(frame: pd.DataFrame, *, spec: ModelSpec, t_start: int, choice: CovChoice,
-                        alpha: float, primary: Wald, periods: tuple[Any, ...]) -> Check:
+                        alpha: float, primary: Wald, periods: tuple[Any, ...],
+                        start_params: np.ndarray | None = None) -> Check:
     """Leave-one-period-out refits (each period dropped from every series at once).
 
     Rule: pass when every leave-one-out rate ratio stays inside the primary interval; the
@@ -142,7 +144,8 @@ def influential_periods(frame: pd.DataFrame, *, spec: ModelSpec, t_start: int, c
     """
     shifts = []
     for t in sorted(frame["t"].unique()):
-        w = _level(frame.loc[frame["t"] != t], spec=spec, t_start=t_start, choice=choice, alpha=alpha)
+        w = _level(frame.loc[frame["t"] != t], spec=spec, t_start=t_start, choice=choice,
+                   alpha=alpha, start_params=start_params)
         if w is not None:
             shifts.append((int(t), w.coef))
     if not shifts:

@@ -67,6 +67,7 @@ class ItsFit:
     resid_scale: float  # OLS residual variance (linear), else NaN
     pearson: pd.Series  # Pearson residuals of the estimation rows, indexed like the frame
     n_obs: int
+    full_params: np.ndarray  # all estimated parameters (NB: with alpha last): refit start values
 
     def coef(self, name: str) -> float:
         return float(self.params[self.names.index(name)])
@@ -187,8 +188,13 @@ def _cov_kwargs(frame: pd.DataFrame, choice: CovChoice) -> dict:
     return {"cov_type": "HAC", "cov_kwds": {"maxlags": choice.lags}}
 
 
-def fit(frame: pd.DataFrame, *, spec: ModelSpec, t_start: int, choice: CovChoice) -> ItsFit:
-    """Fit the segmented model to the rows of `frame` (already without excluded periods)."""
+def fit(frame: pd.DataFrame, *, spec: ModelSpec, t_start: int, choice: CovChoice,
+        start_params: np.ndarray | None = None) -> ItsFit:
+    """Fit the segmented model to the rows of `frame` (already without excluded periods).
+
+    start_params (NB only: the coefficients and alpha of a fit with the same terms) speeds up
+    the many leave-one-out refits of the influence check; the optimum does not depend on it.
+    """
     X = design_matrix(frame, spec=spec, t_start=t_start)
     y = response(frame, spec)
     off = offset(frame, spec)
@@ -203,7 +209,7 @@ def fit(frame: pd.DataFrame, *, spec: ModelSpec, t_start: int, choice: CovChoice
         dispersion = float(res.scale)
     elif spec.model == "negative_binomial":
         model = sm.NegativeBinomial(y, X.to_numpy(), offset=off, loglike_method="nb2")
-        res = model.fit(disp=0, maxiter=200, **kwargs)
+        res = model.fit(disp=0, maxiter=200, start_params=start_params, **kwargs)
         p = X.shape[1]
         params, cov = res.params[:p], res.cov_params()[:p, :p]
         nb_alpha = float(res.params[p])
@@ -221,7 +227,7 @@ def fit(frame: pd.DataFrame, *, spec: ModelSpec, t_start: int, choice: CovChoice
                   cov=np.asarray(cov, dtype=float), cov_choice=choice, dispersion=dispersion,
                   nb_alpha=nb_alpha, resid_scale=resid_scale,
                   pearson=pd.Series(np.asarray(pearson, dtype=float), index=frame.index),
-                  n_obs=len(y))
+                  n_obs=len(y), full_params=np.asarray(res.params, dtype=float))
 
 
 def linear_predictor(frame: pd.DataFrame, fitted: ItsFit, *, spec: ModelSpec, t_start: int,

@@ -48,6 +48,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "col_registration": ("Registratie", "Registration"),
     "col_term": ("Term", "Term"),
     "col_method": ("Methode", "Method"),
+    "col_scale": ("Schaal", "Scale"),
+    "inference": ("Onzekerheid berekend met", "Inference"),
     "col_check": ("Controle", "Check"),
     "col_status": ("Uitkomst", "Result"),
     "col_blocking": ("Blokkerend", "Blocking"),

@@ -203,12 +203,13 @@ class InterventionPage:
             rows.append([s.t("averted"), s.num(averted.get("estimate"), 1),
                          s.ci(averted.get("ci_low"), averted.get("ci_high"), 1), "–", "count", ""])
         head = [s.t(k) for k in ("col_term", "col_estimate", "col_interval", "col_p")] + \
-            ["scale", s.t("col_method")]
+            [s.t("col_scale"), s.t("col_method")]
         primary = self.result.get("primary") or {}
         lead = paragraph(f"{s.t('col_method')}: {primary.get('method', '–')}")
         inference = primary.get("inference") or {}
         if inference:
-            lead += paragraph(f"Inference: {inference.get('used', '–')} — {inference.get('reason', '')}")
+            lead += paragraph(f"{s.t('inference')}: {inference.get('used', '–')} — "
+                              f"{inference.get('reason', '')}")
         return out + lead + table(head, rows, table_id="effects-table")
 
     def checks(self) -> str:

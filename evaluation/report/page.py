@@ -59,9 +59,10 @@ def figure(png: bytes, *, caption: str, figure_id: str) -> str:
 def table(head: list[str], rows: list[list[str]], *, table_id: str, css: str = "") -> str:
     """An HTML table; cells are plain text (escaped) unless wrapped in Markup."""
     th = "".join(f"<th>{_cell(h)}</th>" for h in head)
+    thead = f"<thead><tr>{th}</tr></thead>" if any(head) else ""  # key-value tables: no header
     body = "".join("<tr>" + "".join(f"<td>{_cell(c)}</td>" for c in row) + "</tr>" for row in rows)
     return raw_html(f'<table id="{table_id}" class="table report-table {css}">'
-                    f"<thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>")
+                    f"{thead}<tbody>{body}</tbody></table>")
 
 
 class Markup(str):

@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -175,8 +176,11 @@ def _render_quarto(ws: Workspace, *, out_dir: Path, lang: str, env: dict[str, st
     """
     cmd = [shutil.which("quarto") or "quarto", "render", str(ws.root), "--output-dir",
            str(out_dir), "-M", f"lang:{lang}"]
-    done = subprocess.run(cmd, cwd=ws.root, env={**os.environ, **env}, capture_output=True,
-                          text=True, check=False)
+    # Quarto's Jupyter must run this interpreter (the venv with `evaluation`), not a system one
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    quarto_env = {**os.environ, **env, "QUARTO_PYTHON": sys.executable, "PATH": path}
+    done = subprocess.run(cmd, cwd=ws.root, env=quarto_env, capture_output=True, text=True,
+                          check=False)
     if done.returncode != 0:
         tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
         raise ReportError(f"quarto render failed (exit {done.returncode}): {tail[0]}")
