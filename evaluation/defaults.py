@@ -57,6 +57,9 @@ ITS_SIM_DRAWS = 2000
 ITS_PLACEBO_STARTS = 4  # evenly spaced placebo start dates in the pre-period
 ITS_PLACEBO_MIN_AFTER = 4  # pre-periods a placebo start must leave after it
 ITS_HARMONICS_RANGE: tuple[int, ...] = (0, 1, 2, 3)  # Fourier pairs tried in the sensitivity check
+# Longer series get leave-one-out refits only for this many periods, the most influential by a
+# one-step (DFBETA) approximation: five years of weeks are all refitted.
+ITS_INFLUENCE_MAX_REFITS = 260
 # DiD placebo check: placebo start dates at these shares of the pre-period, each leaving at
 # least DID_PLACEBO_MIN_PERIODS periods before and after it.
 DID_PLACEBO_FRACTIONS: tuple[float, ...] = (1 / 3, 1 / 2, 2 / 3)
@@ -80,10 +83,10 @@ BAYES_SAMPLER = "auto"
 # sum to zero, so they only describe the shape over time; the level comes from the data.
 PRIOR_PERIOD_SD = 1.0  # DiD period effects: ZeroSumNormal(1): a period 0.14x..7x the average
 PRIOR_UNIT_SD = 1.5  # NB DiD: unit log-rates ~ Normal(mu, sigma), sigma ~ HalfNormal(1.5)
-PRIOR_INTERCEPT_SD = 2.5  # ITS/NB: level around the log of the observed mean rate
+PRIOR_INTERCEPT_SD = 1.0  # ITS/NB: level within ~0.14x..7x of the observed mean rate
 PRIOR_TREND_SD = 0.5  # ITS: log-rate change over the whole window, before the start
-PRIOR_SEASON_SD = 0.5  # ITS: each Fourier coefficient
-PRIOR_INV_SQRT_DISPERSION_SD = 1.0  # NB: 1/sqrt(alpha) ~ HalfNormal(1); 0 is Poisson
+PRIOR_SEASON_SD = 0.3  # ITS: each Fourier coefficient
+PRIOR_INV_SQRT_DISPERSION_SD = 0.5  # NB: 1/sqrt(alpha) ~ HalfNormal(0.5); 0 is Poisson
 PRIOR_POST_SHIFT_SD = 0.47  # controlled ITS: common shift of both series at the start
 # Prior predictive check: the prior's 99th percentile of a period's count must stay below this
 # multiple of the observed maximum (otherwise the priors allow implausible counts).

@@ -133,7 +133,13 @@ def national_from_store(db_path: Path) -> dict[str, Any]:
     """National progress from the store, or {available: false, reason} without a usable store."""
     if not Path(db_path).exists():
         return {"available": False, "reason": f"no incident store at {db_path}"}
-    daily, cutoff = daily_national_counts(db_path)
+    import duckdb
+
+    try:
+        daily, cutoff = daily_national_counts(db_path)
+    except duckdb.Error as exc:  # no incidents table, or the store is locked by a writer
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return {"available": False, "reason": f"cannot read incidents from {db_path}: {first_line}"}
     if cutoff is None:
         return {"available": False, "reason": f"the incident store {db_path} is empty"}
     return national_progress(daily, cutoff=cutoff)

@@ -117,6 +117,62 @@ def test_castle_imputation_beside_twfe(benchmarks):
         assert 0.06 < fit.estimate < 0.15 and np.isfinite(fit.std_error)
 
 
+def test_castle_twfe_through_estimate_did(benchmarks):
+    from evaluation.did import estimate_did
+
+    linear = prepared_from_csv(benchmarks / CASTLE, unit="state", time="year", outcome="l_homicide",
+                               start="effyear", model="linear", estimator="twfe", inference="model")
+    assert estimate_did(linear).primary["estimate"] == pytest.approx(0.0818116169, abs=1e-7)
+    counts = prepared_from_csv(benchmarks / CASTLE, unit="state", time="year",
+                               outcome="homicide_c", start="effyear", model="poisson",
+                               estimator="twfe", inference="cluster", exposure="population")
+    primary = estimate_did(counts).primary
+    assert primary["estimate"] == pytest.approx(1.0615, abs=5e-5)
+    assert np.log(primary["estimate"]) == pytest.approx(0.05967, abs=5e-6)
+
+
+@pytest.mark.xfail(reason="measured 0.0273021 vs published CRV1 0.02603 (+4.9%): twfe.py applies "
+                          "(N-1)/(N-K) with K counting the state effects nested in the clusters; "
+                          "fixest/pyfixest (published) do not count them", strict=False)
+def test_castle_poisson_crv1_through_estimate_did(benchmarks):
+    from evaluation.did import estimate_did
+
+    counts = prepared_from_csv(benchmarks / CASTLE, unit="state", time="year",
+                               outcome="homicide_c", start="effyear", model="poisson",
+                               estimator="twfe", inference="cluster", exposure="population")
+    assert estimate_did(counts).primary["std_error"] == pytest.approx(0.02603, abs=5e-6)
+
+
+def test_card_krueger_two_by_two_through_estimate_did(benchmarks):
+    from evaluation.did import estimate_did
+
+    df = pd.read_csv(benchmarks / CARD)
+    complete = df.dropna(subset=["fte"])
+    assert len(complete) == 794
+    panel = pd.DataFrame({"unit": complete["nj"].astype(str), "period": complete["d"],
+                          "t": complete["d"], "y": complete["fte"].astype(float), "exposure": 1.0})
+    panel["cohort"] = np.where(panel["unit"] == "1", 1, -1)
+    panel["treated_unit"] = panel["unit"] == "1"
+    panel["post"] = panel["treated_unit"] & (panel["t"] >= 1)
+    panel["d"] = panel["post"].astype(int)
+    panel["excluded"] = False
+    panel = panel.sort_values(["unit", "t"], kind="stable").reset_index(drop=True)
+    design = parse_design({
+        "id": "card-krueger", "title": "c", "owner": "tests", "hypothesis": "h", "design": "did",
+        "data": {"source": str(benchmarks / CARD), "unit_column": "nj", "time_column": "d",
+                 "outcome": "fte", "layout": "repeated_cross_section"},
+        "treatment": {"units": ["1"], "start": 1}, "window": {"start": 0, "end": 1},
+        "analysis": {"model": "linear", "estimator": "twfe", "inference": "model"}})
+    data = PreparedData(design=design, panel=panel, frequency="year", treated_units=("1",),
+                        control_units=("0",), has_exposure=False, covariates=(), periods=(0, 1),
+                        data_sha256="0" * 64, data_cutoff="1", repeated_cross_section=True)
+    out = estimate_did(data)
+    assert out.primary["estimate"] == pytest.approx(2.7536, abs=5e-5)
+    assert out.primary["std_error"] == pytest.approx(1.6884, abs=5e-5)
+    check = {c.name: c for c in out.checks}["pre_trends"]
+    assert check.status == "skipped"  # one pre-period: nothing to test
+
+
 # --- through the CLI -------------------------------------------------------------------------------
 def run_cli(tmp_path: Path, capsys, design: dict) -> tuple[dict, pd.DataFrame]:
     from evaluation.cli import main
@@ -188,3 +244,16 @@ def test_cli_card_krueger_two_by_two(benchmarks, tmp_path, capsys):
     assert result["primary"]["estimate"] == pytest.approx(2.7536, abs=5e-5)
     assert result["primary"]["std_error"] == pytest.approx(1.6884, abs=5e-5)
     assert any("794" in n or "16" in n for n in result["primary"].get("notes", []))
+
+
+def test_mpdta_event_study_matches_callaway_santanna_dynamic_after_the_start(benchmarks):
+    from evaluation.did.event_study import event_study
+
+    data = mpdta(benchmarks, "never_treated")
+    table, check = event_study(data)
+    cs = fit_staggered(data, estimator="callaway_santanna", control_group="never_treated")
+    dynamic = {d["key"]: d["estimate"] for d in cs.aggregations["cs_dynamic"]["detail"]}
+    got = table.set_index("event_time")["estimate"]
+    for e in range(0, 4):
+        assert got[e] == pytest.approx(dynamic[e], abs=1e-9)
+    assert check.status in ("pass", "fail") and check.values["leads_tested"] == [-4, -3, -2]

@@ -110,21 +110,21 @@ def test_equal_to_direct_statsmodels_fit(model, inference):
     assert p["inference"]["used"] == inference
     assert p["inference"]["lags"] == (lags if inference == "hac" else None)
     assert p["estimate"] == pytest.approx(back(ref.params["level"]), rel=1e-8, abs=1e-10)
-    assert p["std_error"] == pytest.approx(ref.bse["level"], rel=1e-6)
+    assert p["std_error"] == pytest.approx(ref.bse["level"], rel=1e-8)
     # Wald with the normal quantile for every model (statsmodels' OLS would use Student's t)
     z = stats.norm.ppf(0.975)
     coef, se = ref.params["level"], ref.bse["level"]
-    assert p["ci_low"] == pytest.approx(back(coef - z * se), rel=1e-6)
-    assert p["ci_high"] == pytest.approx(back(coef + z * se), rel=1e-6)
-    assert p["p_value"] == pytest.approx(2 * stats.norm.sf(abs(coef / se)), rel=1e-5, abs=1e-12)
+    assert p["ci_low"] == pytest.approx(back(coef - z * se), rel=1e-8)
+    assert p["ci_high"] == pytest.approx(back(coef + z * se), rel=1e-8)
+    assert p["p_value"] == pytest.approx(2 * stats.norm.sf(abs(coef / se)), rel=1e-8, abs=1e-12)
     assert p["slope_change"]["estimate"] == pytest.approx(back(ref.params["slope"]), rel=1e-8)
     if model in ("poisson", "quasi_poisson"):
         assert p["dispersion"] == pytest.approx(ref.pearson_chi2 / ref.df_resid, rel=1e-8)
     if model == "negative_binomial":
-        assert p["nb_alpha"] == pytest.approx(ref.params["alpha"], rel=1e-6)
+        assert p["nb_alpha"] == pytest.approx(ref.params["alpha"], rel=1e-8)
     tidy = out.estimates.set_index("term")
     assert tidy.loc["covariate_x1", "estimate"] == pytest.approx(back(ref.params["x1"]), rel=1e-8)
-    assert tidy.loc["season_sin_2", "std_error"] == pytest.approx(ref.bse["s2"], rel=1e-6)
+    assert tidy.loc["season_sin_2", "std_error"] == pytest.approx(ref.bse["s2"], rel=1e-8)
 
 
 def test_controlled_its_equals_formula_fit_and_separates_common_shock():
@@ -351,3 +351,41 @@ def test_wald_interval_uses_the_normal_quantile():
     p = out.primary
     z = stats.norm.ppf(0.975)
     assert math.log(p["ci_high"]) - math.log(p["estimate"]) == pytest.approx(z * p["std_error"])
+
+
+def test_a_unit_with_missing_periods_is_refused():
+    long = weekly_long(units=("A", "B"))
+    long = long.drop(index=long.index[(long["unit"] == "B") & (long["period"] == pd.Timestamp("2022-03-07"))])
+    message = _raises(AnalysisError, "data:", its_design(treatment={"units": ["A", "B"]}), long)
+    assert "unit(s) B lack rows" in message
+
+
+def test_without_trend_and_season():
+    design = its_design(trend=False, seasonality=0)
+    out = estimate_its(prepared_from_long(design, weekly_long(rr=0.8)), with_checks=False)
+    assert list(out.estimates["term"]) == ["level_change", "averted_total"]
+    assert "trend" not in out.primary["method"]
+
+
+def test_one_step_influence_matches_refits_and_screens_long_series(monkeypatch):
+    from evaluation import defaults
+    from evaluation.its import model_spec
+    from evaluation.its.checks import approximate_level_shifts
+    from evaluation.its.segmented import CovChoice, build_series, fit
+
+    long = weekly_long(rr=1.0, seed=21)
+    spike = long["period"] == pd.Timestamp("2023-01-02")
+    long.loc[spike, "y"] = long.loc[spike, "y"] * 6
+    data = prepared_from_long(its_design(), long)
+    frame, spec = build_series(data), model_spec(data)
+    full = fit(frame, spec=spec, t_start=104, choice=CovChoice("model"))
+    approx = approximate_level_shifts(frame, full, spec=spec, t_start=104)
+    for t in (0, 50, 103, 104, 130):
+        dropped = fit(frame.loc[frame["t"] != t], spec=spec, t_start=104, choice=CovChoice("model"))
+        exact = full.coef("level_change") - dropped.coef("level_change")
+        assert approx.loc[t] == pytest.approx(exact, rel=0.05, abs=1e-3)  # one step: ~2% off
+    monkeypatch.setattr(defaults, "ITS_INFLUENCE_MAX_REFITS", 10)
+    out = estimate_its(data)
+    check = next(c for c in out.checks if c.name == "influential_periods")
+    assert check.values["n_refits"] == 10 and "largest one-step shift" in check.detail
+    assert check.values["largest_shift_period"] == "2023-01-02"

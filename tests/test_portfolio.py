@@ -117,3 +117,12 @@ def test_broken_result_json_names_the_file(tmp_path):
     (ws.analyses / "x" / "result.json").write_text("{not json", encoding="utf-8")
     with pytest.raises(DataError, match=r"x/result.json: not valid JSON"):
         build_portfolio(ws)
+
+
+def test_store_without_incidents_table_is_reported_not_raised(tmp_path):
+    import duckdb
+
+    ws = make_workspace(tmp_path / "ws")
+    duckdb.connect(str(ws.db_path())).close()
+    national = build_portfolio(ws)["national"]
+    assert national["available"] is False and "cannot read incidents" in national["reason"]

@@ -65,12 +65,6 @@ def _conclusion(effect: dict[str, float], data: PreparedData) -> str:
     return "undecided"
 
 
-def _fit(data: PreparedData, *, log_rr_sd: float, settings: dict[str, Any]):
-    bundle = _build(data, log_rr_sd=log_rr_sd)
-    idata = diagnostics.sample(bundle.model, **settings)
-    return bundle, idata
-
-
 def fit_bayesian(data: PreparedData, *, frequentist: EstimatorOutput | None = None,
                  chains: int | None = None, draws: int | None = None, tune: int | None = None,
                  target_accept: float | None = None, sampler: str | None = None,
@@ -82,11 +76,13 @@ def fit_bayesian(data: PreparedData, *, frequentist: EstimatorOutput | None = No
         "tune": defaults.BAYES_TUNE if tune is None else tune,
         "target_accept": target_accept or defaults.BAYES_TARGET_ACCEPT,
         "seed": data.spec.seed,
-        "sampler": diagnostics.sampler_name(sampler or defaults.BAYES_SAMPLER),
     }
+    sampler_used = diagnostics.sampler_name(sampler or defaults.BAYES_SAMPLER)
     min_reduction = data.design.decision.min_reduction
     log_rr_sd = defaults.PRIOR_LOG_RR_SD
-    bundle, idata = _fit(data, log_rr_sd=log_rr_sd, settings=settings)
+    bundle = _build(data, log_rr_sd=log_rr_sd)
+    handle = diagnostics.compile_model(bundle.model, sampler=sampler_used)
+    idata = diagnostics.sample(handle, log_rr_sd=log_rr_sd, **settings)
     posterior = idata.posterior
     effect = _effect_summary(bundle.effect_draws(posterior), min_reduction=min_reduction)
 
@@ -124,15 +120,14 @@ def fit_bayesian(data: PreparedData, *, frequentist: EstimatorOutput | None = No
         summary["difference"] = {"median": float(np.median(diff)), "hdi_low": low, "hdi_high": high,
                                  "note": "rr_* is the observed over the counterfactual mean of "
                                          "treated post rows implied by this difference"}
-    summary["prior_sensitivity"] = (_sensitivity(data, effect, settings, min_reduction)
+    summary["prior_sensitivity"] = (_sensitivity(data, bundle, handle, effect, settings)
                                     if prior_sensitivity else {"status": "skipped"})
     summary["prior_predictive"] = _prior_predictive(bundle, rng)
     if frequentist is not None:
         summary["frequentist"] = {k: frequentist.primary.get(k)
                                   for k in ("method", "estimate", "ci_low", "ci_high")}
     summary.update({
-        "sampler": {"name": settings["sampler"],
-                    "version": diagnostics.sampler_version(settings["sampler"])},
+        "sampler": {"name": sampler_used, "version": diagnostics.sampler_version(sampler_used)},
         "chains": settings["chains"], "draws": settings["draws"], "tune": settings["tune"],
         "target_accept": settings["target_accept"], "seed": settings["seed"],
     })
@@ -140,13 +135,14 @@ def fit_bayesian(data: PreparedData, *, frequentist: EstimatorOutput | None = No
     return BayesianOutput(summary=clean(summary), idata=idata)
 
 
-def _sensitivity(data: PreparedData, effect: dict[str, float], settings: dict[str, Any],
-                 min_reduction: float) -> dict[str, Any]:
+def _sensitivity(data: PreparedData, bundle: ModelBundle, handle: diagnostics.CompiledModel,
+                 effect: dict[str, float], settings: dict[str, Any]) -> dict[str, Any]:
     base = defaults.PRIOR_LOG_RR_SD
+    min_reduction = data.design.decision.min_reduction
     conclusion = _conclusion(effect, data)
     refits, agree = [], True
     for factor in defaults.PRIOR_SENSITIVITY_FACTORS:
-        bundle, idata = _fit(data, log_rr_sd=base * factor, settings=settings)
+        idata = diagnostics.sample(handle, log_rr_sd=base * factor, **settings)
         alt = _effect_summary(bundle.effect_draws(idata.posterior), min_reduction=min_reduction)
         alt_conclusion = _conclusion(alt, data)
         same = (alt_conclusion == conclusion

@@ -8,6 +8,7 @@ import logging
 import math
 import os
 import warnings
+from dataclasses import dataclass
 from typing import Any
 
 import arviz as az
@@ -41,23 +42,39 @@ def sampler_version(name: str) -> str:
     return _nutpie().__version__ if name == "nutpie" else pm.__version__
 
 
-def sample(model: pm.Model, *, chains: int, draws: int, tune: int, target_accept: float,
-           seed: int, sampler: str) -> az.InferenceData:
-    """Posterior draws of `model`; identical draws for identical arguments."""
-    cores = max(1, min(chains, os.cpu_count() or 1))
+@dataclass(frozen=True)
+class CompiledModel:
+    """A model ready to sample; `log_rr_sd` (a pm.Data of every model) can change without
+    recompiling, so prior-sensitivity refits cost sampling time only."""
+
+    model: pm.Model
+    sampler: str
+    compiled: Any = None
+
+
+def compile_model(model: pm.Model, *, sampler: str) -> CompiledModel:
     if sampler == "nutpie":
-        nutpie = _nutpie()
-        compiled = nutpie.compile_pymc_model(model)
-        return nutpie.sample(compiled, draws=draws, tune=tune, chains=chains, cores=cores,
-                             seed=seed, target_accept=target_accept, progress_bar=False,
-                             save_warmup=False)
+        return CompiledModel(model, sampler, _nutpie().compile_pymc_model(model))
+    return CompiledModel(model, sampler)
+
+
+def sample(handle: CompiledModel, *, log_rr_sd: float, chains: int, draws: int, tune: int,
+           target_accept: float, seed: int) -> az.InferenceData:
+    """Posterior draws; identical draws for identical arguments."""
+    cores = max(1, min(chains, os.cpu_count() or 1))
+    if handle.sampler == "nutpie":
+        compiled = handle.compiled.with_data(log_rr_sd=np.asarray(log_rr_sd, dtype=float))
+        return _nutpie().sample(compiled, draws=draws, tune=tune, chains=chains, cores=cores,
+                                seed=seed, target_accept=target_accept, progress_bar=False,
+                                save_warmup=False)
     # PyMC logs its progress and warns about convergence itself; the summary reports both.
     logger = logging.getLogger("pymc")
     level = logger.level
     logger.setLevel(logging.ERROR)
     try:
-        with model, warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
+        with handle.model, warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
             warnings.simplefilter("ignore")
+            pm.set_data({"log_rr_sd": log_rr_sd})
             return pm.sample(draws=draws, tune=tune, chains=chains, cores=cores,
                              random_seed=seed, target_accept=target_accept, progressbar=False,
                              compute_convergence_checks=False, return_inferencedata=True)

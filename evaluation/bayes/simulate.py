@@ -38,7 +38,7 @@ def simulate_panel(*, n_units: int, n_periods: int, n_treated: int, start: int |
     cohort = np.array([starts.get(u, -1) for u in units])
     d = (cohort[:, None] >= 0) & (t[None, :] >= cohort[:, None])
     base = exposure * np.exp(unit_effect[:, None] + period_effect[None, :])
-    base *= events_per_period / base.mean(axis=0).sum()
+    base *= events_per_period / base.sum(axis=0).mean()
     mu = base * np.where(d, rate_ratio, 1.0)
     if dispersion is None:
         y = rng.poisson(mu)

@@ -71,6 +71,44 @@ def _refuse_unchecked(design: Design, path: Path, source: Any) -> None:
                             f"see `evaluation design check {_shown(path)}`")
 
 
+def _diagnosis_for(design: Design, workspace: Workspace, path: Path) -> tuple[dict[str, Any] | None, str]:
+    """The saved diagnosis made for exactly this design, or None and a note saying why not."""
+    from evaluation.diagnose import current_diagnosis, diagnosis_path, read_diagnosis
+
+    diagnosis = current_diagnosis(workspace, design)
+    if diagnosis is not None:
+        return diagnosis, ""
+    saved = diagnosis_path(workspace, design.id)
+    if not saved.exists():
+        why = "no diagnosis yet"
+    elif read_diagnosis(workspace, design.id) is None:
+        why = f"{_shown(saved)} is damaged or was edited (its sha256 does not match)"
+    else:
+        why = f"{_shown(saved)} was made for another version of the design"
+    return None, (f"note: {why}; run `evaluation diagnose {_shown(path)}` to see whether the design "
+                  f"can detect a {design.decision.min_reduction:.0%} reduction")
+
+
+def _hook_values(diagnosis: dict[str, Any] | None) -> dict[str, Any] | None:
+    # design_checks' hook warns when the minimum detectable reduction exceeds min_reduction;
+    # "never reached on the curve" is reported by _diagnosis_problems instead.
+    if diagnosis is None or diagnosis.get("minimum_detectable_reduction") is None:
+        return None
+    return {"minimum_detectable_reduction": diagnosis["minimum_detectable_reduction"]}
+
+
+def _diagnosis_problems(design: Design, diagnosis: dict[str, Any] | None) -> list[Any]:
+    from evaluation.design_checks import Problem
+
+    if diagnosis is None or diagnosis.get("minimum_detectable_reduction") is not None:
+        return []
+    return [Problem("warning", "decision.min_reduction",
+                    f"the design cannot reach {diagnosis['power_target']:.0%} power even for the "
+                    f"largest reduction simulated (minimum detectable reduction "
+                    f"{diagnosis['minimum_detectable_text']}); it cannot detect the "
+                    f"{design.decision.min_reduction:.0%} it decides on")]
+
+
 def register(cli: click.Group) -> None:
     """Attach this module's commands to the main group."""
 
@@ -117,9 +155,17 @@ def register(cli: click.Group) -> None:
             raise DesignError(f"{path}: {len(messages)} error(s), see above") from None
         design = load_design(path)  # also checks that the id equals the file name
         source = _source_panel(design, workspace, db)
-        problems = check_design_against_data(design, source.frame, cutoff=source.cutoff)
+        diagnosis, note = _diagnosis_for(design, workspace, path)
+        problems = check_design_against_data(design, source.frame, cutoff=source.cutoff,
+                                             diagnosis=_hook_values(diagnosis))
+        problems = sorted([*problems, *_diagnosis_problems(design, diagnosis)],
+                          key=lambda p: p.level != "error")
         for problem in problems:
             click.echo(str(problem))
+            if problem.field == "decision.min_reduction" and diagnosis is not None:
+                # what would make the design able to answer its question
+                for suggestion in diagnosis.get("suggestions", []):
+                    click.echo(f"  - {suggestion}")
         errors = [p for p in problems if p.level == "error"]
         if errors:
             raise DesignError(f"{path}: {len(errors)} error(s), see above; fix them before registering")
@@ -127,6 +173,8 @@ def register(cli: click.Group) -> None:
         click.echo(f"design OK: {design.id} (hash {design.sha256[:12]}, data to {registry._label(source.cutoff)}"
                    f"{f', {warnings} warning(s)' if warnings else ''}); register it with "
                    f"`evaluation register {_shown(path)} --by NAME`")
+        if note:
+            click.echo(note)
 
     @cli.command("register")
     @click.argument("file")
@@ -141,8 +189,13 @@ def register(cli: click.Group) -> None:
         _in_workspace(design, path, workspace)
         source = _source_panel(design, workspace, db)
         _refuse_unchecked(design, path, source)
-        entry = registry.register(design, workspace=workspace, by=by, source=source)
+        diagnosis, _ = _diagnosis_for(design, workspace, path)
+        entry = registry.register(design, workspace=workspace, by=by, source=source,
+                                  diagnosis_sha256=diagnosis["sha256"] if diagnosis else None)
         click.echo(_entry_line(entry))
+        if diagnosis:
+            click.echo(f"  with diagnosis {diagnosis['sha256'][:12]}: minimum detectable reduction "
+                       f"{diagnosis['minimum_detectable_text']}")
 
     @cli.command("amend")
     @click.argument("file")
@@ -157,7 +210,9 @@ def register(cli: click.Group) -> None:
         _in_workspace(design, path, workspace)
         source = _source_panel(design, workspace, db)
         _refuse_unchecked(design, path, source)
-        entry = registry.amend(design, workspace=workspace, by=by, reason=reason, source=source)
+        diagnosis, _ = _diagnosis_for(design, workspace, path)
+        entry = registry.amend(design, workspace=workspace, by=by, reason=reason, source=source,
+                               diagnosis_sha256=diagnosis["sha256"] if diagnosis else None)
         click.echo(_entry_line(entry))
         for change in entry["diff"]:
             click.echo(f"  {change['field']}: {json.dumps(change['old'])} -> {json.dumps(change['new'])}")

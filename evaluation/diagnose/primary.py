@@ -149,8 +149,10 @@ class FastTwfeRandomization:
     fit and two null fits by iterative scaling on the matrix, and a table look-up per draw.
     """
 
-    TOL = 1e-12  # relative error of the fitted margins at convergence
-    MAX_SWEEPS = 100_000
+    TOL = 1e-12  # relative change of every scale at convergence
+    # Beyond this many sweeps the data set goes to the general path (never seen in practice
+    # once the non-existent estimate below is caught; a safety net, not an approximation).
+    MAX_SWEEPS = 20_000
 
     @staticmethod
     def applies(data: PreparedData) -> bool:
@@ -189,6 +191,8 @@ class FastTwfeRandomization:
         self.d = d[:, self.columns]
         self.d_mask = self.d > 0
         treated = treated_cohorts(data)
+        self.data = data
+        self.treated_pre = (self.d_mask.any(axis=1)[:, None]) & ~self.d_mask
         self.assignments = make_assignments(unit_names=self.units, treated=treated,
                                             draws=spec.randomization_draws, seed=spec.seed)
 
@@ -206,9 +210,12 @@ class FastTwfeRandomization:
             return failed("a treated unit has no events in these data")
         if not keep_u[~treated_rows].any():
             return failed("no control unit with events in these data")
-        beta = self.twfe_beta(Y, keep_u, keep_t)
-        p0 = self.p_value(Y, keep_u, keep_t, beta0=0.0)
-        p_truth = self.p_value(Y, keep_u, keep_t, beta0=truth)
+        try:
+            beta = self.twfe_beta(Y, keep_u, keep_t)
+            p0 = self.p_value(Y, keep_u, keep_t, beta0=0.0)
+            p_truth = self.p_value(Y, keep_u, keep_t, beta0=truth)
+        except _NotConverged:
+            return primary_outcome(self.data.with_outcome(y), truth=truth)
         return Outcome(estimate=beta, p_value=p0, covered=bool(p_truth > self.alpha))
 
     # Poisson ML fits by iterative scaling -------------------------------------------------------
@@ -223,7 +230,7 @@ class FastTwfeRandomization:
         b = keep_t.astype(float)
         a = np.zeros(self.n_units)
         g = 1.0
-        for _ in range(self.MAX_SWEEPS):
+        for _ in range(self.MAX_SWEEPS + 1):
             fit_rows = E @ b if ED is None else E @ b + (g - 1.0) * (ED @ b)
             new_a = np.divide(row_total, fit_rows, out=np.zeros_like(row_total),
                               where=keep_u & (fit_rows > 0))
@@ -241,9 +248,15 @@ class FastTwfeRandomization:
                     break
             if change < self.TOL:
                 break
+        else:
+            raise _NotConverged
         return a, b, g
 
     def twfe_beta(self, Y: np.ndarray, keep_u: np.ndarray, keep_t: np.ndarray) -> float:
+        if not Y[self.treated_pre].any():
+            # No treated event before the start: the ML estimate does not exist (it is +inf;
+            # a fitting routine stops at some large, arbitrary number instead).
+            return math.inf
         E = self.exposure * keep_u[:, None] * keep_t[None, :]
         _, _, g = self._scale(Y, E, E * self.d, keep_u, keep_t)
         return math.log(g) if g > 0 else -math.inf
@@ -280,3 +293,7 @@ class FastTwfeRandomization:
 def _relative_change(old: np.ndarray, new: np.ndarray) -> float:
     scale = np.maximum(np.abs(new), 1e-300)
     return float(np.max(np.abs(new - old) / scale, initial=0.0))
+
+
+class _NotConverged(Exception):
+    """Iterative scaling did not converge; the data set is analysed by the general path."""

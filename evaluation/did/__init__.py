@@ -240,7 +240,7 @@ def infer(frame: pd.DataFrame, *, fit: TwfeFit, treated: dict[str, int], used: s
                    details=boot.as_dict())
         return out
     ri = randomization_inference(frame, model=spec.model, treated=treated, beta_hat=beta,
-                                 se_hint=fit.se_model, draws=spec.randomization_draws,
+                                 se_hint=_search_scale(fit), draws=spec.randomization_draws,
                                  seed=spec.seed, alpha=spec.alpha, n_periods=data.n_periods,
                                  interval=interval)
     out.update(ci_low=ri.ci_low, ci_high=ri.ci_high, p_value=ri.p_value, details=ri.as_dict())
@@ -373,3 +373,12 @@ def _series(data: PreparedData, fit: TwfeFit, summary: dict[str, Any]) -> tuple[
                "ci_low": averted_ends[0], "ci_high": averted_ends[1],
                "observed": observed_post, "counterfactual": float(cf[post].sum())}
     return series, averted
+
+
+def _search_scale(fit: TwfeFit) -> float:
+    """A scale for the randomization interval search: the model-based error, widened by the
+    Pearson dispersion for count models (randomization intervals are wider under
+    overdispersion, and a scale close to the width saves refits)."""
+    if fit.model in POISSON_MODELS and fit.dispersion is not None and fit.model != "quasi_poisson":
+        return fit.se_model * math.sqrt(max(fit.dispersion, 1.0))
+    return fit.se_model

@@ -31,12 +31,12 @@ import pyfixest as pf
 
 from evaluation.did.staggered import (
     StaggeredFit,
+    error_mode,
     is_count_model,
     make_fit,
     period_label,
     scaled_row,
     two_way_effects,
-    use_cluster_errors,
 )
 from evaluation.errors import AnalysisError
 from evaluation.prepared import PreparedData
@@ -230,8 +230,10 @@ def _effects(frame: pd.DataFrame, subsets: list[tuple[str, np.ndarray]], data: P
     resid_f = (f["y"] - f["mu"]).to_numpy()
     cell_resid = _cell_residuals(frame, count=count)
     va = v[f_u] + np.where(gt[:, None], v[np.clip(f_t, 0, None)], 0.0)
-    cluster = use_cluster_errors(data)
-    var_f = _model_variance(f, count=count, model=data.spec.model, n_par=n_par)
+    mode = error_mode(data)[0]
+    cluster = mode == "cluster"
+    var_f = _model_variance(f, count=count, model=data.spec.model if mode == "model" else
+                            "quasi_poisson", n_par=n_par)
     estimates, errors = [], []
     for j, (_, mask) in enumerate(subsets):
         tau, k, denom = parts[j]
@@ -337,7 +339,5 @@ def _method(count: bool, control_group: str) -> str:
 
 
 def _inference_text(data: PreparedData) -> str:
-    if use_cluster_errors(data):
-        return ("cluster-robust by unit from the stacked estimating equations (includes the "
-                "uncertainty of the imputed counterfactual)")
-    return "model-based from the stacked estimating equations (inference: model)"
+    return (f"{error_mode(data)[1]}, from the stacked estimating equations (includes the "
+            "uncertainty of the imputed counterfactual)")

@@ -36,6 +36,7 @@ from evaluation.did.twfe import fit_null
 # error (0.02 se is ~0.3% on a rate ratio with se 0.15), or after CI_MAX_STEPS refinements.
 CI_TOLERANCE = 0.02
 CI_MAX_STEPS = 8
+CI_P_TOLERANCE = 0.002
 # Give up bracketing an interval end beyond this many standard errors (reported as unbounded).
 CI_MAX_SE = 64.0
 
@@ -212,8 +213,13 @@ def randomization_inference(frame: pd.DataFrame, *, model: str, treated: dict[st
 
     p0, t0 = p_value_at(residuals_at, table_of, assignments, 0.0)
 
+    known: dict[float, float] = {0.0: p0}
+
     def p_at(b: float) -> float:
-        return p_value_at(residuals_at, table_of, assignments, b)[0]
+        # each new beta0 costs a model fit; both interval ends start from beta_hat
+        if b not in known:
+            known[b] = p_value_at(residuals_at, table_of, assignments, b)[0]
+        return known[b]
 
     scale = se_hint if np.isfinite(se_hint) and se_hint > 0 else 0.1
     low = high = float("nan")
@@ -228,41 +234,40 @@ def randomization_inference(frame: pd.DataFrame, *, model: str, treated: dict[st
 def _interval_end(p_at, start: float, step: float, alpha: float) -> float:
     """Where p(beta0) falls to alpha, walking out from `start` by `step`, then narrowing.
 
-    Each evaluation is a model fit, so the bracket is narrowed by regula falsi (Illinois
-    variant) on p - alpha, with plain bisection when interpolation stalls; it stops once the
-    bracket is narrower than CI_TOLERANCE standard errors.
+    Each evaluation is a model fit, so the bracket is narrowed by the secant on the normal
+    scale z = Phi^-1(1 - p/2), on which p(beta0) is close to linear. The search stops when an
+    evaluation is within CI_P_TOLERANCE of alpha (finer than the Monte Carlo error of p with
+    1,000 draws), when the bracket is narrower than CI_TOLERANCE standard errors, or after
+    CI_MAX_STEPS refinements.
     """
-    inside, p_in, k = start, None, 1.5
+    from scipy.stats import norm
+
+    def z(p: float) -> float:
+        return float(norm.isf(min(max(p, 1e-6), 1.0) / 2))
+
+    inside, k = start, 2.0
     while True:
         outside = start + k * step
         p_out = p_at(outside)
         if p_out <= alpha:
             break
-        inside, p_in = outside, p_out
+        inside = outside
         k *= 2
         if k > CI_MAX_SE:
             return float("inf") if step > 0 else float("-inf")
-    if p_in is None:
-        p_in = p_at(inside)
-    f_in, f_out = p_in - alpha, p_out - alpha
-    side = 0
+    target = z(alpha)
+    z_in, z_out = z(p_at(inside)), z(p_out)
     for _ in range(CI_MAX_STEPS):
         if abs(outside - inside) <= CI_TOLERANCE * abs(step):
             break
-        mid = outside - f_out * (outside - inside) / (f_out - f_in) if f_in != f_out else 0.5 * (inside + outside)
-        # keep the new point strictly inside the bracket, away from its ends
-        lo_b, hi_b = sorted((inside, outside))
-        margin = 0.05 * (hi_b - lo_b)
-        mid = min(max(mid, lo_b + margin), hi_b - margin)
-        f_mid = p_at(mid) - alpha
-        if f_mid > 0:
-            inside, f_in = mid, f_mid
-            if side == 1:
-                f_out /= 2
-            side = 1
+        frac = (target - z_in) / (z_out - z_in) if z_out != z_in else 0.5
+        frac = min(max(frac, 0.1), 0.9)  # stay well inside the bracket
+        mid = inside + frac * (outside - inside)
+        p_mid = p_at(mid)
+        if abs(p_mid - alpha) <= CI_P_TOLERANCE:
+            return mid
+        if p_mid > alpha:
+            inside, z_in = mid, z(p_mid)
         else:
-            outside, f_out = mid, f_mid
-            if side == -1:
-                f_in /= 2
-            side = -1
+            outside, z_out = mid, z(p_mid)
     return 0.5 * (inside + outside)

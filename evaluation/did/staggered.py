@@ -30,6 +30,7 @@ import scipy.sparse as sp
 from scipy import stats
 from scipy.sparse.linalg import spsolve
 
+from evaluation import defaults
 from evaluation.errors import AnalysisError
 from evaluation.prepared import PreparedData
 from evaluation.result import tidy_row
@@ -172,13 +173,35 @@ def scaled_row(term: str, estimate: float, std_error: float, alpha: float, *, me
     return tidy_row(term, estimate, std_error, lo, hi, p, method=method, scale=scale)
 
 
-def use_cluster_errors(data: PreparedData) -> bool:
-    """Cluster-robust (by unit) errors unless the design asks for model-based ones.
+def error_mode(data: PreparedData) -> tuple[str, str]:
+    """Which analytic errors the staggered estimators and the event study report, and why.
 
-    Randomization inference and the wild bootstrap are applied on top by `estimate_did`; the
-    analytic errors here then only serve as the studentising scale.
+    "cluster": cluster-robust by unit, when the design asks for it (inference: cluster) or when
+      at least defaults.RI_MIN_CLUSTERS units are treated;
+    "model": model-based (inference: model; plain Poisson variance for model: poisson);
+    "quasi": model-based scaled by the Pearson dispersion, when fewer units are treated:
+      cluster-robust errors over-reject with few treated clusters (estimate_did then uses
+      randomization inference for the primary estimate; these errors only describe the rest).
+    Repeated cross-sections are never clustered by their few groups ("model").
     """
-    return data.spec.inference != "model" and not data.repeated_cross_section
+    spec = data.spec
+    rows = data.estimation_rows
+    n_treated = int(rows.loc[rows["treated_unit"], "unit"].nunique())
+    if data.repeated_cross_section:
+        return "model", "model-based (repeated cross-sections: the groups are too few to cluster)"
+    if spec.inference == "cluster" or (spec.inference not in ("model", "hac")
+                                       and n_treated >= defaults.RI_MIN_CLUSTERS):
+        return "cluster", "cluster-robust by unit"
+    if spec.inference == "model":
+        plain = spec.model in ("poisson", "linear")
+        return ("model" if plain else "quasi"), "model-based (inference: model)"
+    return "quasi", (f"model-based, scaled by the Pearson dispersion ({n_treated} treated "
+                     f"unit(s), fewer than {defaults.RI_MIN_CLUSTERS}: cluster-robust errors "
+                     "would over-reject)")
+
+
+def use_cluster_errors(data: PreparedData) -> bool:
+    return error_mode(data)[0] == "cluster"
 
 
 def make_fit(data: PreparedData, *, estimator: str, control_group: str, estimate: float,

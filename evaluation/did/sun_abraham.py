@@ -20,6 +20,11 @@ cell's share of observed events. Standard errors treat these weights as fixed.
 
 Cells without any event (counts) are taken out of the Poisson fit: their maximum-likelihood rate
 is zero and they carry no information on the other parameters.
+
+Limitation: with `never_treated` each cohort's reference is its single period e = -1. With rare
+counts (a few treated units, weekly data) that period may hold no or few events and the estimate
+becomes unstable; the imputation estimator (the `auto` choice for counts) uses every untreated
+period instead. Covariates are not used.
 """
 
 from __future__ import annotations
@@ -33,9 +38,9 @@ import numpy as np
 import pandas as pd
 import pyfixest as pf
 
-from evaluation import defaults
 from evaluation.did.staggered import (
     StaggeredFit,
+    error_mode,
     is_count_model,
     make_fit,
     period_label,
@@ -110,6 +115,9 @@ def saturated_fit(data: PreparedData, *, leads: bool) -> SaturatedFit:
         "cohort": rows["cohort"].to_numpy(dtype=int),
         "treated": rows["treated_unit"].to_numpy(dtype=bool)})
     notes: list[str] = []
+    if data.covariates:
+        notes.append("covariates (" + ", ".join(data.covariates) + ") are not used by the "
+                     "Sun-Abraham regression; it adjusts for unit and period effects only")
     if leads and not (~frame["treated"]).any():
         last = frame["cohort"].max()
         frame = frame.loc[frame["t"] < last].copy()
@@ -142,7 +150,7 @@ def saturated_fit(data: PreparedData, *, leads: bool) -> SaturatedFit:
     estimable = [n for n in cells["name"] if n not in set(empty)]
     for name in estimable:
         fit_rows[name] = (fit_rows["cell"] == name).astype(float)
-    vcov_arg, errors, scale_dispersion = _errors(data, fit_rows)
+    vcov_arg, errors, scale_dispersion = error_choice(data, fit_rows)
     fml = f"y ~ {' + '.join(estimable)} | unit + t" if estimable else "y ~ 1 | unit + t"
     # Model-based errors without small-sample factor (the inverse Fisher information, as
     # statsmodels GLM); cluster-robust ones with pyfixest's default CRV1 factors.
@@ -191,27 +199,15 @@ def saturated_fit(data: PreparedData, *, leads: bool) -> SaturatedFit:
                         errors=errors, notes=tuple(notes))
 
 
-def _errors(data: PreparedData, rows: pd.DataFrame) -> tuple[Any, str, bool]:
-    """pyfixest vcov argument, a plain description, and whether to scale by the dispersion.
-
-    Cluster-robust (CRV1 by unit) when the design asks for it, or when there are at least
-    defaults.RI_MIN_CLUSTERS treated units; with fewer treated clusters CRV1 over-rejects, so
-    model-based errors are used, scaled by the Pearson dispersion for counts (quasi-Poisson)
-    unless the design registered plain Poisson errors (model: poisson, inference: model).
-    """
-    spec = data.spec
+def error_choice(data: PreparedData, rows: pd.DataFrame) -> tuple[Any, str, bool]:
+    """pyfixest vcov argument, a plain description, and whether to scale by the Pearson
+    dispersion (see `evaluation.did.staggered.error_mode`)."""
+    mode, reason = error_mode(data)
+    if mode == "cluster":
+        return {"CRV1": "unit"}, "cluster-robust (CRV1) by unit", False
     if data.repeated_cross_section:
         return "hetero", "heteroskedasticity-robust (repeated cross-sections)", False
-    n_treated = rows.loc[rows["treated"], "unit"].nunique()
-    if spec.inference == "cluster" or (spec.inference not in ("model", "hac")
-                                       and n_treated >= defaults.RI_MIN_CLUSTERS):
-        return {"CRV1": "unit"}, "cluster-robust (CRV1) by unit", False
-    if spec.inference == "model":
-        plain = spec.model in ("poisson", "linear")
-        return "iid", "model-based (inference: model)", not plain
-    reason = (f"model-based ({n_treated} treated unit(s), fewer than {defaults.RI_MIN_CLUSTERS}: "
-              "cluster-robust errors would over-reject)")
-    return "iid", reason, True
+    return "iid", reason, mode == "quasi" and is_count_model(data)
 
 
 # --- combining cells -----------------------------------------------------------------------------

@@ -8,7 +8,7 @@ and an estimated alpha; `linear` is least squares with absorbed unit and period 
 
 Small-sample correction of cluster-robust (CRV1, clustered by unit) errors, for every model:
 G/(G-1) * (N-1)/(N-K), with K counting every parameter, including both sets of fixed effects
-(statsmodels' and Stata's convention with dummies; pyfixest ssc(adj=True, fixef_k="full")).
+(statsmodels' and Stata's convention with dummies; pyfixest ssc(k_adj=True, k_fixef="full")).
 Model-based errors carry no correction (the inverse Fisher information, as statsmodels GLM).
 """
 
@@ -105,7 +105,7 @@ def _fepois(formula: str, frame: pd.DataFrame, vcov):
         # separation warning would only repeat that.
         warnings.simplefilter("ignore")
         fit = pf.fepois(formula, data=frame, offset="log_exposure", vcov=vcov,
-                        ssc=pf.ssc(adj=False, cluster_adj=False), iwls_tol=IRLS_TOL,
+                        ssc=pf.ssc(k_adj=False, G_adj=False), iwls_tol=IRLS_TOL,
                         iwls_maxiter=100)
     if fit._N != len(frame):
         raise RuntimeError(f"pyfixest dropped {len(frame) - fit._N} rows; all-zero units/periods "

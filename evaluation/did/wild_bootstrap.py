@@ -69,14 +69,17 @@ class _Within:
         g = u_r.shape[0]
         return np.diag(s) - (self.d_tilde @ u_r.T) / g
 
-    def p_value(self, beta0: float, weights: np.ndarray) -> float:
-        t_obs = (self.beta - beta0) / self.se
+    def t_stats(self, beta0: float, weights: np.ndarray) -> np.ndarray:
+        """Bootstrap t statistics (CRV1) of the restricted model under `effect = beta0`."""
         numer = weights @ self.score_map(beta0).T  # (B, G)
         delta = numer.sum(axis=1) / self.sdd  # beta* - beta0
         resid_scores = numer - delta[:, None] * self.q[None, :]
         se = np.sqrt(self.factor * np.sum(resid_scores**2, axis=1)) / self.sdd
-        t_star = delta / se
-        return float(np.mean(np.abs(t_star) >= abs(t_obs)))
+        return delta / se
+
+    def p_value(self, beta0: float, weights: np.ndarray) -> float:
+        t_obs = (self.beta - beta0) / self.se
+        return float(np.mean(np.abs(self.t_stats(beta0, weights)) >= abs(t_obs)))
 
 
 def wild_cluster_bootstrap(frame: pd.DataFrame, *, draws: int, seed: int,

@@ -140,6 +140,10 @@ def estimate_its(data: PreparedData, *, with_checks: bool = True) -> EstimatorOu
     }
     if spec.model == "negative_binomial":
         primary["nb_alpha"] = fitted.nb_alpha
+    primary["converged"] = fitted.converged
+    if not fitted.converged:
+        notes.append(f"the {MODEL_NAMES[spec.model]} fit did not converge: treat the estimate "
+                     "with caution, or register quasi_poisson")
     if spec.model == "linear":
         primary["residual_variance"] = fitted.resid_scale
         primary["pct_change_basis"] = "level change / mean counterfactual over the post period"
@@ -180,8 +184,7 @@ def estimate_its(data: PreparedData, *, with_checks: bool = True) -> EstimatorOu
                                   alpha=alpha, primary=level),
             residual_autocorrelation(inference.tests, inference_used=inference.info["used"]),
             influential_periods(used_rows, spec=spec, t_start=t_start, choice=choice, alpha=alpha,
-                                primary=level, periods=data.periods,
-                                start_params=fitted.full_params),
+                                primary=level, periods=data.periods, fitted=fitted),
         )
     return EstimatorOutput(primary=primary, estimates=tidy_frame(rows), checks=checks,
                            series=series, extras=extras)

@@ -72,7 +72,10 @@ def fit_with_inference(frame: pd.DataFrame, *, spec: ModelSpec, t_start: int, re
     model_fit = fit(frame, spec=spec, t_start=t_start, choice=CovChoice("model"))
     tests = residual_tests(frame, model_fit)
     treated_test = tests[TREATED]
-    worst = min(tests.values(), key=lambda test: test.p_value)
+    worst_group = min(tests, key=lambda g: tests[g].p_value)
+    worst = tests[worst_group]
+    which = ("the Pearson residuals" if len(tests) == 1 else
+             f"each series' Pearson residuals (smallest p: {worst_group} series)")
     alpha = defaults.AUTOCORR_ALPHA
     if requested == "model":
         used, reason = "model", "registered: model-based (Wald) standard errors"
@@ -80,12 +83,12 @@ def fit_with_inference(frame: pd.DataFrame, *, spec: ModelSpec, t_start: int, re
         used, reason = "hac", f"registered: Newey-West (HAC) standard errors, {lags} lags ({lag_rule})"
     elif worst.p_value < alpha:
         used = "hac"
-        reason = (f"auto: Ljung-Box test of the Pearson residuals ({worst.lags} lags) p = "
+        reason = (f"auto: Ljung-Box test of {which} ({worst.lags} lags) p = "
                   f"{worst.p_value:.3g} < {alpha}: residual autocorrelation, so Newey-West (HAC) "
                   f"standard errors with {lags} lags ({lag_rule})")
     else:
         used = "model"
-        reason = (f"auto: Ljung-Box test of the Pearson residuals ({worst.lags} lags) p = "
+        reason = (f"auto: Ljung-Box test of {which} ({worst.lags} lags) p = "
                   f"{worst.p_value:.3g} >= {alpha}: no residual autocorrelation detected, so "
                   "model-based (Wald) standard errors")
     final = model_fit if used == "model" else fit(frame, spec=spec, t_start=t_start,

@@ -67,7 +67,7 @@ class ItsFit:
     resid_scale: float  # OLS residual variance (linear), else NaN
     pearson: pd.Series  # Pearson residuals of the estimation rows, indexed like the frame
     n_obs: int
-    full_params: np.ndarray  # all estimated parameters (NB: with alpha last): refit start values
+    converged: bool
 
     def coef(self, name: str) -> float:
         return float(self.params[self.names.index(name)])
@@ -114,7 +114,7 @@ def season_position(periods: pd.Series, frequency: str) -> np.ndarray:
     if frequency == "week":
         return stamps.dt.isocalendar().week.to_numpy(dtype=float)
     if frequency == "day":
-        return stamps.dt.dayofyear.to_numpy(dtype=float)
+        return stamps.dt.day_of_year.to_numpy(dtype=float)
     if frequency == "quarter":
         return stamps.dt.quarter.to_numpy(dtype=float)
     return np.zeros(len(stamps))
@@ -188,13 +188,8 @@ def _cov_kwargs(frame: pd.DataFrame, choice: CovChoice) -> dict:
     return {"cov_type": "HAC", "cov_kwds": {"maxlags": choice.lags}}
 
 
-def fit(frame: pd.DataFrame, *, spec: ModelSpec, t_start: int, choice: CovChoice,
-        start_params: np.ndarray | None = None) -> ItsFit:
-    """Fit the segmented model to the rows of `frame` (already without excluded periods).
-
-    start_params (NB only: the coefficients and alpha of a fit with the same terms) speeds up
-    the many leave-one-out refits of the influence check; the optimum does not depend on it.
-    """
+def fit(frame: pd.DataFrame, *, spec: ModelSpec, t_start: int, choice: CovChoice) -> ItsFit:
+    """Fit the segmented model to the rows of `frame` (already without excluded periods)."""
     X = design_matrix(frame, spec=spec, t_start=t_start)
     y = response(frame, spec)
     off = offset(frame, spec)
@@ -207,15 +202,17 @@ def fit(frame: pd.DataFrame, *, spec: ModelSpec, t_start: int, choice: CovChoice
         pearson = res.resid / math.sqrt(res.scale)
         resid_scale = float(res.scale)
         dispersion = float(res.scale)
+        converged = True
     elif spec.model == "negative_binomial":
         model = sm.NegativeBinomial(y, X.to_numpy(), offset=off, loglike_method="nb2")
-        res = model.fit(disp=0, maxiter=200, start_params=start_params, **kwargs)
+        res = model.fit(disp=0, maxiter=200, **kwargs)
         p = X.shape[1]
         params, cov = res.params[:p], res.cov_params()[:p, :p]
         nb_alpha = float(res.params[p])
         mu = res.predict(which="mean")
         pearson = (y - mu) / np.sqrt(mu + nb_alpha * mu**2)
         dispersion = float(np.sum(pearson**2) / (len(y) - p))
+        converged = bool(res.mle_retvals.get("converged", True))
     else:
         glm = sm.GLM(y, X.to_numpy(), family=sm.families.Poisson(), offset=off)
         scale = "X2" if spec.model == "quasi_poisson" else None
@@ -223,11 +220,12 @@ def fit(frame: pd.DataFrame, *, spec: ModelSpec, t_start: int, choice: CovChoice
         params, cov = res.params, res.cov_params()
         pearson = res.resid_pearson
         dispersion = float(res.pearson_chi2 / res.df_resid)
+        converged = bool(res.converged)
     return ItsFit(names=tuple(X.columns), params=np.asarray(params, dtype=float),
                   cov=np.asarray(cov, dtype=float), cov_choice=choice, dispersion=dispersion,
                   nb_alpha=nb_alpha, resid_scale=resid_scale,
                   pearson=pd.Series(np.asarray(pearson, dtype=float), index=frame.index),
-                  n_obs=len(y), full_params=np.asarray(res.params, dtype=float))
+                  n_obs=len(y), converged=converged)
 
 
 def linear_predictor(frame: pd.DataFrame, fitted: ItsFit, *, spec: ModelSpec, t_start: int,

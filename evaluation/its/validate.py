@@ -21,6 +21,9 @@ def check_design(data: PreparedData) -> None:
     design = data.design
     if design.design != "its":
         raise AnalysisError(f"design: `{design.design}`; estimate_its runs ITS designs only (design: its)")
+    if data.repeated_cross_section:
+        raise DesignError("data.layout: repeated_cross_section is for did; an ITS needs one count "
+                          "per unit and period (layout: panel)")
     if design.analysis.inference not in ITS_INFERENCE:
         raise DesignError(f"analysis.inference: `{design.analysis.inference}` is for did; an ITS uses "
                           f"{', '.join(ITS_INFERENCE)}")
@@ -30,6 +33,15 @@ def check_panel(data: PreparedData) -> None:
     """Outcome, exposure and covariates present and usable in every row of the series' units."""
     d = data.design.data
     panel = data.panel.loc[data.panel["unit"].isin((*data.treated_units, *data.control_units))]
+    counts = panel.groupby("unit")["t"].nunique().reindex(
+        [*data.treated_units, *data.control_units], fill_value=0)
+    short = counts[counts < data.n_periods]
+    if len(short):
+        # a unit without a row for some period would silently lower its group's sum there
+        raise AnalysisError(f"data: unit(s) {format_rows(short.index)} lack rows for some of the "
+                            f"{data.n_periods} periods of the window (they have "
+                            f"{format_rows(short.to_list())}); give every unit a row per period "
+                            "(0 = no events)")
     missing = panel.loc[panel["y"].isna()]
     if len(missing):
         raise AnalysisError(f"data.outcome: `{d.outcome}` is missing in {len(missing)} unit-period(s) "

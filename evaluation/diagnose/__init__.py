@@ -1,0 +1,259 @@
+"""Design diagnosis before registration: can this design see the effect it decides on?
+
+`diagnose(design, workspace=...)` uses only the intervention's history before its start: it
+re-times the design inside that history (a placebo post period of the registered length, see
+`simulate.placebo_history`), fits the null model there, simulates outcomes with and without known
+effects, runs the registered primary analysis on each (`primary`), and summarises power, the
+minimum detectable reduction, the false-positive rate, bias and coverage (`diagnosands`).
+
+The diagnosis is a JSON-ready dict, deterministic for the design seed, saved as
+designs/<id>.diagnosis.json with the design hash and a SHA-256 of its own content; `evaluation
+register` records that hash when the diagnosis matches the design being registered.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from evaluation import defaults
+from evaluation.design import Design, canonical_json, load_design
+from evaluation.diagnose.diagnosands import minimum_detectable_reduction, summarise_effect
+from evaluation.diagnose.primary import FastTwfeRandomization
+from evaluation.diagnose.runner import SimulationTask, run_simulations
+from evaluation.diagnose.simulate import NullModel, Placebo, fit_null_model, placebo_history
+from evaluation.errors import DesignError, EvaluationError
+from evaluation.prepare import panel_sha256
+from evaluation.prepared import PreparedData
+from evaluation.result import clean, write_text_atomic
+from evaluation.workspace import Workspace
+
+__all__ = ["diagnose", "diagnose_prepared", "diagnosis_path", "current_diagnosis",
+           "write_diagnosis", "content_sha256", "parse_effects"]
+
+DIAGNOSIS_SUFFIX = ".diagnosis.json"
+COVERAGE_METHODS = {
+    "randomization": "randomization test of the sharp null at the true effect does not reject "
+                     "(one null fit; equals 'the test-inversion interval contains the truth')",
+    "wald": "the registered Wald interval contains the true effect",
+}
+
+
+def diagnose(design: Design | str | os.PathLike, *, workspace: Workspace,
+             db: str | os.PathLike | None = None, sims: int = defaults.DIAGNOSE_SIMS,
+             effects: Sequence[float] = defaults.DIAGNOSE_EFFECTS, workers: int = 1,
+             scheduler: str | None = None) -> dict[str, Any]:
+    """Diagnose a design file (or Design) on its workspace's data before its start."""
+    from evaluation.analysis import units_treated_elsewhere
+    from evaluation.prepare import prepare
+
+    design = load_design(design)
+    data = prepare(design, workspace, db=db, exclude_units=units_treated_elsewhere(design, workspace))
+    return diagnose_prepared(data, sims=sims, effects=effects, workers=workers,
+                             scheduler=scheduler)
+
+
+def diagnose_prepared(data: PreparedData, *, sims: int = defaults.DIAGNOSE_SIMS,
+                      effects: Sequence[float] = defaults.DIAGNOSE_EFFECTS, workers: int = 1,
+                      scheduler: str | None = None) -> dict[str, Any]:
+    """The diagnosis of prepared data (only its rows before the first start are used)."""
+    if sims < 2:
+        raise EvaluationError(f"--sims: {sims} is too few; give at least 2 (default {defaults.DIAGNOSE_SIMS})")
+    design = data.design
+    spec = design.analysis
+    placebo = placebo_history(data)
+    null = fit_null_model(placebo)
+    wanted = parse_effects(effects)
+    all_effects = tuple(sorted({0.0, *wanted, -design.decision.min_reduction}))
+    truths = tuple(true_effect(placebo, null, effect) for effect in all_effects)
+    fast = FastTwfeRandomization(placebo.data) if FastTwfeRandomization.applies(placebo.data) else None
+    task = SimulationTask(data=placebo.data, null=null, effects=all_effects, truths=truths, fast=fast)
+    values, errors = run_simulations(task, sims=sims, seed=spec.seed, workers=workers,
+                                     scheduler=scheduler)
+
+    rows = [summarise_effect(values[:, j], effect=e, truth=truths[j], alpha=spec.alpha)
+            for j, e in enumerate(all_effects)]
+    target = defaults.DIAGNOSE_POWER_TARGET
+    curve = [r for r in rows if r["effect"] <= 0]
+    mdr = minimum_detectable_reduction(curve, target=target)
+    at_min = next(r for r in rows if r["effect"] == -design.decision.min_reduction)
+    null_row = next(r for r in rows if r["effect"] == 0.0)
+    largest = max(-e for e in all_effects)
+    answerable = mdr is not None and mdr <= design.decision.min_reduction
+    diagnosis = {
+        "id": design.id,
+        "design_sha256": design.sha256,
+        "history_sha256": panel_sha256(placebo.data.panel),
+        "kind": "design diagnosis (simulation on the history before the start)",
+        "seed": spec.seed, "sims": sims, "alpha": spec.alpha, "power_target": target,
+        "min_reduction": design.decision.min_reduction,
+        "history": _history(data, placebo),
+        "null_model": null.describe(),
+        "primary": _primary_description(placebo.data, fast=fast is not None),
+        "diagnosands": rows,
+        "power_at_min_reduction": {"power": at_min["power"], "mcse": at_min["power_mcse"]},
+        "false_positive_rate": {"value": null_row["false_positive_rate"],
+                                "mcse": null_row["false_positive_mcse"]},
+        "minimum_detectable_reduction": mdr,
+        "minimum_detectable_text": (f"{mdr:.0%}" if mdr is not None
+                                    else f"above {largest:.0%}"),
+        "answerable": answerable,
+        "suggestions": [] if answerable else suggestions(data, placebo),
+        "failures": errors,
+    }
+    diagnosis = clean(diagnosis)
+    diagnosis["sha256"] = content_sha256(diagnosis)
+    return diagnosis
+
+
+def parse_effects(effects: Sequence[float] | str) -> tuple[float, ...]:
+    """Effects as fractions (-0.1 = 10% fewer); a string like "-5%,-10%" or "-0.05,-0.1" too."""
+    if isinstance(effects, str):
+        items = [part.strip() for part in effects.split(",") if part.strip()]
+        values = []
+        for item in items:
+            try:
+                values.append(float(item[:-1]) / 100 if item.endswith("%") else float(item))
+            except ValueError:
+                raise EvaluationError(f"--effects: `{item}` is not a number; give e.g. -5%,-10%,-20% "
+                                      "or -0.05,-0.1,-0.2") from None
+        effects = values
+    out = tuple(float(e) for e in effects)
+    bad = [e for e in out if not (math.isfinite(e) and -1 < e <= 1)]
+    if not out or bad:
+        raise EvaluationError(f"--effects: {', '.join(map(str, bad)) or 'none given'}: each effect is a "
+                              "change between -100% and +100% (exclusive of -100%), e.g. -10%")
+    return out
+
+
+def true_effect(placebo: Placebo, null: NullModel, effect: float) -> float:
+    """The estimand the primary analysis targets when the means are multiplied by 1 + effect."""
+    if null.count:
+        return math.log1p(effect)
+    # linear: the average added difference per treated post cell (did) or per period of the
+    # treated series, on the modelled scale (rate per exposure when the ITS has an exposure)
+    data = placebo.data
+    added = null.mu * effect * null.treated_post
+    if data.design.design == "did":
+        return float(np.mean(added[null.treated_post]))
+    panel = data.panel
+    post = panel.loc[null.treated_post]
+    per_period = np.bincount(post["t"].to_numpy(), weights=added[null.treated_post])
+    if data.has_exposure:
+        exposure = np.bincount(post["t"].to_numpy(), weights=post["exposure"].to_numpy())
+        per_period = np.divide(per_period, exposure, out=np.zeros_like(per_period), where=exposure > 0)
+    periods = np.unique(post["t"].to_numpy())
+    return float(np.mean(per_period[periods]))
+
+
+def _history(data: PreparedData, placebo: Placebo) -> dict[str, Any]:
+    labels = placebo.data.periods
+    start = min(placebo.cohorts.values())
+    return {
+        "periods_used": len(labels), "first_period": labels[0], "last_period": labels[-1],
+        "placebo_start": labels[start], "n_pre_periods": start,
+        "n_post_periods": placebo.n_post, "n_post_registered": placebo.n_post_registered,
+        "n_treated": len(data.treated_units), "n_control": len(data.control_units),
+        "note": ("outcomes on or after treatment.start are never used; the last periods before "
+                 "it serve as a placebo post period of (at most) the registered length"),
+    }
+
+
+def _primary_description(data: PreparedData, *, fast: bool) -> dict[str, Any]:
+    spec = data.spec
+    if data.design.design == "its":
+        inference = spec.inference
+        estimator = "segmented regression"
+    else:
+        from evaluation.did import choose_inference
+        from evaluation.did.staggered import resolve_estimator
+
+        try:
+            inference = choose_inference(data)[0]
+            estimator = resolve_estimator(data)[0]
+        except EvaluationError as exc:
+            raise DesignError(f"analysis: {exc}") from None
+    coverage = COVERAGE_METHODS["randomization" if inference == "randomization" else "wald"]
+    return {"design": data.design.design, "model": spec.model, "estimator": estimator,
+            "inference": inference, "randomization_draws": spec.randomization_draws,
+            "checks": "not run (the primary estimate and its inference only)",
+            "implementation": ("numpy iterative-scaling TWFE + vectorised permutation scores "
+                               "(checked against evaluation.did)" if fast
+                               else "the estimators' own lower-level functions"),
+            "coverage": coverage}
+
+
+def suggestions(data: PreparedData, placebo: Placebo) -> list[str]:
+    """Plain changes that would make a weak design stronger, for `design check`."""
+    design = data.design
+    out = [f"more units: {len(data.treated_units)} treated unit(s); power grows with the number "
+           "of treated units (and, for did, with comparable control units)",
+           f"a longer window: {placebo.n_post_registered} post period(s) registered; more post "
+           "periods (window.end later) or a coarser frequency gather more events per estimate"]
+    spec = design.data
+    if spec.from_store and (len(spec.target_types) < len(defaults.TARGET_TYPES)
+                            or len(spec.outcomes) < len(defaults.OUTCOMES)):
+        out.append("pooling target types: count all data.target_types "
+                   f"({', '.join(defaults.TARGET_TYPES)}) and outcomes "
+                   f"({', '.join(defaults.OUTCOMES)}) to have more events")
+    else:
+        out.append("pooling target types or outcomes (more events per unit) where the data allow it")
+    if design.design == "did":
+        from evaluation.did.randomization import count_assignments
+
+        n_units = len(data.treated_units) + len(data.control_units)
+        cohorts = list(placebo.cohorts.values())
+        sizes = [cohorts.count(c) for c in sorted(set(cohorts))]
+        possible = count_assignments(n_units, sizes)
+        if possible <= defaults.RI_EXACT_MAX and 1 / possible >= design.analysis.alpha:
+            out.insert(0, f"with {n_units} units the randomization test has only {possible} "
+                          f"assignments, so its p-value can never fall below "
+                          f"{design.analysis.alpha}: add control units")
+    return out
+
+
+# --- the file beside the design ----------------------------------------------------------------
+def content_sha256(diagnosis: dict[str, Any]) -> str:
+    """SHA-256 of the diagnosis' canonical JSON without its own `sha256` field."""
+    body = {k: v for k, v in diagnosis.items() if k != "sha256"}
+    return hashlib.sha256(canonical_json(body).encode("utf-8")).hexdigest()
+
+
+def diagnosis_path(workspace: Workspace, design_id: str) -> Path:
+    return workspace.designs / f"{design_id}{DIAGNOSIS_SUFFIX}"
+
+
+def write_diagnosis(diagnosis: dict[str, Any], workspace: Workspace) -> Path:
+    path = diagnosis_path(workspace, diagnosis["id"])
+    text = json.dumps(diagnosis, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
+    write_text_atomic(path, text)
+    return path
+
+
+def read_diagnosis(workspace: Workspace, design_id: str) -> dict[str, Any] | None:
+    """The saved diagnosis of `design_id`, or None when there is none or it is not intact."""
+    path = diagnosis_path(workspace, design_id)
+    if not path.exists():
+        return None
+    try:
+        diagnosis = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    if not isinstance(diagnosis, dict) or diagnosis.get("sha256") != content_sha256(diagnosis):
+        return None  # edited by hand or truncated: not evidence of anything
+    return diagnosis
+
+
+def current_diagnosis(workspace: Workspace, design: Design) -> dict[str, Any] | None:
+    """The saved diagnosis when it is intact and was made for exactly this design (hash)."""
+    diagnosis = read_diagnosis(workspace, design.id)
+    if diagnosis is None or diagnosis.get("design_sha256") != design.sha256:
+        return None
+    return diagnosis
