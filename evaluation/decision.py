@@ -291,8 +291,8 @@ def evidence_level(*, design: str | None, controlled: bool | None, primary: dict
     """Maryland Scientific Methods Scale of the design as run, with a one-line explanation.
 
     ITS without a comparison series: 2 (before-after with a trend, no control). DiD or controlled
-    ITS: 3 when a pre-trend check passed (the comparison group is shown to move in parallel), else
-    2. Level 4-5 need many units with rich controls or randomisation, which these designs lack.
+    ITS: 3 when a pre-trend check passed (the comparison group is shown to move in parallel; for a
+    controlled ITS without one, its pre-period placebo-start check), else 2. Level 4-5 need many units with rich controls or randomisation, which these designs lack.
     """
     if controlled is None:
         controlled = bool(primary.get("n_control"))
@@ -302,6 +302,9 @@ def evidence_level(*, design: str | None, controlled: bool | None, primary: dict
                 "explanation_en": "Time series before and after without a comparison series "
                 "(trend and season adjusted, no control group)."}
     pre = [c for c in checks if _is_pretrend(c["name"])]
+    if not pre and design == "its":
+        # a controlled ITS has no event study; its pre-period placebo starts test the same thing
+        pre = [c for c in checks if "placebo" in c["name"].lower()]
     kind_nl = "Verschil-in-verschillen" if design == "did" else "Gecontroleerde tijdreeks"
     kind_en = "Difference-in-differences" if design == "did" else "Controlled time series"
     if any(c["status"] == "pass" for c in pre) and not any(c["status"] == "fail" for c in pre):

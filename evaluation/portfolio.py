@@ -48,16 +48,7 @@ def build_portfolio(workspace: Workspace | str | os.PathLike | None = None, *,
     n_tests = sum(p is not None for p in adjusted)
     return clean({
         "interventions": rows,
-        "multiple_testing": {
-            "method": "holm",
-            "n_tests": n_tests,
-            "note_nl": (f"Bij {n_tests} gelijktijdige toetsen is de kans op minstens één toevallig "
-                        "significant resultaat groter dan 5%; de Holm-gecorrigeerde p-waarden "
-                        "houden die kans over de hele portefeuille onder 5%."),
-            "note_en": (f"With {n_tests} simultaneous tests the chance of at least one significant "
-                        "result by luck exceeds 5%; Holm-adjusted p-values keep that chance below "
-                        "5% across the whole portfolio."),
-        },
+        "multiple_testing": multiple_testing_note(n_tests),
         "national": national_from_store(ws.db_path(db)),
     })
 
@@ -113,6 +104,21 @@ def verdict_rows(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "data_cutoff": res.get("data_cutoff"),
         })
     return rows
+
+
+def multiple_testing_note(n_tests: int) -> dict[str, Any]:
+    """The one-line note on multiple testing, in Dutch and English."""
+    if n_tests <= 1:
+        nl = f"Er {'is één toets' if n_tests == 1 else 'zijn geen toetsen'}; Holm-correctie verandert niets."
+        en = f"There {'is one test' if n_tests == 1 else 'are no tests'}; the Holm correction changes nothing."
+    else:
+        nl = (f"Bij {n_tests} gelijktijdige toetsen is de kans op minstens één toevallig "
+              "significant resultaat groter dan 5%; de Holm-gecorrigeerde p-waarden houden die "
+              "kans over de hele portefeuille onder 5%.")
+        en = (f"With {n_tests} simultaneous tests the chance of at least one significant result "
+              "by luck exceeds 5%; Holm-adjusted p-values keep that chance below 5% across the "
+              "whole portfolio.")
+    return {"method": "holm", "n_tests": n_tests, "note_nl": nl, "note_en": en}
 
 
 def holm_adjust(p_values: list[float | None]) -> list[float | None]:

@@ -181,10 +181,11 @@ def prepare(design: Design, workspace: Workspace, *, db: str | os.PathLike | Non
     out["excluded"] = _excluded(design, out["period"], period_of)
     out = out.sort_values(["unit", "t"], kind="stable").reset_index(drop=True)
 
-    _check_usable(design, out, cohorts)
+    _check_usable(design, out, cohorts, notes)
     dropped = frame.attrs.get("dropped_rows") or sp.frame.attrs.get("dropped_rows")
     if dropped:
-        notes.append(f"{dropped} rows with a missing {spec.outcome} were left out (repeated cross-sections).")
+        notes.append(f"{dropped} rows with a missing {spec.outcome} were left out (repeated cross-sections); "
+                     f"{len(out)} rows remain.")
     return PreparedData(
         design=design, panel=out, frequency=spec.frequency, treated_units=tuple(sorted(treated)),
         control_units=tuple(sorted(controls)), has_exposure=spec.exposure is not None,
@@ -250,11 +251,15 @@ def _excluded(design: Design, periods: pd.Series, period_of) -> np.ndarray:
     return ((periods >= lo) & (periods <= hi)).to_numpy()
 
 
-def _check_usable(design: Design, out: pd.DataFrame, cohorts: dict[str, int]) -> None:
+def _check_usable(design: Design, out: pd.DataFrame, cohorts: dict[str, int], notes: list[str]) -> None:
     counts = design.analysis.model != "linear"
     pre_periods = min(cohorts.values()) if cohorts else 0
     n_pre = out.loc[(out["t"] < pre_periods) & ~out["excluded"], "t"].nunique()
-    if n_pre < defaults.MIN_PRE_PERIODS:
+    if n_pre < defaults.MIN_PRE_PERIODS and design.design == "did" and n_pre >= 1:
+        # A DiD identifies the effect from the comparison units too (2x2 designs have one
+        # pre-period); only the pre-trend check needs more. An ITS has nothing but its own past.
+        notes.append(f"Only {n_pre} pre-period(s) before the start: the pre-trend check has little to go on.")
+    elif n_pre < defaults.MIN_PRE_PERIODS:
         raise AnalysisError(
             f"window.start: only {n_pre} pre-period(s) before treatment.start, at least "
             f"{defaults.MIN_PRE_PERIODS} are needed; move window.start earlier"

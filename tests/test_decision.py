@@ -190,6 +190,10 @@ def test_evidence_levels():
     assert evidence_level(design="its", controlled=True, primary={}, checks=[skipped])["smss"] == 2
     assert evidence_level(design="its", controlled=True, primary={},
                           checks=[PASS_PRETREND])["smss"] == 3
+    placebo = {"name": "placebo_start_dates", "status": "pass", "detail": "", "blocking": False}
+    assert evidence_level(design="its", controlled=True, primary={}, checks=[placebo])["smss"] == 3
+    assert evidence_level(design="its", controlled=True, primary={},
+                          checks=[dict(placebo, status="fail")])["smss"] == 2
 
 
 def test_decide_is_pure_and_deterministic():

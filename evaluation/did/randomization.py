@@ -36,7 +36,7 @@ from evaluation.did.twfe import fit_null
 # error (0.02 se is ~0.3% on a rate ratio with se 0.15), or after CI_MAX_STEPS refinements.
 CI_TOLERANCE = 0.02
 CI_MAX_STEPS = 8
-CI_P_TOLERANCE = 0.002
+CI_P_TOLERANCE = 0.003
 # Give up bracketing an interval end beyond this many standard errors (reported as unbounded).
 CI_MAX_SE = 64.0
 
@@ -236,8 +236,8 @@ def _interval_end(p_at, start: float, step: float, alpha: float) -> float:
 
     Each evaluation is a model fit, so the bracket is narrowed by the secant on the normal
     scale z = Phi^-1(1 - p/2), on which p(beta0) is close to linear. The search stops when an
-    evaluation is within CI_P_TOLERANCE of alpha (finer than the Monte Carlo error of p with
-    1,000 draws), when the bracket is narrower than CI_TOLERANCE standard errors, or after
+    evaluation is not rejected but within CI_P_TOLERANCE above alpha (finer than the Monte
+    Carlo error of p with 1,000 draws), when the bracket is narrower than CI_TOLERANCE standard errors, or after
     CI_MAX_STEPS refinements.
     """
     from scipy.stats import norm
@@ -264,8 +264,8 @@ def _interval_end(p_at, start: float, step: float, alpha: float) -> float:
         frac = min(max(frac, 0.1), 0.9)  # stay well inside the bracket
         mid = inside + frac * (outside - inside)
         p_mid = p_at(mid)
-        if abs(p_mid - alpha) <= CI_P_TOLERANCE:
-            return mid
+        if alpha < p_mid <= alpha + CI_P_TOLERANCE:
+            return mid  # not rejected, and as close to the boundary as the draws resolve
         if p_mid > alpha:
             inside, z_in = mid, z(p_mid)
         else:

@@ -80,8 +80,8 @@ er nooit stilzwijgend doorgezet.
 
 **Bewijskracht.** We geven het niveau op de Maryland Scientific Methods Scale (1-5) van het ontwerp
 zoals uitgevoerd: een tijdreeks zonder vergelijkingsreeks is niveau 2; verschil-in-verschillen of
-een gecontroleerde tijdreeks met een geslaagde pre-trendtoets is niveau 3; zonder geslaagde
-pre-trendtoets niveau 2.
+een gecontroleerde tijdreeks met een geslaagde pre-trendtoets (bij een tijdreeks: de
+placebo-startdata vóór de start) is niveau 3; zonder geslaagde pre-trendtoets niveau 2.
 
 ## Portefeuille
 
@@ -169,8 +169,8 @@ registration, a failed blocking check or an unreliable Bayesian model: never a s
 
 **Strength of evidence.** We give the level on the Maryland Scientific Methods Scale (1-5) of the
 design as run: a time series without a comparison series is level 2; difference-in-differences or
-a controlled time series with a passed pre-trend check is level 3; without a passed pre-trend check
-level 2.
+a controlled time series with a passed pre-trend check (for a time series: the placebo start
+dates before the start) is level 3; without a passed pre-trend check level 2.
 
 ## Portfolio
 

@@ -72,11 +72,14 @@ class PortfolioPage:
                 ["Verandering tot nu toe (rate ratio, 95%-BI)",
                  f"{s.pct(obs['pct_change'])} ({s.num(obs['ratio'])}; "
                  f"{s.ci(obs['ci_low'], obs['ci_high'])})"],
+                [f"Totaal {year} (compleet)", n(proj["total"])] if nat.get("year_complete") else
                 [f"Verwachting heel {year} (95%-interval)",
                  f"{n(proj['total'])} ({n(proj['low'])} tot {n(proj['high'])})"],
                 [f"Totaal {base}", n(nat["baseline_total"])],
                 [f"Doel {year} ({s.pct(-100 * nat['target_reduction'])})",
                  f"hoogstens {n(nat['target_total'])}"],
+                ["Doel gehaald", "ja" if proj["p_target_met"] == 1 else "nee"]
+                if nat.get("year_complete") else
                 ["Kans dat het doel gehaald wordt", s.prob(proj["p_target_met"])],
             ]
             head = ["", "Aantal"]
@@ -91,11 +94,14 @@ class PortfolioPage:
                 ["Change so far (rate ratio, 95% CI)",
                  f"{s.pct(obs['pct_change'])} ({s.num(obs['ratio'])}; "
                  f"{s.ci(obs['ci_low'], obs['ci_high'])})"],
+                [f"Total {year} (complete)", n(proj["total"])] if nat.get("year_complete") else
                 [f"Projection for all of {year} (95% interval)",
                  f"{n(proj['total'])} ({n(proj['low'])} to {n(proj['high'])})"],
                 [f"Total {base}", n(nat["baseline_total"])],
                 [f"Target {year} ({s.pct(-100 * nat['target_reduction'])})",
                  f"at most {n(nat['target_total'])}"],
+                ["Target met", "yes" if proj["p_target_met"] == 1 else "no"]
+                if nat.get("year_complete") else
                 ["Probability the target is met", s.prob(proj["p_target_met"])],
             ]
             head = ["", "Count"]
