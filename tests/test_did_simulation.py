@@ -32,7 +32,8 @@ def _one(seed: int, *, rate_ratio: float, draws: int, interval: bool) -> dict[st
         return {}  # a treated unit without events: estimate_did refuses such data
     fit = fit_twfe(fit_frame, model="poisson")
     ri = randomization_inference(frame, model="poisson", treated=treated, beta_hat=fit.beta,
-                                 se_hint=fit.se_model, draws=draws, seed=seed, alpha=ALPHA,
+                                 se_hint=fit.se_model * math.sqrt(max(fit.dispersion, 1.0)),
+                                 draws=draws, seed=seed, alpha=ALPHA,
                                  n_periods=N_PERIODS, interval=interval)
     return {"beta": fit.beta, "se_cluster": fit.se_cluster, "p_ri": ri.p_value,
             "ci_low": ri.ci_low, "ci_high": ri.ci_high}

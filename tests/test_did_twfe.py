@@ -120,6 +120,8 @@ def test_primary_contract_few_treated_uses_randomization(few_treated):
     assert "fewer than 10" in p["inference"]["reason"]
     assert p["pct_change"] == pytest.approx(100 * (p["estimate"] - 1))
     assert p["ci_low"] < p["estimate"] < p["ci_high"]
+    implied = (np.log(p["ci_high"]) - np.log(p["ci_low"])) / (2 * 1.959963985)
+    assert p["std_error"] == pytest.approx(implied)
     assert (p["n_treated"], p["n_control"], p["n_periods"]) == (3, 37, 60)
     assert tuple(out.estimates.columns) == TIDY_COLUMNS
     assert out.estimates.iloc[0]["term"] == "treatment"

@@ -8,15 +8,25 @@ rounding of analyses/<id>/; verdicts come from evaluation.decision.decide like i
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import html as html_lib
+import io
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from evaluation.decision import decide
+from evaluation.portfolio import write_portfolio
+from evaluation.report import ReportError
+from evaluation.report import formatting as fmt
+from evaluation.report.fallback import execute, parse_qmd, set_parameters
+from evaluation.report.render import render_reports
 from evaluation.result import AnalysisResult, Check, tidy_frame, tidy_row
 from evaluation.workspace import Workspace, init_workspace
 
@@ -148,19 +158,6 @@ def reliable_bayes(rr: float, *, p_any: float, p_min: float, reliable: bool = Tr
 # ============================================================================================
 # Tests
 # ============================================================================================
-import base64  # noqa: E402
-import html as html_lib  # noqa: E402
-import io  # noqa: E402
-import re  # noqa: E402
-
-import pytest  # noqa: E402
-
-from evaluation.portfolio import write_portfolio  # noqa: E402
-from evaluation.report import ReportError  # noqa: E402
-from evaluation.report import formatting as fmt  # noqa: E402
-from evaluation.report.fallback import execute, parse_qmd, set_parameters  # noqa: E402
-from evaluation.report.render import render_reports  # noqa: E402
-
 AMENDMENT = {"date": "2024-05-01", "by": "p.de.vries", "reason": "extra vergelijkingsgemeenten",
              "diff": [{"field": "analysis.model", "old": "poisson", "new": "negative_binomial"}]}
 
@@ -219,7 +216,7 @@ def test_dutch_and_english_number_notation():
     assert fmt.number(0.894, lang="nl") == "0,89" and fmt.number(0.894, lang="en") == "0.89"
     assert fmt.number(1543.2, lang="nl", digits=1) == "1.543,2"
     assert fmt.number(-0.001, lang="nl") == "0,00"  # no negative zero
-    assert fmt.interval(0.8, 0.975, lang="nl") == "[0,80; 0,97]"  # 0.975 -> banker's? no: float
+    assert fmt.interval(0.8, 0.975, lang="nl") == "[0,80; 0,97]"  # 0.975 is 0.97499.. as a float
     assert fmt.interval(0.8, 0.98, lang="en") == "[0.80, 0.98]"
     assert fmt.percent(-11.04, lang="nl") == "-11,0%" and fmt.percent(5, lang="en") == "+5.0%"
     assert fmt.p_value(0.0004, lang="nl") == "<0,001" and fmt.p_value(0.0321, lang="en") == "0.032"
@@ -440,3 +437,55 @@ def test_report_without_workspace_templates_copies_them(tmp_path):
     (ws.analyses / "one" / "result.json").unlink()
     assert prepare_sources(ws) == []
     assert not (ws.reports / "interventions" / "one.qmd").exists()  # stale copy removed
+
+
+FAKE_QUARTO = """#!/bin/sh
+# A stand-in for Quarto: answers --version and mimics `quarto render`'s nested output layout.
+if [ "$1" = "--version" ]; then echo "1.5.57"; exit 0; fi
+out="$4"
+mkdir -p "$out/reports/interventions" "$out/site_libs"
+echo "$EVALUATION_REPORT_LANG $QUARTO_PYTHON" > "$out/env.txt"
+echo '<script src="../site_libs/quarto.js"></script>' > "$out/reports/index.html"
+echo '<script src="../../site_libs/quarto.js"></script>' > "$out/reports/interventions/a.html"
+"""
+
+
+def test_quarto_path_with_a_stand_in_quarto(tmp_path, monkeypatch):
+    """With Quarto >= 1.4 on PATH, `quarto render` runs and the site is flattened to _site/."""
+    import os
+    import sys
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    exe = bin_dir / "quarto"
+    exe.write_text(FAKE_QUARTO)
+    exe.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    ws = make_workspace(tmp_path / "ws")
+    result = render_reports(ws, lang="en")
+    site = ws.root / "_site"
+    assert result.engine == "quarto" and "Quarto 1.5" in result.note
+    assert (site / "index.html").read_text().strip() == '<script src="site_libs/quarto.js"></script>'
+    assert '"../site_libs/quarto.js"' in (site / "interventions" / "a.html").read_text()
+    assert not (site / "reports").exists()
+    assert (site / "env.txt").read_text().split() == ["en", sys.executable]
+
+
+def test_engine_quarto_without_quarto_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no quarto here
+    ws = make_workspace(tmp_path / "ws")
+    with pytest.raises(ReportError, match=r"quarto: need version >= 1.4 on PATH, found none"):
+        render_reports(ws, engine="quarto")
+
+
+def test_posterior_draws_from_rr_or_log_rr(tmp_path):
+    import arviz as az
+
+    from evaluation.report.intervention_page import posterior_rr_draws
+
+    log_rr = np.random.default_rng(0).normal(-0.2, 0.1, size=(2, 50))
+    az.from_dict(posterior={"log_rr": log_rr}).to_netcdf(str(tmp_path / "a.nc"))
+    assert np.allclose(np.sort(posterior_rr_draws(tmp_path / "a.nc")), np.sort(np.exp(log_rr).ravel()))
+    az.from_dict(posterior={"other": log_rr}).to_netcdf(str(tmp_path / "b.nc"))
+    assert posterior_rr_draws(tmp_path / "b.nc") is None  # unrecognised: figure skipped with note
+    assert posterior_rr_draws(tmp_path / "missing.nc") is None

@@ -238,12 +238,22 @@ def infer(frame: pd.DataFrame, *, fit: TwfeFit, treated: dict[str, int], used: s
                                       alpha=spec.alpha)
         out.update(ci_low=boot.ci_low, ci_high=boot.ci_high, p_value=boot.p_value,
                    details=boot.as_dict())
-        return out
+        return _interval_std_error(out, spec.alpha) if interval else out
     ri = randomization_inference(frame, model=spec.model, treated=treated, beta_hat=beta,
                                  se_hint=_search_scale(fit), draws=spec.randomization_draws,
                                  seed=spec.seed, alpha=spec.alpha, n_periods=data.n_periods,
                                  interval=interval)
     out.update(ci_low=ri.ci_low, ci_high=ri.ci_high, p_value=ri.p_value, details=ri.as_dict())
+    return _interval_std_error(out, spec.alpha) if interval else out
+
+
+def _interval_std_error(out: dict[str, Any], alpha: float) -> dict[str, Any]:
+    """For randomization and bootstrap inference the reported standard error is the one the
+    interval implies, (high - low) / (2 z), not the cluster-robust error it replaces."""
+    z = float(stats.norm.ppf(1 - alpha / 2))
+    width = out["ci_high"] - out["ci_low"]
+    out["std_error"] = width / (2 * z) if math.isfinite(width) else math.nan
+    out["details"] = {**out["details"], "std_error": "implied by the interval: (high - low) / (2 z)"}
     return out
 
 
@@ -283,7 +293,7 @@ def _staggered_summary(fit, *, frame: pd.DataFrame, treated: dict[str, int], use
                                  se_hint=fit.std_error, draws=spec.randomization_draws,
                                  seed=spec.seed, alpha=spec.alpha, n_periods=data.n_periods)
     out.update(ci_low=ri.ci_low, ci_high=ri.ci_high, p_value=ri.p_value, details=ri.as_dict())
-    return out
+    return _interval_std_error(out, spec.alpha)
 
 
 def _event_study(data: PreparedData) -> tuple[pd.DataFrame | None, Check]:

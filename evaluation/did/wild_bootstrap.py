@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from evaluation.did.twfe import crv1_factor, fit_null, n_params
+from evaluation.errors import AnalysisError
 
 WEBB = np.array([-np.sqrt(1.5), -1.0, -np.sqrt(0.5), np.sqrt(0.5), 1.0, np.sqrt(1.5)])
 CI_TOLERANCE = 0.01  # share of the standard error
@@ -43,7 +44,8 @@ class _Within:
         periods = pd.Categorical(frame["t"])
         shape = (len(units.categories), len(periods.categories))
         if shape[0] * shape[1] != len(frame):
-            raise ValueError("wild bootstrap needs a balanced panel")
+            raise AnalysisError("analysis.inference: wild_bootstrap needs a balanced panel (every "
+                                "unit in every period); use randomization or cluster")
         y = frame["y"].to_numpy(dtype=float)
         d = frame["d"].to_numpy(dtype=float)
         self.y_tilde = np.zeros(shape)

@@ -115,7 +115,7 @@ class InterventionPage:
         design_hash = reg.get("design_sha256") or self.result.get("design_sha256", "")
         rows = [[s.t("col_registration"), s.status(status)],
                 [s.t("registered_at"), f"{s.date(reg.get('registered_at'))} "
-                 f"{s.t('registered_by')} {reg.get('registered_by', '–')}"],
+                 f"{s.t('registered_by')} {reg.get('registered_by') or '–'}"],
                 [s.t("design_hash"), Markup(f"<code>{design_hash}</code>")]]
         out = heading(s.t("registration_title"), 2, anchor="registration")
         out += table(["", ""], rows, table_id="registration-table")
@@ -124,8 +124,8 @@ class InterventionPage:
         if not amendments:
             return out + paragraph(s.t("no_amendments"))
         for i, amendment in enumerate(amendments, start=1):
-            out += paragraph(f"{s.date(amendment.get('date'))} ({amendment.get('by', '–')}): "
-                             f"{s.t('reason')}: {amendment.get('reason', '–')}")
+            out += paragraph(f"{s.date(amendment.get('date'))} ({amendment.get('by') or '–'}): "
+                             f"{s.t('reason')}: {amendment.get('reason') or '–'}")
             diff = [[d.get("field"), _plain(d.get("old")), _plain(d.get("new"))]
                     for d in amendment.get("diff") or []]
             out += table([s.t("col_field"), s.t("col_old"), s.t("col_new")], diff,

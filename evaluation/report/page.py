@@ -12,6 +12,7 @@ import base64
 import html
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,13 +61,22 @@ def table(head: list[str], rows: list[list[str]], *, table_id: str, css: str = "
     """An HTML table; cells are plain text (escaped) unless wrapped in Markup."""
     th = "".join(f"<th>{_cell(h)}</th>" for h in head)
     thead = f"<thead><tr>{th}</tr></thead>" if any(head) else ""  # key-value tables: no header
-    body = "".join("<tr>" + "".join(f"<td>{_cell(c)}</td>" for c in row) + "</tr>" for row in rows)
+    body = "".join("<tr>" + "".join(_td(c) for c in row) + "</tr>" for row in rows)
     return raw_html(f'<table id="{table_id}" class="table report-table {css}">'
                     f"{thead}<tbody>{body}</tbody></table>")
 
 
 class Markup(str):
     """Text that is already HTML (links, badges) and must not be escaped again."""
+
+
+NUMERIC = re.compile(r"^[\[\-+<>]?\d[\d.,;%\s\-\[\]]*$")
+
+
+def _td(value: Any) -> str:
+    # numbers and intervals never break across lines ("[0,74;" / "0,97]" is hard to read)
+    css = ' class="num"' if not isinstance(value, Markup) and NUMERIC.match(str(value)) else ""
+    return f"<td{css}>{_cell(value)}</td>"
 
 
 def _cell(value: Any) -> str:
@@ -150,11 +160,13 @@ class Shared:
         return fmt.date(value, lang=self.lang)
 
     def status(self, registration: str | None) -> str:
-        key = f"status_{registration}"
-        return self.t(key) if registration and f"status_{registration}" in _STATUS_KEYS else str(registration)
+        """Registration status in words; an unknown status is shown as it is stored."""
+        if registration in REGISTRATION_STATUSES:
+            return self.t(f"status_{registration}")
+        return str(registration or "–")
 
 
-_STATUS_KEYS = {"status_registered", "status_amended", "status_retrospective", "status_exploratory"}
+REGISTRATION_STATUSES = ("registered", "amended", "retrospective", "exploratory")
 
 
 # --- page objects (one per .qmd) -------------------------------------------------------------

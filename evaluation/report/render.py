@@ -184,17 +184,23 @@ def _render_quarto(ws: Workspace, *, out_dir: Path, lang: str, env: dict[str, st
     if done.returncode != 0:
         tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
         raise ReportError(f"quarto render failed (exit {done.returncode}): {tail[0]}")
-    nested = out_dir / "reports"
-    if nested.is_dir():
-        for path in sorted(nested.rglob("*")):
-            if path.is_file():
-                target = out_dir / path.relative_to(nested)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                if path.suffix == ".html":
-                    text = re.sub(r"\.\./((?:site_libs|search\.json))", r"\1",
-                                  path.read_text(encoding="utf-8"))
-                    target.write_text(text, encoding="utf-8")
-                else:
-                    shutil.copyfile(path, target)
-        shutil.rmtree(nested)
+    flatten_site(out_dir)
     return sorted(out_dir.glob("*.html")) + sorted((out_dir / "interventions").glob("*.html"))
+
+
+def flatten_site(out_dir: Path) -> None:
+    """Move <out>/reports/* up to <out>/ and drop one '../' from links to site_libs/search.json."""
+    nested = out_dir / "reports"
+    if not nested.is_dir():
+        return
+    for path in sorted(nested.rglob("*")):
+        if path.is_file():
+            target = out_dir / path.relative_to(nested)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if path.suffix == ".html":
+                text = re.sub(r"\.\./(site_libs/|search\.json)", r"\1",
+                              path.read_text(encoding="utf-8"))
+                target.write_text(text, encoding="utf-8")
+            else:
+                shutil.copyfile(path, target)
+    shutil.rmtree(nested)
