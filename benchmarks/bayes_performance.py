@@ -38,7 +38,8 @@ def main() -> None:
     out = fit_bayesian(data, sampler=args.sampler)
     ours = time.perf_counter() - start
     s = out.summary
-    print(f"evaluation.bayes ({s['sampler']['name']} {s['sampler']['version']}, {s['chains']} chains "
+    sampler = f"{s['sampler']['name']} {s['sampler']['version']}"
+    print(f"evaluation.bayes ({sampler}, {s['chains']} chains "
           f"x {s['draws']} draws + {s['tune']} tune, 3 fits incl. prior sensitivity): {ours:.1f} s")
     print(f"  RR {s['rr_median']:.3f} [{s['hdi_low']:.3f}, {s['hdi_high']:.3f}], "
           f"diagnostics {s['diagnostics']}, reliable={s['reliable']}, "

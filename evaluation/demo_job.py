@@ -19,7 +19,8 @@ from evaluation.workspace import Workspace
 def load_demo_data(ws: Workspace, *, seed: int | None = None, echo: Callable[[str], None] = print) -> dict[str, Path]:
     """Generate the demo files into data/demo/ and import them into the workspace's store."""
     from evaluation.demo_data import write_demo_data
-    from evaluation.store import import_incidents, import_units
+    from evaluation.store import import_incidents
+    from evaluation.store_units import import_units
 
     paths = write_demo_data(ws.data / "demo", seed=seed if seed is not None else defaults.DEMO_SEED)
     db = ws.db_path()
@@ -84,7 +85,8 @@ def register_demo_designs(ws: Workspace, *, by: str, seed: int = defaults.DEMO_S
     from evaluation.design import load_design
     from evaluation.prepare import source_panel
     from evaluation.registry import register
-    from evaluation.store import import_incidents, import_units
+    from evaluation.store import import_incidents
+    from evaluation.store_units import import_units
 
     designs = sorted((load_design(p) for p in ws.designs.glob("*.yaml")),
                      key=lambda d: (d.treatment.first_start, d.id))

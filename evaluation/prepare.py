@@ -1,8 +1,9 @@
 """From a design and its data source to the `PreparedData` every estimator receives.
 
-This is the only glue between the data layer (`evaluation.panel`) and the estimators: it picks
-the window, the treated units and their first treated periods, the comparison units, the exposure
-and the excluded transition periods, and it hashes exactly the data the analysis uses.
+This is the only glue between the data layer (`evaluation.panel`, `evaluation.panel_file`) and
+the estimators: it picks the window, the treated units and their first treated periods, the
+comparison units, the exposure and the excluded transition periods, and it hashes exactly the
+data the analysis uses.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import pandas as pd
 from evaluation import defaults, panel
 from evaluation.design import Design, Period
 from evaluation.errors import AnalysisError, DataError, format_rows
+from evaluation.panel_file import read_panel_file
 from evaluation.prepared import PreparedData
 from evaluation.workspace import Workspace
 
@@ -73,7 +75,7 @@ def source_panel(design: Design, workspace: Workspace, *, db: str | os.PathLike 
     path = source_path(design, workspace)
     if not path.exists():
         raise DataError(f"data.source: panel file {path} not found; give a path relative to the workspace or an absolute path")
-    frame = panel.read_panel_file(
+    frame = read_panel_file(
         path,
         unit_column=spec.unit_column or None,
         time_column=spec.time_column,

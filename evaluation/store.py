@@ -6,15 +6,14 @@ so a failure half-way leaves the store as it was. Validation is vectorised (pand
 loop per row, so files of a million rows import in seconds.
 
 Tables: `incidents`, `quarantine`, `imports` (a log without wall-clock times, so that nothing in
-the store depends on when it was filled) and `units` (population per municipality and year).
+the store depends on when it was filled) and `units` (population per municipality and year,
+imported by `evaluation.store_units`; `evaluation.store_summary` summarises the store).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import io
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,8 +23,9 @@ import numpy as np
 import pandas as pd
 
 from evaluation import defaults
-from evaluation.errors import DataError, format_rows
+from evaluation.errors import DataError
 from evaluation.progress import progress_bar
+from evaluation.tables import file_sha256, missing_columns_error, read_table_file
 
 INCIDENT_COLUMNS = (
     "incident_id",
@@ -37,7 +37,6 @@ INCIDENT_COLUMNS = (
     "neighbourhood_code",
 )
 REQUIRED_INCIDENT_COLUMNS = INCIDENT_COLUMNS[:-1]
-UNIT_COLUMNS = ("code", "name", "year", "population")
 MUNICIPALITY_CODE = r"^GM\d{4}$"
 NEIGHBOURHOOD_CODE = r"^BU\d{8}$"
 ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
@@ -61,97 +60,6 @@ CREATE TABLE IF NOT EXISTS units (
     code VARCHAR NOT NULL, name VARCHAR NOT NULL, year INTEGER NOT NULL,
     population BIGINT NOT NULL);
 """
-
-
-# --- files ------------------------------------------------------------------------------------
-def file_sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def read_table_file(
-    path: str | Path, *, as_text: bool, text_columns: Sequence[str] = ()
-) -> pd.DataFrame:
-    """Read a CSV or Parquet file. `as_text`: every value a stripped string, '' when missing.
-
-    `text_columns` are read as text even when `as_text` is false (codes such as `0363` keep
-    their leading zeros); missing values there are NaN.
-
-    CSV files may have old-Mac CR line endings, a UTF-8 byte-order mark, `;` as separator (Dutch
-    Excel, then `,` is the decimal mark) and an empty trailing column (a `,` at the end of every
-    line); all are handled here so that callers see clean columns.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: file not found; give the path of a .csv or .parquet file")
-    if path.suffix.lower() in {".parquet", ".pq"}:
-        try:
-            frame = pd.read_parquet(path)
-        except Exception as exc:  # noqa: BLE001 - pyarrow raises many types for a corrupt file
-            raise DataError(f"{path}: not a readable Parquet file ({exc})") from None
-        if as_text:
-            return _as_text(frame)
-        text = [c for c in text_columns if c in frame.columns]
-        return frame.assign(**{c: _as_text(frame[[c]])[c].replace("", np.nan) for c in text})
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise DataError(
-            f"{path}: not UTF-8 text (byte {exc.start}); save the file as UTF-8 CSV"
-        ) from None
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    header = text.split("\n", 1)[0]
-    semicolon = header.count(";") > header.count(",")
-    options = {"sep": ";", "decimal": ","} if semicolon else {"sep": ","}
-    try:
-        if as_text:
-            frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, **options)
-        else:
-            frame = pd.read_csv(
-                io.StringIO(text), dtype=dict.fromkeys(text_columns, str), **options
-            )
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise DataError(f"{path}: not a readable CSV file ({str(exc).strip()})") from None
-    frame = _drop_empty_unnamed(frame)
-    return frame.apply(lambda col: col.str.strip()) if as_text and len(frame.columns) else frame
-
-
-def _drop_empty_unnamed(frame: pd.DataFrame) -> pd.DataFrame:
-    # A trailing separator on every line gives a nameless, empty column ("Unnamed: 16").
-    empty = [
-        c
-        for c in frame.columns
-        if str(c).startswith("Unnamed: ") and frame[c].replace("", np.nan).isna().all()
-    ]
-    return frame.drop(columns=empty)
-
-
-def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
-    out = {}
-    for name in frame.columns:
-        col = frame[name]
-        if pd.api.types.is_datetime64_any_dtype(col):
-            # a date(time) column: its calendar date is the incident date
-            text = col.dt.strftime("%Y-%m-%d")
-        elif len(col) and isinstance(col.dropna().iloc[0] if col.notna().any() else None, dt.date):
-            text = col.map(lambda v: v.isoformat() if isinstance(v, dt.date) else v)
-        else:
-            text = col
-        out[str(name)] = text.astype(object).where(col.notna(), "").astype(str).str.strip()
-    return pd.DataFrame(out, index=frame.index)
-
-
-def missing_columns_error(path: Path, missing: list[str], present: list[str]) -> DataError:
-    import difflib
-
-    hints = []
-    for name in missing:
-        close = difflib.get_close_matches(name, present, n=1)
-        hints.append(f"`{name}`" + (f" (did you mean `{close[0]}`?)" if close else ""))
-    return DataError(
-        f"{path}: column(s) {', '.join(hints)} missing; the file has columns "
-        f"{', '.join(present) or '(none)'}; rename the column in the file or correct the name "
-        "you gave"
-    )
 
 
 # --- validation -------------------------------------------------------------------------------
@@ -320,7 +228,7 @@ def _stages(path: Path, description: str, steps: int) -> Iterator[Callable[[], N
 
 
 @contextmanager
-def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     con.begin()
     try:
         yield
@@ -330,13 +238,13 @@ def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     con.commit()
 
 
-def _ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     for statement in _SCHEMA.split(";"):
         if statement.strip():
             con.execute(statement)
 
 
-def _log_import(
+def log_import(
     con, *, kind: str, file: str, sha: str, read: int, stored: int, present: int, quarantined: int
 ) -> None:
     number = con.execute("SELECT coalesce(max(import_no), 0) + 1 FROM imports").fetchone()[0]
@@ -386,8 +294,8 @@ def import_incidents(
         advance()
         checked = validate_incidents(raw, today=today or dt.date.today())
         advance()
-        with connect(db_path) as con, _transaction(con):
-            _ensure_schema(con)
+        with connect(db_path) as con, transaction(con):
+            ensure_schema(con)
             valid = checked.loc[checked["reason"] == ""]
             present, conflict = _compare_with_store(con, valid)
             new = valid.loc[~present & (conflict == "")]
@@ -400,7 +308,7 @@ def import_incidents(
             )
             raw_rejects = raw_rejects.assign(row=rejected["row"], reason=rejected["reason"])
             quarantined_new = _insert_quarantine(con, raw_rejects, path.name, sha)
-            _log_import(
+            log_import(
                 con,
                 kind="incidents",
                 file=path.name,
@@ -427,96 +335,6 @@ def import_incidents(
     return report
 
 
-# --- units (population per municipality and year, for exposure) ------------------------------
-@dataclass(frozen=True)
-class UnitsReport:
-    file: str
-    sha256: str
-    rows_read: int
-    inserted: int  # code-years new to the store
-    replaced: int  # code-years whose name or population changed
-    unchanged: int
-
-
-def validate_units(raw: pd.DataFrame, *, source: str) -> pd.DataFrame:
-    """Typed unit rows, or a one-line DataError naming every bad row (grouped by reason)."""
-    missing = [c for c in UNIT_COLUMNS if c not in raw.columns]
-    if missing:
-        raise missing_columns_error(Path(source), missing, list(raw.columns))
-    frame = raw[list(UNIT_COLUMNS)].copy()
-    year = pd.to_numeric(
-        frame["year"].where(frame["year"].str.fullmatch(r"\d{4}"), None), errors="coerce"
-    )
-    population = pd.to_numeric(
-        frame["population"]
-        .str.replace(r"\.0+$", "", regex=True)
-        .where(lambda s: s.str.fullmatch(r"\d+"), None),
-        errors="coerce",
-    )
-    key = frame["code"] + "|" + frame["year"]
-    checks = {
-        "code: not GM + 4 digits": ~frame["code"].str.match(MUNICIPALITY_CODE),
-        "name: missing": frame["name"] == "",
-        "year: not a 4-digit year": year.isna(),
-        "population: not a positive whole number": population.isna() | (population <= 0),
-        "code and year: listed twice": key.duplicated(keep="first"),
-    }
-    problems = [
-        f"{text} (data rows {format_rows(np.flatnonzero(mask.to_numpy()) + 1)})"
-        for text, mask in checks.items()
-        if mask.any()
-    ]
-    if problems:
-        raise DataError(
-            f"{source}: {'; '.join(problems)}; fix these rows and import again (nothing was stored)"
-        )
-    return pd.DataFrame(
-        {
-            "code": frame["code"],
-            "name": frame["name"],
-            "year": year.astype("int64"),
-            "population": population.astype("int64"),
-        }
-    )
-
-
-def import_units(path: str | Path, *, db_path: str | Path) -> UnitsReport:
-    """Import population per code and year; a re-import replaces the same code-years."""
-    path = Path(path)
-    units = validate_units(read_table_file(path, as_text=True), source=str(path))
-    sha = file_sha256(path)
-    with connect(db_path) as con, _transaction(con):
-        _ensure_schema(con)
-        con.register("_units", units)
-        inserted, unchanged = con.execute(
-            "SELECT count(*) FILTER (WHERE s.code IS NULL), "
-            "count(*) FILTER (WHERE s.name = u.name AND s.population = u.population) "
-            "FROM _units u LEFT JOIN units s ON s.code = u.code AND s.year = u.year"
-        ).fetchone()
-        con.execute("DELETE FROM units WHERE (code, year) IN (SELECT (code, year) FROM _units)")
-        con.execute("INSERT INTO units SELECT code, name, year, population FROM _units")
-        con.unregister("_units")
-        replaced = len(units) - inserted - unchanged
-        _log_import(
-            con,
-            kind="units",
-            file=path.name,
-            sha=sha,
-            read=len(units),
-            stored=inserted + replaced,
-            present=unchanged,
-            quarantined=0,
-        )
-    return UnitsReport(
-        file=path.name,
-        sha256=sha,
-        rows_read=len(units),
-        inserted=int(inserted),
-        replaced=int(replaced),
-        unchanged=int(unchanged),
-    )
-
-
 # --- reading the store ------------------------------------------------------------------------
 def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     return bool(
@@ -532,56 +350,3 @@ def require_incidents(con: duckdb.DuckDBPyConnection, db_path: str | Path) -> No
             f"{db_path}: not an incident store (no incidents table); import incidents "
             "with `evaluation data import FILE`"
         )
-
-
-def summary(db_path: str | Path) -> dict:
-    """Totals per year, per target type and outcome by year, and the top 10 municipalities.
-
-    Years are string keys so that the dict equals its JSON form.
-    """
-    with connect(db_path, read_only=True) as con:
-        require_incidents(con, db_path)
-        total, first, last = con.execute(
-            "SELECT count(*), min(date), max(date) FROM incidents"
-        ).fetchone()
-        by_year = con.execute(
-            "SELECT year(date) AS y, count(*) FROM incidents GROUP BY y ORDER BY y"
-        )
-        years = {str(y): int(n) for y, n in by_year.fetchall()}
-        breakdown = {}
-        for column, values in (
-            ("target_type", defaults.TARGET_TYPES),
-            ("outcome", defaults.OUTCOMES),
-        ):
-            rows = con.execute(f"SELECT year(date), {column}, count(*) FROM incidents GROUP BY ALL")
-            table = {year: dict.fromkeys(values, 0) for year in years}
-            for year, value, count in rows.fetchall():
-                table[str(year)][value] = int(count)
-            breakdown[column] = table
-        top = con.execute(
-            f"SELECT municipality_code, {LATEST_NAME}, count(*) AS n "
-            "FROM incidents GROUP BY municipality_code ORDER BY n DESC, "
-            "municipality_code LIMIT 10"
-        ).fetchall()
-        quarantined = (
-            con.execute("SELECT count(*) FROM quarantine").fetchone()[0]
-            if has_table(con, "quarantine")
-            else 0
-        )
-        units = (
-            con.execute("SELECT count(DISTINCT code), min(year), max(year) FROM units").fetchone()
-            if has_table(con, "units")
-            else (0, None, None)
-        )
-    return {
-        "store": str(db_path),
-        "incidents": int(total),
-        "first_date": first.isoformat() if first else None,
-        "last_date": last.isoformat() if last else None,
-        "by_year": years,
-        "by_target_type": breakdown["target_type"],
-        "by_outcome": breakdown["outcome"],
-        "top_municipalities": [{"code": c, "name": n, "incidents": int(k)} for c, n, k in top],
-        "quarantined_rows": int(quarantined),
-        "units": {"codes": int(units[0]), "first_year": units[1], "last_year": units[2]},
-    }

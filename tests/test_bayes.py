@@ -86,10 +86,10 @@ def test_averted_from_posterior_predictive(did_data, did_fit):
 def test_summary_is_json_ready_and_complete(did_fit):
     s = did_fit.summary
     json.dumps(s, allow_nan=False)
-    for key in ("model", "priors", "rr_median", "hdi_low", "hdi_high", "hdi_prob", "p_any_reduction",
-                "p_min_reduction", "averted", "diagnostics", "reliable", "reliability_reason",
-                "advice", "prior_sensitivity", "prior_predictive", "sampler", "chains", "draws",
-                "tune", "seed"):
+    for key in ("model", "priors", "rr_median", "hdi_low", "hdi_high", "hdi_prob",
+                "p_any_reduction", "p_min_reduction", "averted", "diagnostics", "reliable",
+                "reliability_reason", "advice", "prior_sensitivity", "prior_predictive",
+                "sampler", "chains", "draws", "tune", "seed"):
         assert key in s, key
     assert set(s["diagnostics"]) == {"r_hat_max", "ess_bulk_min", "ess_tail_min", "divergences"}
     assert "0.47" in s["priors"]["effect"]
@@ -104,6 +104,25 @@ def test_prior_sensitivity_refits(did_fit):
     # a narrower prior around RR = 1 pulls the estimate towards 1, a wider one less so
     assert wide["rr_median"] < narrow["rr_median"]
     assert all(r["hdi_low"] < r["rr_median"] < r["hdi_high"] for r in sens["refits"])
+
+
+def test_posterior_saved_as_netcdf(did_fit, tmp_path):
+    import arviz as az
+
+    from evaluation.bayes import save_posterior
+
+    path = save_posterior(did_fit.idata, tmp_path / "posterior.nc")
+    back = az.from_netcdf(path)
+    np.testing.assert_array_equal(back.posterior["log_rr"].values,
+                                  did_fit.idata.posterior["log_rr"].values)
+    assert "averted" in back.posterior_predictive
+    assert "created_at" not in back.posterior.attrs  # equal fits, equal content
+
+
+def test_prior_sensitivity_check_for_the_orchestrator(did_fit):
+    check = did_fit.summary["prior_sensitivity_check"]
+    assert check["status"] == did_fit.summary["prior_sensitivity"]["status"]
+    assert set(check["values"]) == {"rr_median_x2", "rr_median_x0.5"}
 
 
 def test_prior_predictive_reported(did_fit):
@@ -149,6 +168,20 @@ def test_controlled_its_covers_truth():
     assert s["prior_predictive"]["status"] == "pass"
 
 
+def test_its_with_slope_change_reports_the_average_post_ratio():
+    data = simulate_panel(n_units=3, n_periods=150, n_treated=3, start=100, rate_ratio=TRUE_RR,
+                          events_per_period=20, seed=3, design="its", seasonality=2,
+                          slope_change=True)
+    out = fit_bayesian(data, **FAST, prior_sensitivity=False)
+    s = out.summary
+    assert "slope change" in s["model"] and "slope_change" in s["priors"]
+    post = out.idata.posterior
+    ratio = (post["treated_mu"].values[..., 100:].sum(-1)
+             / post["treated_mu_cf"].values[..., 100:].sum(-1))
+    assert s["rr_median"] == pytest.approx(np.median(ratio))
+    assert s["hdi_low"] < TRUE_RR < s["hdi_high"]
+
+
 def test_linear_did_reports_a_difference():
     data = simulate_panel(n_units=12, n_periods=20, n_treated=4, start=10, rate_ratio=TRUE_RR,
                           events_per_period=600, seed=9, model="linear")
@@ -163,3 +196,25 @@ def test_missing_outcome_is_an_analysis_error(did_data):
     y[5] = np.nan
     with pytest.raises(AnalysisError, match="column y"):
         fit_bayesian(did_data.with_outcome(y), **FAST)
+
+
+def test_reliability_gates_name_each_failure():
+    from evaluation.bayes.diagnostics import reliability
+
+    good = {"r_hat_max": 1.005, "ess_bulk_min": 900.0, "ess_tail_min": 800.0, "divergences": 0}
+    assert reliability(good, chains=4)[0] is True
+    reliable, reason, advice = reliability({**good, "divergences": 3}, chains=4)
+    assert not reliable and "3 divergent" in reason and "target_accept" in advice
+    assert "negative_binomial" in advice
+    reliable, reason, _ = reliability({**good, "ess_tail_min": 399.0}, chains=4)
+    assert not reliable and reason == f"tail ESS 399 < {defaults.ESS_MIN}"
+    reliable, reason, _ = reliability({**good, "r_hat_max": 1.02}, chains=4)
+    assert not reliable and "r_hat 1.020" in reason
+
+
+def test_sampler_choice_falls_back_to_pymc():
+    from evaluation.bayes import diagnostics
+
+    assert diagnostics.sampler_name("pymc") == "pymc"
+    expected = "nutpie" if diagnostics._nutpie() is not None else "pymc"
+    assert diagnostics.sampler_name("auto") == expected

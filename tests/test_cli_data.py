@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from evaluation import store
+from evaluation import store, store_summary
 from evaluation.cli import main
 from evaluation.workspace import DB_ENV, init_workspace
 
@@ -53,7 +53,7 @@ def test_clean_import_exits_0_and_prints_counts(ws, tmp_path, capsys):
     assert run(ws, "data", "import", str(incident_file(tmp_path, 5))) == 0
     out = capsys.readouterr().out
     assert "stored (new)" in out and "5" in out
-    assert store.summary(ws.db_path())["incidents"] == 5
+    assert store_summary.summary(ws.db_path())["incidents"] == 5
 
 
 def test_rejects_exit_1_unless_allowed_but_valid_rows_are_stored(ws, tmp_path, capsys):
@@ -64,9 +64,9 @@ def test_rejects_exit_1_unless_allowed_but_valid_rows_are_stored(ws, tmp_path, c
     assert len(error_lines) == 1 and "2 row(s) quarantined (rows 1, 2)" in error_lines[0]
     assert "--allow-rejects" in error_lines[0]
     assert "outcome: unknown value" in captured.out
-    assert store.summary(ws.db_path())["incidents"] == 4
+    assert store_summary.summary(ws.db_path())["incidents"] == 4
     assert run(ws, "data", "import", str(path), "--allow-rejects") == 0
-    assert store.summary(ws.db_path())["incidents"] == 4  # idempotent
+    assert store_summary.summary(ws.db_path())["incidents"] == 4  # idempotent
 
 
 def test_summary_json_equals_python_api(ws, tmp_path, capsys):
@@ -74,7 +74,7 @@ def test_summary_json_equals_python_api(ws, tmp_path, capsys):
     capsys.readouterr()
     assert run(ws, "data", "summary", "--json") == 0
     printed = json.loads(capsys.readouterr().out)
-    assert printed == store.summary(ws.db_path())
+    assert printed == store_summary.summary(ws.db_path())
     assert printed["by_year"] == {"2024": 7}
     assert run(ws, "data", "summary") == 0
     text = capsys.readouterr().out
@@ -90,7 +90,7 @@ def test_db_option_and_environment_override_the_workspace_store(ws, tmp_path, mo
     assert (
         main(["data", "import", str(incident_file(tmp_path, 2, name="b.csv"))]) == 0
     )  # no workspace
-    assert store.summary(env_db)["incidents"] == 2
+    assert store_summary.summary(env_db)["incidents"] == 2
 
 
 def test_units_command_and_bad_units(ws, tmp_path, capsys):
@@ -109,7 +109,7 @@ def test_units_command_and_bad_units(ws, tmp_path, capsys):
     assert run(ws, "data", "units", str(bad)) == 1
     err = capsys.readouterr().err
     assert "population: not a positive whole number (data rows 1)" in err
-    assert store.summary(ws.db_path())["units"] == {
+    assert store_summary.summary(ws.db_path())["units"] == {
         "codes": 1,
         "first_year": 2024,
         "last_year": 2024,

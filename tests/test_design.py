@@ -113,7 +113,10 @@ def test_missing_field_and_its_controls():
     data = base()
     del data["hypothesis"]
     assert messages_of(data) == "<design>: hypothesis: required field is missing"
-    assert "controls: `untreated` is for did" in messages_of(with_(with_(base(), "design", "its"), "controls", "untreated"))
+    # an ITS may compare with all never-treated units summed into one series (controlled ITS)
+    its = parse_design(with_(with_(base(), "design", "its"), "controls", "untreated"))
+    assert its.controls == "untreated"
+    assert parse_design(with_(base(), "design", "its")).controls is None
 
 
 def test_several_problems_are_all_reported():

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from evaluation import panel, store
+from evaluation import panel, panel_file, store, store_units
 from evaluation.errors import DataError, DesignError
 
 TODAY = dt.date(2025, 6, 30)
@@ -131,7 +131,7 @@ def small_store(tmp_path) -> Path:
             "population": [1000, 2000, 3000, 1100, 2200, 3300],
         }
     ).to_csv(tmp_path / "u.csv", index=False)
-    store.import_units(tmp_path / "u.csv", db_path=db)
+    store_units.import_units(tmp_path / "u.csv", db_path=db)
     return db
 
 
@@ -212,7 +212,7 @@ def test_store_panel_exposure_by_year(tmp_path, small_store):
             "population": [10, 11],
         }
     ).to_csv(tmp_path / "u4.csv", index=False)
-    store.import_units(tmp_path / "u4.csv", db_path=small_store)
+    store_units.import_units(tmp_path / "u4.csv", db_path=small_store)
     frame = panel.build_store_panel(
         small_store, frequency="month", start="2024-12-01", end="2025-01-31", with_exposure=True
     )
@@ -250,7 +250,7 @@ def simple_panel() -> pd.DataFrame:
 
 def test_read_panel_file_integer_periods(tmp_path):
     path = write(tmp_path, simple_panel())
-    frame = panel.read_panel_file(
+    frame = panel_file.read_panel_file(
         path, outcome="y", exposure="pop", covariates=("x",), start_column="first"
     )
     assert list(frame.columns) == ["unit", "period", "y", "exposure", "x", "start"]
@@ -266,12 +266,12 @@ def test_read_panel_file_dates_single_series_and_parquet(tmp_path):
     months = pd.date_range("2020-01-01", periods=6, freq="MS")
     data = pd.DataFrame({"month": months, "n": [1, 2, 3, 4, 5, 6]})
     data.to_parquet(tmp_path / "p.parquet")
-    frame = panel.read_panel_file(
+    frame = panel_file.read_panel_file(
         tmp_path / "p.parquet", unit_column=None, time_column="month", outcome="n"
     )
     assert (frame["unit"] == "all").all() and list(frame["period"]) == list(months)
     data.assign(month=months.strftime("%Y-%m-%d")).to_csv(tmp_path / "p.csv", index=False)
-    from_csv = panel.read_panel_file(
+    from_csv = panel_file.read_panel_file(
         tmp_path / "p.csv", unit_column="", time_column="month", outcome="n"
     )
     pd.testing.assert_frame_equal(frame, from_csv, check_dtype=False)
@@ -280,7 +280,7 @@ def test_read_panel_file_dates_single_series_and_parquet(tmp_path):
 def test_read_panel_file_cr_line_endings_trailing_column_and_leading_zeros(tmp_path):
     text = "code,t,count,\r0363,1,5,\r0363,2,6,\r0599,1,7,\r0599,2,8,\r"
     (tmp_path / "mac.csv").write_bytes(text.encode())
-    frame = panel.read_panel_file(
+    frame = panel_file.read_panel_file(
         tmp_path / "mac.csv", unit_column="code", time_column="t", outcome="count"
     )
     assert frame["unit"].tolist() == ["0363", "0363", "0599", "0599"]
@@ -289,14 +289,14 @@ def test_read_panel_file_cr_line_endings_trailing_column_and_leading_zeros(tmp_p
 
 def test_read_panel_file_semicolons_and_decimal_commas(tmp_path):
     (tmp_path / "nl.csv").write_text("unit;period;y;w\nA;1;1;0,5\nA;2;2;1,5\n", encoding="utf-8")
-    frame = panel.read_panel_file(tmp_path / "nl.csv", outcome="y", covariates=("w",))
+    frame = panel_file.read_panel_file(tmp_path / "nl.csv", outcome="y", covariates=("w",))
     assert frame["w"].tolist() == [0.5, 1.5]
 
 
 def error_of(tmp_path: Path, frame: pd.DataFrame, **options) -> str:
     path = write(tmp_path, frame)
     with pytest.raises(DataError) as err:
-        panel.read_panel_file(path, **{"outcome": "y", **options})
+        panel_file.read_panel_file(path, **{"outcome": "y", **options})
     message = str(err.value)
     assert "\n" not in message and str(path) in message
     return message
@@ -314,7 +314,7 @@ def test_duplicate_unit_period_names_rows(tmp_path):
         "column `period`" in message and "more than once" in message and "data rows 5, 7" in message
     )
     # a repeated cross-section may have many rows per unit-period
-    assert len(panel.read_panel_file(write(tmp_path, frame), outcome="y", repeated=True)) == 7
+    assert len(panel_file.read_panel_file(write(tmp_path, frame), outcome="y", repeated=True)) == 7
 
 
 def test_gap_names_unit_and_periods(tmp_path):
@@ -347,7 +347,7 @@ def test_bad_counts_name_column_and_rows(tmp_path, value, problem):
 def test_non_counts_allow_fractions_and_negatives(tmp_path):
     frame = simple_panel().assign(y=[-1.5, 0.2, 3.0, 1.0, 2.0, 3.0])
     assert (
-        panel.read_panel_file(write(tmp_path, frame), outcome="y", counts=False)["y"].iloc[0]
+        panel_file.read_panel_file(write(tmp_path, frame), outcome="y", counts=False)["y"].iloc[0]
         == -1.5
     )
 
@@ -376,7 +376,7 @@ def test_missing_outcome_in_repeated_cross_section_dropped_only_when_asked(tmp_p
     frame.loc[[1, 4], "y"] = np.nan
     message = error_of(tmp_path, frame, repeated=True)
     assert "data rows 2, 5" in message
-    result = panel.read_panel_file(
+    result = panel_file.read_panel_file(
         write(tmp_path, frame), outcome="y", repeated=True, drop_missing=True
     )
     assert len(result) == 4 and result.attrs["dropped_rows"] == 2
@@ -385,7 +385,7 @@ def test_missing_outcome_in_repeated_cross_section_dropped_only_when_asked(tmp_p
 
 # --- published data (outside the repository) --------------------------------------------------
 def test_benchmark_files_read_as_published(benchmarks):
-    florida = panel.read_panel_file(
+    florida = panel_file.read_panel_file(
         benchmarks / "florida_syg_homicide_wide.csv",
         unit_column=None,
         time_column="time",
@@ -394,7 +394,7 @@ def test_benchmark_files_read_as_published(benchmarks):
     )
     raw = pd.read_csv(benchmarks / "florida_syg_homicide_wide.csv")
     assert len(florida) == 192 and florida["y"].sum() == raw["fl_hom"].sum()
-    card = panel.read_panel_file(
+    card = panel_file.read_panel_file(
         benchmarks / "card_krueger_njmin3.csv",
         unit_column="nj",
         time_column="d",
@@ -406,7 +406,7 @@ def test_benchmark_files_read_as_published(benchmarks):
     assert (
         len(card) == 794 and card.attrs["dropped_rows"] == 26
     )  # the 794 complete rows of the paper
-    mpdta = panel.read_panel_file(
+    mpdta = panel_file.read_panel_file(
         benchmarks / "mpdta_min_wage_teen_emp.csv",
         unit_column="countyreal",
         time_column="year",
@@ -427,4 +427,4 @@ def test_benchmark_files_read_as_published(benchmarks):
 def test_a_panel_file_without_rows_is_an_error(tmp_path):
     (tmp_path / "p.csv").write_text("unit,period,y\n")
     with pytest.raises(DataError, match="no data rows"):
-        panel.read_panel_file(tmp_path / "p.csv", outcome="y")
+        panel_file.read_panel_file(tmp_path / "p.csv", outcome="y")

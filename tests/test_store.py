@@ -11,8 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from evaluation import store
+from evaluation import store, store_summary, store_units
 from evaluation.errors import DataError
+from evaluation.tables import file_sha256
 
 TODAY = dt.date(2025, 6, 30)
 COLUMNS = list(store.INCIDENT_COLUMNS)
@@ -86,7 +87,7 @@ def test_import_round_trip_keeps_every_value(tmp_path):
     assert got["neighbourhood_code"].fillna("").tolist() == expected["neighbourhood_code"].tolist()
     assert got["source_row"].tolist() == [int(i[1:]) + 1 for i in expected["incident_id"]]
     log = tables(db)["imports"]
-    assert log == [(1, "incidents", "in.csv", store.file_sha256(tmp_path / "in.csv"), 12, 12, 0, 0)]
+    assert log == [(1, "incidents", "in.csv", file_sha256(tmp_path / "in.csv"), 12, 12, 0, 0)]
 
 
 def test_parquet_with_date_type_stores_the_same_as_csv(tmp_path):
@@ -248,7 +249,7 @@ def test_conflicting_reimport_is_quarantined_never_overwritten(tmp_path):
 
 
 # --- atomicity ---------------------------------------------------------------------------------
-@pytest.mark.parametrize("failing_step", ["_insert_quarantine", "_log_import"])
+@pytest.mark.parametrize("failing_step", ["_insert_quarantine", "log_import"])
 def test_failure_half_way_leaves_the_store_unchanged(tmp_path, monkeypatch, failing_step):
     db = tmp_path / "s.duckdb"
     store.import_incidents(write_csv(tmp_path / "a.csv", good_rows(5)), db_path=db, today=TODAY)
@@ -297,7 +298,7 @@ def test_summary_numbers(tmp_path):
             )
     db = tmp_path / "s.duckdb"
     store.import_incidents(write_csv(tmp_path / "in.csv", rows), db_path=db, today=TODAY)
-    result = store.summary(db)
+    result = store_summary.summary(db)
     assert result["incidents"] == 12
     assert result["by_year"] == {"2023": 5, "2024": 7}
     assert result["by_target_type"]["2023"] == {
@@ -326,7 +327,7 @@ def test_summary_numbers(tmp_path):
 
 def test_summary_of_a_missing_store_is_a_data_error(tmp_path):
     with pytest.raises(DataError, match="no incident store"):
-        store.summary(tmp_path / "nothing.duckdb")
+        store_summary.summary(tmp_path / "nothing.duckdb")
 
 
 # --- units -------------------------------------------------------------------------------------
@@ -341,13 +342,13 @@ def test_units_import_insert_replace_and_idempotent(tmp_path):
         }
     )
     units.to_csv(tmp_path / "u.csv", index=False)
-    first = store.import_units(tmp_path / "u.csv", db_path=db)
+    first = store_units.import_units(tmp_path / "u.csv", db_path=db)
     assert (first.inserted, first.replaced, first.unchanged) == (3, 0, 0)
-    again = store.import_units(tmp_path / "u.csv", db_path=db)
+    again = store_units.import_units(tmp_path / "u.csv", db_path=db)
     assert (again.inserted, again.replaced, again.unchanged) == (0, 0, 3)
     units.loc[1, "population"] = 915_000
     units.iloc[[1]].to_csv(tmp_path / "u2.csv", index=False)
-    third = store.import_units(tmp_path / "u2.csv", db_path=db)
+    third = store_units.import_units(tmp_path / "u2.csv", db_path=db)
     assert (third.inserted, third.replaced, third.unchanged) == (0, 1, 0)
     assert sorted(tables(db)["units"]) == [
         ("GM0363", "Amsterdam", 2023, 900_000),
@@ -367,7 +368,7 @@ def test_bad_unit_rows_name_rows_and_store_nothing(tmp_path):
         }
     ).to_csv(tmp_path / "u.csv", index=False)
     with pytest.raises(DataError) as err:
-        store.import_units(tmp_path / "u.csv", db_path=db)
+        store_units.import_units(tmp_path / "u.csv", db_path=db)
     message = str(err.value)
     assert "\n" not in message and "nothing was stored" in message
     assert "code: not GM + 4 digits (data rows 2)" in message
@@ -414,6 +415,6 @@ def test_summary_names_a_municipality_as_on_its_latest_incident(tmp_path):
         row.update(date=date, municipality=name, municipality_code="GM0363")
     db = tmp_path / "s.duckdb"
     store.import_incidents(write_csv(tmp_path / "in.csv", rows), db_path=db, today=TODAY)
-    assert store.summary(db)["top_municipalities"] == [
+    assert store_summary.summary(db)["top_municipalities"] == [
         {"code": "GM0363", "name": "New", "incidents": 3}
     ]

@@ -7,7 +7,9 @@ and returns a `BayesianOutput` whose `summary` goes into result.json["bayesian"]
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import arviz as az
@@ -20,7 +22,7 @@ from evaluation.bayes.base import ModelBundle
 from evaluation.prepared import PreparedData
 from evaluation.result import EstimatorOutput, clean
 
-__all__ = ["BayesianOutput", "fit_bayesian"]
+__all__ = ["BayesianOutput", "fit_bayesian", "save_posterior"]
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,10 @@ def fit_bayesian(data: PreparedData, *, frequentist: EstimatorOutput | None = No
         {"averted": (("chain", "draw"), averted.reshape(n_chains, n_draws))},
         coords={"chain": posterior["chain"].values, "draw": posterior["draw"].values}))
 
+    for group in idata.groups():
+        # creation timestamps would make equal fits differ; the summary records the software
+        dataset = getattr(idata, group)
+        dataset.attrs = {k: v for k, v in dataset.attrs.items() if k != "created_at"}
     free = [rv.name for rv in bundle.model.free_RVs]
     diag = diagnostics.diagnose(idata, var_names=free)
     reliable, reason, advice = diagnostics.reliability(diag, chains=settings["chains"])
@@ -122,6 +128,12 @@ def fit_bayesian(data: PreparedData, *, frequentist: EstimatorOutput | None = No
                                          "treated post rows implied by this difference"}
     summary["prior_sensitivity"] = (_sensitivity(data, bundle, handle, effect, settings)
                                     if prior_sensitivity else {"status": "skipped"})
+    sens = summary["prior_sensitivity"]
+    if sens["status"] != "skipped":
+        # the orchestrator turns this into a (non-blocking) check of result.json
+        summary["prior_sensitivity_check"] = {
+            "status": sens["status"], "detail": sens["detail"],
+            "values": {f"rr_median_x{r['factor']:g}": r["rr_median"] for r in sens["refits"]}}
     summary["prior_predictive"] = _prior_predictive(bundle, rng)
     if frequentist is not None:
         summary["frequentist"] = {k: frequentist.primary.get(k)
@@ -132,6 +144,9 @@ def fit_bayesian(data: PreparedData, *, frequentist: EstimatorOutput | None = No
         "target_accept": settings["target_accept"], "seed": settings["seed"],
     })
     summary.update({k: v for k, v in bundle.extras.items() if k != "difference_var"})
+    if data.covariates:
+        summary["notes"] = [f"covariates {', '.join(data.covariates)} are not in the Bayesian "
+                            "model (unit and period effects only)"]
     return BayesianOutput(summary=clean(summary), idata=idata)
 
 
@@ -169,3 +184,13 @@ def _prior_predictive(bundle: ModelBundle, rng: np.random.Generator) -> dict[str
             "draws": defaults.PRIOR_PREDICTIVE_DRAWS,
             "detail": "prior-predictive quantile of a period's count (all units in the model) "
                       "against a multiple of the observed maximum"}
+
+
+def save_posterior(idata: az.InferenceData, path: str | os.PathLike) -> Path:
+    """Write the posterior as NetCDF (analyses/<id>/posterior.nc); written to a temporary file
+    first, then moved, so a reader never sees half a file."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    idata.to_netcdf(str(tmp))
+    os.replace(tmp, path)
+    return path

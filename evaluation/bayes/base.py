@@ -57,7 +57,8 @@ def matrices(data: PreparedData) -> dict[str, Any]:
         raise AnalysisError(f"panel: column y has missing values in estimation rows "
                             f"{format_rows(bad)}; drop or fill them in the panel file")
     if len(rows) == 0:
-        raise AnalysisError("panel: no estimation rows left after window.exclude; shorten the exclusion")
+        raise AnalysisError("panel: no estimation rows left after window.exclude; "
+                            "shorten the exclusion")
     units = list(dict.fromkeys(rows["unit"]))
     periods = sorted(rows["t"].unique())
     cells = rows.groupby(["unit", "t"], sort=False).agg(

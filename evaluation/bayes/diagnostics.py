@@ -27,14 +27,12 @@ def _nutpie():
 
 
 def sampler_name(requested: str = defaults.BAYES_SAMPLER) -> str:
-    """The sampler that will run: "nutpie" or "pymc"."""
-    if requested == "pymc":
-        return "pymc"
-    if _nutpie() is not None:
+    """The sampler that will run: "nutpie" when requested or "auto" and installed, else "pymc".
+
+    An absent nutpie falls back to PyMC's NUTS rather than failing; the summary says which ran.
+    """
+    if requested != "pymc" and _nutpie() is not None:
         return "nutpie"
-    if requested == "nutpie":
-        # asked for explicitly but absent: fall back rather than fail; the summary says which ran
-        return "pymc"
     return "pymc"
 
 
@@ -123,7 +121,8 @@ def reliability(diag: dict[str, Any], *, chains: int) -> tuple[bool, str, str]:
             if "more draws" not in " ".join(advice):
                 advice.append("more draws (and chains)")
     if diag["divergences"] > defaults.BAYES_MAX_DIVERGENCES:
-        problems.append(f"{diag['divergences']} divergent transitions: the posterior is not explored")
+        problems.append(f"{diag['divergences']} divergent transitions: "
+                        "the posterior is not explored")
         advice.append("higher target_accept (e.g. 0.95-0.99); reparametrise; for overdispersed "
                       "counts use negative_binomial instead of poisson")
     if not problems:

@@ -53,12 +53,12 @@ def _prior_predictive_counts(m: dict, exposure: np.ndarray, log_rr_sd: float,
     gamma -= gamma.mean(axis=1, keepdims=True)
     log_rr = rng.normal(0.0, log_rr_sd, size=n)
     totals = m["y"].sum(axis=1)
+    keep = totals > 0
     out = np.zeros((n, n_periods))
     for s in range(n):
-        weight = exposure * np.exp(gamma[s][None, :] + log_rr[s] * m["d"])
+        weight = exposure[keep] * np.exp(gamma[s][None, :] + log_rr[s] * m["d"][keep])
         p = weight / weight.sum(axis=1, keepdims=True)
-        for i in np.flatnonzero(totals > 0):
-            out[s] += rng.multinomial(int(totals[i]), p[i])
+        out[s] = rng.multinomial(totals[keep].astype(np.int64), p).sum(axis=0)
     return out
 
 

@@ -23,7 +23,8 @@ def dispersion_statement() -> str:
             "(negative binomial, variance = mu + mu^2/alpha; 0 is Poisson)")
 
 
-def did_priors(*, model: str, log_rr_sd: float, outcome_scale: float | None = None) -> dict[str, str]:
+def did_priors(*, model: str, log_rr_sd: float,
+               outcome_scale: float | None = None) -> dict[str, str]:
     """Statements for the DiD model of `model` (poisson, negative_binomial or linear)."""
     if model == "linear":
         assert outcome_scale is not None
@@ -70,5 +71,6 @@ def its_priors(*, log_rr_sd: float, slope_change: bool, seasonality: int,
                                      f"~ Normal(0, {defaults.PRIOR_SEASON_SD:g})")
     if controlled:
         statements["common_shift"] = (f"Normal(0, {defaults.PRIOR_POST_SHIFT_SD:g}): change of "
-                                      "both series at the start (not attributed to the intervention)")
+                                      "both series at the start (not attributed to the "
+                                      "intervention)")
     return statements

@@ -80,6 +80,7 @@ def simulate_panel(*, n_units: int, n_periods: int, n_treated: int, start: int |
     control_units = tuple(u for u in dict.fromkeys(panel["unit"]) if u not in treated)
     return PreparedData(
         design=design_obj, panel=panel, frequency="week", treated_units=tuple(treated),
-        control_units=control_units, has_exposure=True, covariates=(), periods=tuple(range(n_periods)),
+        control_units=control_units, has_exposure=True, covariates=(),
+        periods=tuple(range(n_periods)),
         data_sha256="simulated", data_cutoff=str(n_periods - 1),
     )
