@@ -19,7 +19,7 @@ demo: $(STAMP)
 	$(BIN)/evaluation demo
 
 test: $(STAMP) browser
-	$(BIN)/python -m pytest -q
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q
 
 # The report test opens the portfolio page in headless Chromium (Debian's package). Best effort:
 # where it cannot be installed the test skips with the reason.

@@ -13,13 +13,21 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import time
 import warnings
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process (all threads) and of finished child processes (PyMC chains)."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sampler", default="auto", choices=["auto", "nutpie", "pymc"])
+    parser.add_argument("--model", default="poisson", choices=["poisson", "quasi_poisson"])
     parser.add_argument("--skip-causalpy", action="store_true")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
@@ -28,24 +36,28 @@ def main() -> None:
     from evaluation.bayes.simulate import simulate_panel
 
     data = simulate_panel(n_units=342, n_periods=156, n_treated=30, start=104, rate_ratio=0.8,
-                          events_per_period=15, seed=20240101)
+                          events_per_period=15, seed=20240101, model=args.model,
+                          dispersion=None if args.model == "poisson" else 1.0)
     panel = data.panel
     print(f"data: {panel['unit'].nunique()} units x {panel['t'].nunique()} periods, "
-          f"{int(panel['y'].sum())} events, true RR 0.8")
+          f"{int(panel['y'].sum())} events, true RR 0.8, model {args.model}")
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _cpu_seconds()
     out = fit_bayesian(data, sampler=args.sampler)
-    ours = time.perf_counter() - start
+    ours, ours_cpu = time.perf_counter() - start, _cpu_seconds() - cpu
     s = out.summary
     sampler = f"{s['sampler']['name']} {s['sampler']['version']}"
     print(f"evaluation.bayes ({sampler}, {s['chains']} chains "
-          f"x {s['draws']} draws + {s['tune']} tune, 3 fits incl. prior sensitivity): {ours:.1f} s")
+          f"x {s['draws']} draws + {s['tune']} tune, 3 fits incl. prior sensitivity): {ours:.1f} s wall, {ours_cpu:.1f} s CPU")
     print(f"  RR {s['rr_median']:.3f} [{s['hdi_low']:.3f}, {s['hdi_high']:.3f}], "
           f"diagnostics {s['diagnostics']}, reliable={s['reliable']}, "
           f"prior sensitivity {s['prior_sensitivity']['status']}")
-    print(f"  target <= 20 s with all gates passed: "
-          f"{'MET' if ours <= 20 and s['reliable'] else 'NOT MET'}")
+    # on a shared machine the wall time mostly measures the other load; CPU / 2 cores is what an
+    # otherwise idle 2-core machine needs at best, so both are shown
+    print(f"  target <= 20 s wall with all gates passed: "
+          f"{'MET' if ours <= 20 and s['reliable'] else 'NOT MET'} "
+          f"(CPU / 2 = {ours_cpu / 2:.1f} s)")
 
     if args.skip_causalpy:
         return
@@ -57,16 +69,17 @@ def main() -> None:
     frame = panel.loc[~panel["excluded"], ["unit", "t", "y", "treated_unit"]].copy()
     frame["group"] = frame["treated_unit"].astype(int)
     frame["post_treatment"] = frame["t"] >= 104
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _cpu_seconds()
     result = cp.DifferenceInDifferences(
         frame, formula="y ~ 1 + group*post_treatment", time_variable_name="t",
         group_variable_name="group",
         model=cp.pymc_models.LinearRegression(
             sample_kwargs={"random_seed": data.spec.seed, "progressbar": False}))
-    theirs = time.perf_counter() - start
+    theirs, theirs_cpu = time.perf_counter() - start, _cpu_seconds() - cpu
     print(f"causalpy {cp.__version__} DifferenceInDifferences (default PyMC linear model, one "
-          f"fit): {theirs:.1f} s; causal impact {float(result.causal_impact.mean()):.4f} per cell")
-    print(f"ratio evaluation.bayes / causalpy: {ours / theirs:.2f}")
+          f"fit): {theirs:.1f} s wall, {theirs_cpu:.1f} s CPU; causal impact {float(result.causal_impact.mean()):.4f} per cell")
+    print(f"ratio evaluation.bayes / causalpy: {ours / theirs:.2f} wall, "
+          f"{ours_cpu / theirs_cpu:.2f} CPU")
     print(f"load average after: {os.getloadavg()[0]:.1f}")
 
 

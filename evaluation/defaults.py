@@ -82,8 +82,8 @@ BAYES_SAMPLER = "auto"
 # Further weakly informative priors (all on the log-rate scale unless stated). Period effects
 # sum to zero, so they only describe the shape over time; the level comes from the data.
 PRIOR_PERIOD_SD = 1.0  # DiD period effects: ZeroSumNormal(1): a period 0.14x..7x the average
-PRIOR_UNIT_SD = 1.5  # NB DiD: unit log-rates ~ Normal(mu, sigma), sigma ~ HalfNormal(1.5)
-PRIOR_INTERCEPT_SD = 1.0  # ITS/NB: level within ~0.14x..7x of the observed mean rate
+PRIOR_DISPERSION_EXCESS_SD = 1.0  # NB DiD: dispersion - 1 ~ HalfNormal(1) (variance / mean)
+PRIOR_INTERCEPT_SD = 1.0  # ITS: level within ~0.14x..7x of the observed mean rate
 PRIOR_TREND_SD = 0.5  # ITS: log-rate change over the whole window, before the start
 PRIOR_SEASON_SD = 0.3  # ITS: each Fourier coefficient
 PRIOR_INV_SQRT_DISPERSION_SD = 0.5  # NB: 1/sqrt(alpha) ~ HalfNormal(0.5); 0 is Poisson

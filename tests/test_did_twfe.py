@@ -47,13 +47,20 @@ def test_poisson_equals_statsmodels_glm_with_dummies(shape, offset):
     fit = fit_twfe(frame, model="poisson")
     groups = pd.factorize(frame["unit"])[0]
     plain = _glm(frame, sm.families.Poisson())
-    # statsmodels' cluster correction G/(G-1)*(N-1)/(N-K), K = all columns: the module's choice
+    # raw statsmodels sandwich times the module's correction G/(G-1)*(N-1)/(N-K), K without
+    # the unit effects (fixest's default)
     clustered = _glm(frame, sm.families.Poisson(), cov_type="cluster",
-                     cov_kwds={"groups": groups, "use_correction": True})
+                     cov_kwds={"groups": groups, "use_correction": False})
     assert fit.beta == pytest.approx(plain.params[1], abs=1e-6)
     assert fit.se_model == pytest.approx(plain.bse[1], rel=1e-4)
-    assert fit.se_cluster == pytest.approx(clustered.bse[1], rel=1e-4)
+    g, n, k = frame["unit"].nunique(), len(frame), 1 + frame["t"].nunique()
+    factor = g / (g - 1) * (n - 1) / (n - k)
+    assert fit.se_cluster == pytest.approx(clustered.bse[1] * np.sqrt(factor), rel=1e-4)
     assert np.allclose(fit.fitted, plain.fittedvalues, rtol=1e-6)
+    # and equal to pyfixest's default small-sample correction
+    ref = pf.fepois("y ~ d | unit + t", data=frame, offset="log_exposure",
+                    vcov={"CRV1": "unit"}, iwls_tol=1e-12)
+    assert fit.se_cluster == pytest.approx(float(ref.se().iloc[0]), rel=1e-4)
 
 
 @pytest.mark.parametrize("shape", SHAPES[:3])
@@ -77,11 +84,14 @@ def test_negative_binomial_equals_statsmodels():
         ref = nb.fit(method="bfgs", maxiter=5000, gtol=1e-10, disp=False)
         ref = nb.fit(method="newton", start_params=ref.params, maxiter=100, disp=False)
         ref_c = nb.fit(method="newton", start_params=ref.params, maxiter=100, disp=False,
-                       cov_type="cluster", cov_kwds={"groups": pd.factorize(frame["unit"])[0]})
+                       cov_type="cluster", cov_kwds={"groups": pd.factorize(frame["unit"])[0],
+                                                     "use_correction": False})
+    g, n, k = frame["unit"].nunique(), len(frame), 2 + frame["t"].nunique()  # + alpha
+    factor = g / (g - 1) * (n - 1) / (n - k)
     assert fit.beta == pytest.approx(ref.params[1], abs=1e-5)
     assert fit.nb_alpha == pytest.approx(ref.params[-1], rel=1e-4)
     assert fit.se_model == pytest.approx(ref.bse[1], rel=1e-4)
-    assert fit.se_cluster == pytest.approx(ref_c.bse[1], rel=1e-4)
+    assert fit.se_cluster == pytest.approx(ref_c.bse[1] * np.sqrt(factor), rel=1e-4)
 
 
 @pytest.mark.parametrize("shape", SHAPES)
@@ -94,10 +104,10 @@ def test_linear_equals_panelols_and_feols(shape):
     ref = PanelOLS(panel["y"], panel[["d"]].astype(float), entity_effects=True,
                    time_effects=True).fit()
     assert fit.beta == pytest.approx(float(ref.params["d"]), abs=1e-8)
-    feols = pf.feols("y ~ d | unit + t", data=frame, vcov={"CRV1": "unit"},
-                     ssc=pf.ssc(k_adj=True, k_fixef="full", G_adj=True))
+    feols = pf.feols("y ~ d | unit + t", data=frame, vcov={"CRV1": "unit"})
     assert fit.se_cluster == pytest.approx(float(feols.se().iloc[0]), rel=1e-6)
-    feols.vcov("iid")
+    feols = pf.feols("y ~ d | unit + t", data=frame, vcov="iid",
+                     ssc=pf.ssc(k_adj=True, k_fixef="full", G_adj=True))
     assert fit.se_model == pytest.approx(float(feols.se().iloc[0]), rel=1e-6)
 
 
@@ -244,3 +254,18 @@ def test_staggered_design_reports_robust_estimator_and_twfe_beside():
     terms = out.estimates["term"].tolist()
     assert terms[0] == "treatment" and "twfe" in terms
     assert out.estimates.iloc[0]["estimate"] != out.estimates.set_index("term").loc["twfe", "estimate"]
+
+
+def test_no_events_after_start_gives_rate_ratio_zero_with_exact_upper_limit():
+    panel = simulate_counts(n_units=30, n_periods=40, n_treated=2, start=30, seed=21,
+                            base_rate=0.5)
+    treated = (unit_name(0), unit_name(1))
+    panel.loc[panel["unit"].isin(treated) & (panel["t"] >= 30), "y"] = 0.0
+    design = make_design(treated=treated, start=30, end_t=39, draws=200)
+    out = estimate_did(make_prepared(panel, design))
+    p = out.primary
+    assert p["estimate"] == 0.0 and p["ci_low"] == 0.0 and p["pct_change"] == -100.0
+    expected = p["inference"]["expected_without_intervention"]
+    assert p["ci_high"] == pytest.approx(np.log(2 / 0.05) / expected)
+    assert 0 < p["p_value"] <= 1 and p["inference"]["used"] == "randomization"
+    assert out.extras["averted"]["estimate"] == pytest.approx(expected)

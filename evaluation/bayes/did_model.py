@@ -117,63 +117,87 @@ def _poisson(m: dict, *, log_rr_sd: float) -> ModelBundle:
 
 
 def _negative_binomial(m: dict, *, log_rr_sd: float, quasi: bool) -> ModelBundle:
+    """Gamma-Poisson counts with variance phi x mean (the quasi-Poisson variance), unit effects
+    conditioned out: given its total N_i a unit's counts are Dirichlet-multinomial with
+    concentrations b x N_i x p_it (p_it as in the Poisson model, b = 1 / (phi - 1)). Using the
+    observed total for the expected one in the concentration is the one approximation. Cells
+    without events add nothing but through the unit's total, so only non-zero cells are touched.
+    """
     exposure, log_exposure = _offsets(m)
-    y, d, present = m["y"], m["d"], m["present"]
-    n_units, n_periods = y.shape
-    unit_idx, t_idx = np.nonzero(present)
-    mean_rate = max(y[present].sum(), 0.5) / exposure[present].sum()
+    y, d = m["y"], m["d"]
+    totals = y.sum(axis=1)
+    keep = totals > 0
+    n_periods = y.shape[1]
+    pre = exposure[keep] * (1.0 - d[keep])
+    treated_post = keep & (d.sum(axis=1) > 0)
+    post = (exposure * d)[treated_post]
+    post_rows = np.flatnonzero(treated_post[keep])
+    cu, ct = np.nonzero(y[keep] > 0)  # kept-unit row and period of every non-zero cell
+    y_cells = y[keep][cu, ct]
+    n_kept = totals[keep]
     with pm.Model() as model:
-        unit_mean = pm.Normal("unit_mean", np.log(mean_rate), defaults.PRIOR_INTERCEPT_SD)
-        unit_sd = pm.HalfNormal("unit_sd", defaults.PRIOR_UNIT_SD)
-        unit_z = pm.Normal("unit_z", 0.0, 1.0, shape=n_units)
-        unit_effect = pm.Deterministic("unit_effect", unit_mean + unit_sd * unit_z)
+        prior_sd = pm.Data("log_rr_sd", log_rr_sd)
         gamma = pm.ZeroSumNormal("period_effect", sigma=defaults.PRIOR_PERIOD_SD, shape=n_periods)
-        log_rr = pm.Normal("log_rr", 0.0, pm.Data("log_rr_sd", log_rr_sd))
-        inv_sqrt_alpha = pm.HalfNormal("inv_sqrt_alpha", defaults.PRIOR_INV_SQRT_DISPERSION_SD)
-        alpha = pm.Deterministic("alpha", 1.0 / pt.square(inv_sqrt_alpha))
-        eta = (log_exposure[unit_idx, t_idx] + unit_effect[unit_idx] + gamma[t_idx]
-               + log_rr * d[unit_idx, t_idx])
-        pm.NegativeBinomial("y", mu=pt.exp(eta), alpha=alpha, observed=y[unit_idx, t_idx])
+        log_rr = pm.Normal("log_rr", 0.0, prior_sd)
+        excess = pm.HalfNormal("overdispersion", defaults.PRIOR_DISPERSION_EXCESS_SD)
+        b = 1.0 / excess
+        exp_gamma = pt.exp(gamma)
+        rate_sum = pt.inc_subtensor(pt.dot(pre, exp_gamma)[post_rows],
+                                    pt.exp(log_rr) * pt.dot(post, exp_gamma))
+        log_p = (log_exposure[keep][cu, ct] + gamma[ct] + log_rr * d[keep][cu, ct]
+                 - pt.log(rate_sum)[cu])
+        conc = b * n_kept
+        alpha_cells = b * n_kept[cu] * pt.exp(log_p)
+        loglik = ((pt.gammaln(conc) - pt.gammaln(n_kept + conc)).sum()
+                  + (pt.gammaln(y_cells + alpha_cells) - pt.gammaln(alpha_cells)).sum())
+        pm.Potential("dirichlet_multinomial_loglik", loglik)
         pm.Deterministic("rr", pt.exp(log_rr))
+        pm.Deterministic("dispersion", 1.0 + excess)
 
-    cells = present & m["treated"][:, None] & (d > 0)
-    cu, ct = np.nonzero(cells)
-    observed_post = float(y[cells].sum())
+    treated = m["treated"]
+    exp_treated = exposure[treated]
+    observed_post = float((y[treated] * d[treated]).sum())
 
     def averted(posterior, rng):
-        unit = flat(posterior, "unit_effect")[:, cu]
-        g = flat(posterior, "period_effect")[:, ct]
-        a = flat(posterior, "alpha")[:, None]
-        mu = exposure[cu, ct][None, :] * np.exp(unit + g)
-        counterfactual = rng.poisson(rng.gamma(np.broadcast_to(a, mu.shape)) * mu / a)
-        return counterfactual.sum(axis=1) - observed_post
+        g = np.exp(flat(posterior, "period_effect"))
+        rr = np.exp(flat(posterior, "log_rr"))
+        b_draws = 1.0 / flat(posterior, "overdispersion")[:, None]
+        pre_t = g @ (exp_treated * (1 - d[treated])).T
+        post_t = g @ (exp_treated * d[treated]).T
+        rate_scale = pre_t + rr[:, None] * post_t
+        lam = rng.gamma(np.broadcast_to(totals[treated], pre_t.shape)) / rate_scale
+        mean = lam * post_t  # counterfactual mean, then Gamma-Poisson with variance phi x mean
+        shape = np.maximum(b_draws * mean, 1e-12)
+        return rng.poisson(rng.gamma(shape) / b_draws).sum(axis=1) - observed_post
 
     def prior_predictive(rng, n):
-        unit = (rng.normal(np.log(mean_rate), defaults.PRIOR_INTERCEPT_SD, size=(n, 1))
-                + np.abs(rng.normal(0, defaults.PRIOR_UNIT_SD, size=(n, 1)))
-                * rng.normal(size=(n, n_units)))
         gamma = rng.normal(0.0, defaults.PRIOR_PERIOD_SD, size=(n, n_periods))
         gamma -= gamma.mean(axis=1, keepdims=True)
-        log_rr = rng.normal(0.0, log_rr_sd, size=(n, 1, 1))
-        a = 1.0 / np.square(np.abs(rng.normal(0, defaults.PRIOR_INV_SQRT_DISPERSION_SD, (n, 1, 1))))
-        mu = exposure[None] * np.exp(unit[:, :, None] + gamma[:, None, :] + log_rr * d[None])
-        mu = np.minimum(mu, 1e9)  # a prior tail this far out already fails the check
-        counts = rng.poisson(rng.gamma(np.broadcast_to(a, mu.shape)) * mu / a)
-        return np.where(present[None], counts, 0).sum(axis=1)
+        log_rr = rng.normal(0.0, log_rr_sd, size=n)
+        excess = np.abs(rng.normal(0.0, defaults.PRIOR_DISPERSION_EXCESS_SD, size=n))
+        out = np.zeros((n, n_periods))
+        for s in range(n):
+            weight = exposure[keep] * np.exp(gamma[s][None, :] + log_rr[s] * d[keep])
+            p = weight / weight.sum(axis=1, keepdims=True)
+            theta = rng.gamma(np.maximum(n_kept[:, None] * p / excess[s], 1e-12))
+            theta /= theta.sum(axis=1, keepdims=True)
+            out[s] = rng.multinomial(n_kept.astype(np.int64), theta).sum(axis=0)
+        return out
 
     name = "quasi-Poisson requested: negative binomial" if quasi else "Negative binomial"
     return ModelBundle(
         model=model,
-        description=(f"{name} difference-in-differences on the log rate: hierarchical unit "
-                     "effects, period effects (sum to zero), exposure offset, overdispersion; "
+        description=(f"{name} (variance = dispersion x mean) difference-in-differences on the "
+                     "log rate: unit effects conditioned out (Dirichlet-multinomial over periods "
+                     "given each unit's total), period effects (sum to zero), exposure offset; "
                      "treatment effect log_rr where d = 1 (staggered starts allowed)"),
         priors=priors.did_priors(model="negative_binomial", log_rr_sd=log_rr_sd),
         scale="rate_ratio",
         effect_draws=lambda posterior: flat(posterior, "log_rr"),
         averted_draws=averted,
         prior_predictive=prior_predictive,
-        observed_max=_period_totals(y, present),
-        extras={},
+        observed_max=_period_totals(y, m["present"]),
+        extras={"units_without_events": int((~keep).sum())},
     )
 
 

@@ -46,10 +46,11 @@ def did_priors(*, model: str, log_rr_sd: float,
         statements["unit_effects"] = ("flat on the log rate; integrated out exactly (given its "
                                       "total, a unit's counts are multinomial over periods)")
     else:
-        statements["unit_effects"] = (f"log rate ~ Normal(m, s), m ~ Normal(log observed rate, "
-                                      f"{defaults.PRIOR_INTERCEPT_SD:g}), s ~ HalfNormal("
-                                      f"{defaults.PRIOR_UNIT_SD:g})")
-        statements["dispersion"] = dispersion_statement()
+        statements["unit_effects"] = ("flat on the log rate; conditioned out (given its total, a "
+                                      "unit's counts are Dirichlet-multinomial over periods)")
+        statements["dispersion"] = (f"dispersion - 1 ~ HalfNormal("
+                                    f"{defaults.PRIOR_DISPERSION_EXCESS_SD:g}) (variance = "
+                                    "dispersion x mean; 1 is Poisson)")
     return statements
 
 

@@ -31,14 +31,15 @@ from evaluation.did.twfe import (
     TwfeFit,
     drop_all_zero_units,
     fit_twfe,
-    model_frame,
+    model_rows,
+    validate,
 )
 from evaluation.did.wild_bootstrap import wild_cluster_bootstrap
-from evaluation.errors import AnalysisError, format_rows
+from evaluation.errors import AnalysisError
 from evaluation.prepared import PreparedData
 from evaluation.result import Check, EstimatorOutput, tidy_frame, tidy_row
 
-__all__ = ["estimate_did", "infer"]
+__all__ = ["estimate_did", "infer", "model_rows", "validate"]
 
 
 def estimate_did(data: PreparedData, *, neighbours: pd.DataFrame | None = None) -> EstimatorOutput:
@@ -103,79 +104,6 @@ def estimate_did(data: PreparedData, *, neighbours: pd.DataFrame | None = None) 
                            series=series, event_study=event_table, extras=extras)
 
 
-# --- input ------------------------------------------------------------------------------------
-def validate(data: PreparedData) -> None:
-    """Raise a one-line AnalysisError for data no DiD estimate can be trusted on."""
-    panel = data.panel
-    design = data.design.id
-    count = data.spec.model in POISSON_MODELS
-    bad_y = np.flatnonzero(~np.isfinite(panel["y"].to_numpy(dtype=float)))
-    if len(bad_y):
-        raise AnalysisError(f"design {design}: outcome `y` is missing in panel row(s) "
-                            f"{format_rows(bad_y)}; fill them (0 when no event) or shorten the window")
-    if count and (panel["y"] < 0).any():
-        rows = np.flatnonzero(panel["y"].to_numpy() < 0)
-        raise AnalysisError(f"design {design}: model {data.spec.model} needs counts >= 0; "
-                            f"negative outcome in panel row(s) {format_rows(rows)}; use model: linear")
-    exposure = panel["exposure"].to_numpy(dtype=float)
-    if count and not np.all(np.isfinite(exposure) & (exposure > 0)):
-        rows = np.flatnonzero(~(np.isfinite(exposure) & (exposure > 0)))
-        raise AnalysisError(f"design {design}: exposure must be positive; panel row(s) "
-                            f"{format_rows(rows)} have a missing or non-positive exposure")
-    if not data.repeated_cross_section:
-        per_unit = panel.groupby("unit", sort=True)["t"].nunique()
-        short = per_unit[per_unit < data.n_periods]
-        if len(short):
-            present = panel.loc[panel["unit"] == short.index[0], "t"]
-            missing = sorted(set(range(data.n_periods)) - set(present.tolist()))
-            raise AnalysisError(
-                f"design {design}: the panel has gaps: unit(s) {format_rows(short.index)} lack "
-                f"period(s) (e.g. {short.index[0]}: t = {format_rows(missing)}); add the missing "
-                "unit-periods (0 when no event) or drop the unit from the design")
-    rows = data.estimation_rows
-    treated_rows = rows.loc[rows["treated_unit"]]
-    pre = treated_rows.loc[treated_rows["t"] < treated_rows["cohort"]].groupby("unit").size()
-    no_pre = sorted(set(data.treated_units) - set(pre.index))
-    if no_pre:
-        raise AnalysisError(f"design {design}: treated unit(s) {format_rows(no_pre)} have no "
-                            "pre-period data in the window; move window.start earlier or drop them")
-    totals = treated_rows.groupby("unit")["y"].apply(lambda y: float(np.abs(y).sum()))
-    zero = sorted(totals.index[totals.to_numpy() == 0])
-    if zero:
-        raise AnalysisError(f"design {design}: treated unit(s) {format_rows(zero)} have an "
-                            "all-zero outcome in the window, so no effect can be estimated; "
-                            "check the unit codes or drop them")
-    if rows.loc[~rows["treated_unit"], "unit"].nunique() == 0:
-        raise AnalysisError(f"design {design}: no control units in the panel; a did design "
-                            "needs untreated units (controls: untreated, or a list)")
-
-
-def model_rows(data: PreparedData) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
-    """(all estimation rows, rows the models are fitted on, notes) as model frames.
-
-    For count models, periods with no event in any unit and control units with no event in the
-    window are left out of the fits: their fixed effect is minus infinity and they carry no
-    information on the rate ratio. They stay in the randomization pool (its first frame),
-    since under the null they could have been treated.
-    """
-    frame = model_frame(data.estimation_rows)
-    notes: list[str] = []
-    if data.spec.model not in POISSON_MODELS:
-        return frame, frame, notes
-    per_t = frame.groupby("t")["y"].sum()
-    empty = per_t.index[per_t.to_numpy() == 0].tolist()
-    if empty:
-        frame = frame.loc[~frame["t"].isin(empty)].reset_index(drop=True)
-        notes.append(f"{len(empty)} period(s) without any event in any unit are left out of the "
-                     f"fit (t = {format_rows(empty)}); they carry no information on the effect.")
-    fit_frame, zero_units = drop_all_zero_units(frame)
-    if zero_units:
-        notes.append(f"{len(zero_units)} control unit(s) without any event in the window are "
-                     f"left out of the fit ({format_rows(zero_units)}); they carry no "
-                     "information on the rate ratio but stay in the randomization pool.")
-    return frame, fit_frame, notes
-
-
 def _estimate_subset(data: PreparedData, sub: pd.DataFrame, *, treated: dict[str, int],
                      interval: bool, inference: bool = True) -> dict[str, Any]:
     """TWFE estimate on a modified model frame (for the checks), with the design's inference."""
@@ -229,6 +157,8 @@ def infer(frame: pd.DataFrame, *, fit: TwfeFit, treated: dict[str, int], used: s
     beta = fit.beta
     se = fit.se_model if used == "model" else fit.se_cluster
     out: dict[str, Any] = {"beta": beta, "std_error": se, "details": {}}
+    if fit.separated:
+        return _infer_separated(frame, fit=fit, treated=treated, used=used, data=data)
     if used in ("model", "cluster"):
         lo, hi, p = _wald(beta, se, spec.alpha)
         out.update(ci_low=lo, ci_high=hi, p_value=p)
@@ -245,6 +175,33 @@ def infer(frame: pd.DataFrame, *, fit: TwfeFit, treated: dict[str, int], used: s
                                  interval=interval)
     out.update(ci_low=ri.ci_low, ci_high=ri.ci_high, p_value=ri.p_value, details=ri.as_dict())
     return _interval_std_error(out, spec.alpha) if interval else out
+
+
+def _infer_separated(frame: pd.DataFrame, *, fit: TwfeFit, treated: dict[str, int], used: str,
+                     data: PreparedData) -> dict[str, Any]:
+    """No event in the treated units after the start: rate ratio 0 (log: -inf).
+
+    Lower limit 0; upper limit the exact Poisson bound given the fitted counterfactual E (the
+    expected number of events without the intervention): RR_high = ln(2 / alpha) / E, so that
+    observing 0 has probability alpha/2 at RR_high. It ignores the uncertainty of E. The
+    p-value is the randomization test's when that is the inference used, else undefined.
+    """
+    spec = data.spec
+    post = fit.frame["d"].to_numpy() == 1
+    expected = float(fit.counterfactual()[post].sum())
+    high = math.log(math.log(2 / spec.alpha) / expected) if expected > 0 else math.inf
+    p_value, details = math.nan, {}
+    if used == "randomization":
+        ri = randomization_inference(frame, model=spec.model, treated=treated, beta_hat=0.0,
+                                     se_hint=1.0, draws=spec.randomization_draws,
+                                     seed=spec.seed, alpha=spec.alpha,
+                                     n_periods=data.n_periods, interval=False)
+        p_value, details = ri.p_value, ri.as_dict()
+    details = {**details, "separated": True, "expected_without_intervention": expected,
+               "interval": "exact Poisson upper limit given the fitted counterfactual; "
+                           "no events in the treated units after the start"}
+    return {"beta": -math.inf, "std_error": math.nan, "ci_low": -math.inf, "ci_high": high,
+            "p_value": p_value, "details": details}
 
 
 def _interval_std_error(out: dict[str, Any], alpha: float) -> dict[str, Any]:
@@ -364,7 +321,7 @@ def _series(data: PreparedData, fit: TwfeFit, summary: dict[str, Any]) -> tuple[
     """
     frame = fit.frame
     lo_b, hi_b = summary["ci_low"], summary["ci_high"]
-    cf = fit.counterfactual(summary["beta"])
+    cf = fit.counterfactual() if fit.separated else fit.counterfactual(summary["beta"])
     ends = [fit.counterfactual(b) if math.isfinite(b) else np.full(len(frame), np.nan)
             for b in (lo_b, hi_b)]
     table = pd.DataFrame({
@@ -378,7 +335,11 @@ def _series(data: PreparedData, fit: TwfeFit, summary: dict[str, Any]) -> tuple[
     series.insert(0, "period", [data.periods[int(t)] for t in series["t"]])
     post = frame["d"].to_numpy() == 1
     observed_post = float(frame["y"].to_numpy()[post].sum())
-    averted_ends = sorted(float(e[post].sum()) - observed_post for e in ends)
+    if fit.separated:  # nothing observed: averted = E (1 - RR) over the interval of RR
+        expected = float(cf[post].sum())
+        averted_ends = sorted(expected * (1 - _to_scale(b, "rate_ratio")) for b in (lo_b, hi_b))
+    else:
+        averted_ends = sorted(float(e[post].sum()) - observed_post for e in ends)
     averted = {"estimate": float(cf[post].sum()) - observed_post,
                "ci_low": averted_ends[0], "ci_high": averted_ends[1],
                "observed": observed_post, "counterfactual": float(cf[post].sum())}

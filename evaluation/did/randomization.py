@@ -152,7 +152,9 @@ def null_residuals(frame: pd.DataFrame, *, model: str):
 
     def at(beta0: float) -> tuple[np.ndarray, np.ndarray]:
         # units with no events keep mu0 = 0: they carry no information (their effect is -inf)
-        y0 = y * np.exp(-beta0 * d)
+        # zeros stay zeros (and are kept finite for extreme beta0 in the interval search)
+        with np.errstate(over="ignore"):
+            y0 = np.where(y > 0, y * np.exp(-beta0 * d), 0.0)
         mu0 = np.zeros_like(y)
         if beta0 == 0.0:
             mu0[has_events] = _null_at_zero(fit_rows, model)
@@ -223,7 +225,7 @@ def randomization_inference(frame: pd.DataFrame, *, model: str, treated: dict[st
 
     scale = se_hint if np.isfinite(se_hint) and se_hint > 0 else 0.1
     low = high = float("nan")
-    if interval and p_at(beta_hat) > alpha:
+    if interval and np.isfinite(beta_hat) and p_at(beta_hat) > alpha:
         low = _interval_end(p_at, beta_hat, -scale, alpha)
         high = _interval_end(p_at, beta_hat, scale, alpha)
     return RandomizationResult(p_value=p0, ci_low=low, ci_high=high, statistic=t0,

@@ -7,8 +7,9 @@ and an estimated alpha; `linear` is least squares with absorbed unit and period 
 (pyfixest `feols`; equal to linearmodels PanelOLS with entity and time effects).
 
 Small-sample correction of cluster-robust (CRV1, clustered by unit) errors, for every model:
-G/(G-1) * (N-1)/(N-K), with K counting every parameter, including both sets of fixed effects
-(statsmodels' and Stata's convention with dummies; pyfixest ssc(k_adj=True, k_fixef="full")).
+G/(G-1) * (N-1)/(N-K), with K counting the treatment, the intercept and the period effects but
+not the unit effects, which are nested in the unit clusters (fixest's and pyfixest's default,
+so published fixest results are reproduced).
 Model-based errors carry no correction (the inverse Fisher information, as statsmodels GLM).
 """
 
@@ -19,6 +20,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from evaluation.errors import AnalysisError, format_rows
+from evaluation.prepared import PreparedData
 
 POISSON_MODELS = ("poisson", "quasi_poisson", "negative_binomial")
 METHODS = {
@@ -45,13 +49,25 @@ class TwfeFit:
     n_params: int
     dispersion: float | None = None
     nb_alpha: float | None = None
+    fitted_untreated: np.ndarray | None = None  # set when `separated`
 
     @property
     def scale(self) -> str:
         return "difference" if self.model == "linear" else "rate_ratio"
 
+    @property
+    def separated(self) -> bool:
+        """No event in any treated cell after the start: the rate ratio estimate is 0."""
+        return self.beta == -np.inf
+
     def counterfactual(self, beta: float | None = None) -> np.ndarray:
-        """Fitted values with the treatment effect removed (set to 0) on treated rows."""
+        """Fitted values with the treatment effect removed (set to 0) on treated rows.
+
+        With `beta`, the counterfactual the observed data imply if the effect were `beta`.
+        """
+        if self.separated:
+            # the fit of the untreated cells, predicted for the treated ones
+            return self.fitted_untreated if beta is None else np.full(len(self.frame), np.nan)
         b = self.beta if beta is None else beta
         d = self.frame["d"].to_numpy(dtype=float)
         if self.model == "linear":
@@ -80,9 +96,16 @@ def n_params(frame: pd.DataFrame) -> int:
     return 1 + frame["unit"].nunique() + frame["t"].nunique() - 1
 
 
-def crv1_factor(frame: pd.DataFrame, k: int) -> float:
+def crv1_factor(frame: pd.DataFrame, k: int | None = None) -> float:
+    """G/(G-1) * (N-1)/(N-K), K without the unit effects (nested in the unit clusters).
+
+    This is fixest's and pyfixest's default (ssc k_fixef="nonnested"), so published fixest
+    results are reproduced. `k` overrides K (the number of non-nested parameters).
+    """
     g = frame["unit"].nunique()
     n = len(frame)
+    if k is None:
+        k = n_params(frame) - (g - 1)  # treatment + intercept + period effects
     return g / (g - 1) * (n - 1) / (n - k)
 
 
@@ -113,11 +136,38 @@ def _fepois(formula: str, frame: pd.DataFrame, vcov):
     return fit
 
 
+def treated_post_events(frame: pd.DataFrame) -> float:
+    return float(frame.loc[frame["d"].to_numpy() == 1, "y"].sum())
+
+
+def _fit_separated(frame: pd.DataFrame, *, model: str) -> TwfeFit:
+    """No event in any treated cell after the start: the maximum-likelihood effect is -inf.
+
+    The other parameters' estimates are then those of the fit on the untreated cells alone,
+    which also gives the counterfactual of the treated cells. Errors are undefined (NaN).
+    """
+    d = frame["d"].to_numpy() == 1
+    untreated = frame.loc[~d].reset_index(drop=True)
+    fit = _fepois("y ~ 1 | unit_id + t", untreated, "iid")
+    mu0 = np.empty(len(frame))
+    mu0[~d] = np.asarray(fit.predict(type="response"), dtype=float)
+    mu0[d] = np.asarray(fit.predict(newdata=frame.loc[d], type="response"), dtype=float)
+    k = n_params(frame)
+    y = untreated["y"].to_numpy()
+    dispersion = float(np.sum((y - mu0[~d]) ** 2 / mu0[~d]) / (len(untreated) - (k - 1)))
+    fitted = np.where(d, 0.0, mu0)
+    return TwfeFit(model=model, method=METHODS[model], beta=-np.inf, se_model=np.nan,
+                   se_cluster=np.nan, fitted=fitted, frame=frame, n_params=k,
+                   dispersion=dispersion, fitted_untreated=mu0)
+
+
 def _fit_poisson(frame: pd.DataFrame, *, model: str) -> TwfeFit:
+    if treated_post_events(frame) == 0:
+        return _fit_separated(frame, model=model)
     fit = _fepois("y ~ d | unit_id + t", frame, {"CRV1": "unit_id"})
     beta = float(fit.coef().iloc[0])
     k = n_params(frame)
-    se_cluster = float(fit.se().iloc[0]) * np.sqrt(crv1_factor(frame, k))
+    se_cluster = float(fit.se().iloc[0]) * np.sqrt(crv1_factor(frame))
     fit.vcov("iid")
     se_model = float(fit.se().iloc[0])
     mu = np.asarray(fit.predict(type="response"), dtype=float)
@@ -145,6 +195,9 @@ def dummy_matrix(frame: pd.DataFrame, *, with_treatment: bool = True) -> np.ndar
 def _fit_negative_binomial(frame: pd.DataFrame) -> TwfeFit:
     import statsmodels.api as sm
     from scipy.optimize import minimize_scalar
+
+    if treated_post_events(frame) == 0:
+        return _fit_separated(frame, model="negative_binomial")
 
     x = dummy_matrix(frame)
     y = frame["y"].to_numpy()
@@ -181,7 +234,9 @@ def _fit_negative_binomial(frame: pd.DataFrame) -> TwfeFit:
         clustered = nb.fit(start_params=full, method="newton", maxiter=0, disp=False,
                            cov_type="cluster", cov_kwds={"groups": groups,
                                                          "use_correction": False})
-    sandwich = np.asarray(clustered.cov_params())[1, 1] * crv1_factor(frame, k)
+    # NB2's alpha is one more non-nested parameter
+    sandwich = np.asarray(clustered.cov_params())[1, 1] * crv1_factor(
+        frame, n_params(frame) - (frame["unit"].nunique() - 1) + 1)
     return TwfeFit(model="negative_binomial", method=METHODS["negative_binomial"],
                    beta=float(params[1]), se_model=float(np.asarray(plain.bse)[1]),
                    se_cluster=float(np.sqrt(sandwich)), fitted=mu, frame=frame,
@@ -216,7 +271,7 @@ def _fit_linear(frame: pd.DataFrame) -> TwfeFit:
     sdd = float(d_tilde @ d_tilde)
     se_model = float(np.sqrt(residual @ residual / (n - k) / sdd))
     scores = pd.Series(d_tilde * residual).groupby(frame["unit"].to_numpy()).sum().to_numpy()
-    se_cluster = float(np.sqrt(scores @ scores / sdd**2 * crv1_factor(frame, k)))
+    se_cluster = float(np.sqrt(scores @ scores / sdd**2 * crv1_factor(frame)))
     fitted = frame["y"].to_numpy() - residual
     return TwfeFit(model="linear", method=METHODS["linear"], beta=beta, se_model=se_model,
                    se_cluster=se_cluster, fitted=fitted, frame=frame, n_params=k)
@@ -251,3 +306,76 @@ def fit_null(frame: pd.DataFrame, *, model: str, y: np.ndarray) -> np.ndarray:
         return work["y"].to_numpy() - np.asarray(fit.resid(), dtype=float)
     fit = _fepois("y ~ 1 | unit_id + t", work, "iid")
     return np.asarray(fit.predict(type="response"), dtype=float)
+
+
+# --- input: validation and model frames ------------------------------------------------------
+def validate(data: PreparedData) -> None:
+    """Raise a one-line AnalysisError for data no DiD estimate can be trusted on."""
+    panel = data.panel
+    design = data.design.id
+    count = data.spec.model in POISSON_MODELS
+    bad_y = np.flatnonzero(~np.isfinite(panel["y"].to_numpy(dtype=float)))
+    if len(bad_y):
+        raise AnalysisError(f"design {design}: outcome `y` is missing in panel row(s) "
+                            f"{format_rows(bad_y)}; fill them (0 when no event) or shorten the window")
+    if count and (panel["y"] < 0).any():
+        rows = np.flatnonzero(panel["y"].to_numpy() < 0)
+        raise AnalysisError(f"design {design}: model {data.spec.model} needs counts >= 0; "
+                            f"negative outcome in panel row(s) {format_rows(rows)}; use model: linear")
+    exposure = panel["exposure"].to_numpy(dtype=float)
+    if count and not np.all(np.isfinite(exposure) & (exposure > 0)):
+        rows = np.flatnonzero(~(np.isfinite(exposure) & (exposure > 0)))
+        raise AnalysisError(f"design {design}: exposure must be positive; panel row(s) "
+                            f"{format_rows(rows)} have a missing or non-positive exposure")
+    if not data.repeated_cross_section:
+        per_unit = panel.groupby("unit", sort=True)["t"].nunique()
+        short = per_unit[per_unit < data.n_periods]
+        if len(short):
+            present = panel.loc[panel["unit"] == short.index[0], "t"]
+            missing = sorted(set(range(data.n_periods)) - set(present.tolist()))
+            raise AnalysisError(
+                f"design {design}: the panel has gaps: unit(s) {format_rows(short.index)} lack "
+                f"period(s) (e.g. {short.index[0]}: t = {format_rows(missing)}); add the missing "
+                "unit-periods (0 when no event) or drop the unit from the design")
+    rows = data.estimation_rows
+    treated_rows = rows.loc[rows["treated_unit"]]
+    pre = treated_rows.loc[treated_rows["t"] < treated_rows["cohort"]].groupby("unit").size()
+    no_pre = sorted(set(data.treated_units) - set(pre.index))
+    if no_pre:
+        raise AnalysisError(f"design {design}: treated unit(s) {format_rows(no_pre)} have no "
+                            "pre-period data in the window; move window.start earlier or drop them")
+    totals = treated_rows.groupby("unit")["y"].apply(lambda y: float(np.abs(y).sum()))
+    zero = sorted(totals.index[totals.to_numpy() == 0])
+    if zero:
+        raise AnalysisError(f"design {design}: treated unit(s) {format_rows(zero)} have an "
+                            "all-zero outcome in the window, so no effect can be estimated; "
+                            "check the unit codes or drop them")
+    if rows.loc[~rows["treated_unit"], "unit"].nunique() == 0:
+        raise AnalysisError(f"design {design}: no control units in the panel; a did design "
+                            "needs untreated units (controls: untreated, or a list)")
+
+
+def model_rows(data: PreparedData) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """(all estimation rows, rows the models are fitted on, notes) as model frames.
+
+    For count models, periods with no event in any unit and control units with no event in the
+    window are left out of the fits: their fixed effect is minus infinity and they carry no
+    information on the rate ratio. They stay in the randomization pool (its first frame),
+    since under the null they could have been treated.
+    """
+    frame = model_frame(data.estimation_rows)
+    notes: list[str] = []
+    if data.spec.model not in POISSON_MODELS:
+        return frame, frame, notes
+    per_t = frame.groupby("t")["y"].sum()
+    empty = per_t.index[per_t.to_numpy() == 0].tolist()
+    if empty:
+        frame = frame.loc[~frame["t"].isin(empty)].reset_index(drop=True)
+        notes.append(f"{len(empty)} period(s) without any event in any unit are left out of the "
+                     f"fit (t = {format_rows(empty)}); they carry no information on the effect.")
+    fit_frame, zero_units = drop_all_zero_units(frame)
+    if zero_units:
+        notes.append(f"{len(zero_units)} control unit(s) without any event in the window are "
+                     f"left out of the fit ({format_rows(zero_units)}); they carry no "
+                     "information on the rate ratio but stay in the randomization pool.")
+    return frame, fit_frame, notes

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from evaluation.did.twfe import crv1_factor, fit_null, n_params
+from evaluation.did.twfe import crv1_factor, fit_null
 from evaluation.errors import AnalysisError
 
 WEBB = np.array([-np.sqrt(1.5), -1.0, -np.sqrt(0.5), np.sqrt(0.5), 1.0, np.sqrt(1.5)])
@@ -54,7 +54,7 @@ class _Within:
         self.d_tilde[units.codes, periods.codes] = d - fit_null(frame, model="linear", y=d)
         self.sdd = float(np.sum(self.d_tilde**2))
         self.q = np.sum(self.d_tilde**2, axis=1)  # per cluster
-        self.factor = crv1_factor(frame, n_params(frame))
+        self.factor = crv1_factor(frame)
         self.beta = float(np.sum(self.d_tilde * self.y_tilde) / self.sdd)
         resid = self.y_tilde - self.beta * self.d_tilde
         scores = np.sum(self.d_tilde * resid, axis=1)
