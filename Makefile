@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-all lint clean browser
+.PHONY: demo test test-all lint clean browser register-demo
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,3 +36,10 @@ lint: $(STAMP)
 
 clean:
 	rm -rf $(VENV) _site .pytest_cache data/demo data/*.duckdb
+
+# Maintainers only: rewrite the committed demo registry after a change to the design schema or its
+# defaults (which changes every design hash). Each design is registered against the demo data as
+# they stood the day before its start.
+register-demo: $(STAMP)
+	rm -f designs/registry.jsonl designs/.registry.lock
+	$(BIN)/python -c "from evaluation.demo_job import register_demo_designs; from evaluation.workspace import find_workspace; register_demo_designs(find_workspace(), by='Field Lab (demo registration)')"

@@ -8,8 +8,9 @@ result.json["decision"] and reports only show it. The rule, stated once (methods
 
   continue      P_min >= continue_probability
   stop          P_any <  stop_probability
-  adapt         P_any >= max(stop_probability, 0.5) and P_min < 0.5
-                (probably some reduction, but probably less than the minimum)
+  adapt         P_any >= continue_probability and P_min < 0.5
+                (some reduction, as sure as a continue needs to be, but probably less than the
+                minimum; a merely likely reduction in a wide interval is "the data cannot tell")
   inconclusive  everything else (e.g. P_min between 0.5 and continue_probability)
 
 The probabilities come from the posterior when a Bayesian fit exists and is reliable. Without a
@@ -113,7 +114,7 @@ def classify(*, p_any: float, p_min: float | None, rule: Rule) -> str:
         return "continue"
     if p_any < rule.stop_probability:
         return "stop"
-    if p_min is not None and p_any >= max(rule.stop_probability, 0.5) and p_min < 0.5:
+    if p_min is not None and p_any >= rule.continue_probability and p_min < 0.5:
         return "adapt"
     return "inconclusive"
 

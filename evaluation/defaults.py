@@ -69,6 +69,9 @@ DID_PLACEBO_MIN_PERIODS = 4
 # log rate ratio ~ Normal(0, 0.47): 95% of the prior mass on RR in about [0.4, 2.5].
 PRIOR_LOG_RR_SD = 0.47
 PRIOR_SENSITIVITY_FACTORS: tuple[float, ...] = (2.0, 0.5)
+# Conclusions agree across priors when the decision category is the same, or P(min reduction)
+# moves by at most this much (a category flip right at a threshold is not prior sensitivity).
+PRIOR_SENSITIVITY_P_TOLERANCE = 0.05
 BAYES_CHAINS = 4
 BAYES_DRAWS = 1000
 BAYES_TUNE = 1000

@@ -38,7 +38,9 @@ def bayes(p_any, p_min, reliable=True, rr=0.85):
     (0.99, 0.80, "continue"),      # exactly at the continue threshold
     (0.99, 0.7999, "inconclusive"),  # probably >= minimum, not sure enough
     (0.49, 0.10, "stop"),
-    (0.50, 0.10, "adapt"),         # P_any = max(stop, 0.5): adapt, not stop
+    (0.50, 0.10, "inconclusive"),  # a merely likely reduction: the data cannot tell
+    (0.79, 0.10, "inconclusive"),
+    (0.80, 0.10, "adapt"),         # P_any as sure as a continue needs, P_min below one half
     (0.90, 0.49, "adapt"),
     (0.90, 0.50, "inconclusive"),
     (0.999, 0.95, "continue"),
@@ -48,9 +50,10 @@ def test_rule_boundaries(p_any, p_min, expected):
     assert classify(p_any=p_any, p_min=p_min, rule=rule) == expected
 
 
-def test_adapt_needs_p_any_at_least_half_even_with_a_low_stop_bound():
+def test_adapt_needs_p_any_at_the_continue_probability_even_with_a_low_stop_bound():
     rule = Rule(min_reduction=0.1, continue_probability=0.8, stop_probability=0.2)
     assert classify(p_any=0.4, p_min=0.1, rule=rule) == "inconclusive"
+    assert classify(p_any=0.7, p_min=0.1, rule=rule) == "inconclusive"
     assert classify(p_any=0.1, p_min=0.01, rule=rule) == "stop"
 
 

@@ -160,7 +160,9 @@ def _sensitivity(data: PreparedData, bundle: ModelBundle, handle: diagnostics.Co
         idata = diagnostics.sample(handle, log_rr_sd=base * factor, **settings)
         alt = _effect_summary(bundle.effect_draws(idata.posterior), min_reduction=min_reduction)
         alt_conclusion = _conclusion(alt, data)
-        same = (alt_conclusion == conclusion
+        close = (abs(alt["p_min_reduction"] - effect["p_min_reduction"])
+                 <= defaults.PRIOR_SENSITIVITY_P_TOLERANCE)
+        same = ((alt_conclusion == conclusion or close)
                 and (alt["hdi_high"] < 1.0) == (effect["hdi_high"] < 1.0)
                 and (alt["hdi_low"] > 1.0) == (effect["hdi_low"] > 1.0))
         agree &= same
@@ -168,8 +170,9 @@ def _sensitivity(data: PreparedData, bundle: ModelBundle, handle: diagnostics.Co
                        "hdi_low": alt["hdi_low"], "hdi_high": alt["hdi_high"],
                        "p_min_reduction": alt["p_min_reduction"], "conclusion": alt_conclusion})
     return {"status": "pass" if agree else "fail", "conclusion": conclusion, "refits": refits,
-            "detail": ("the decision category and whether the HDI excludes 1 agree under a prior "
-                       "twice as wide and half as wide" if agree else
+            "detail": ("the decision category (or P(min reduction) within "
+                       f"{defaults.PRIOR_SENSITIVITY_P_TOLERANCE:g}) and whether the HDI "
+                       "excludes 1 agree under a prior twice as wide and half as wide" if agree else
                        "the conclusion depends on the prior: report it as prior-sensitive")}
 
 

@@ -62,7 +62,7 @@ minimale daling geldt, in deze volgorde:
 |---|---|
 | doorzetten | P(minimaal) is minstens de kans om door te zetten |
 | stoppen | P(daling) is kleiner dan de kansgrens om te stoppen |
-| aanpassen | P(daling) is minstens 50% (en minstens de stopgrens), maar P(minimaal) is kleiner dan 50%: er is waarschijnlijk een daling, maar waarschijnlijk kleiner dan het minimum |
+| aanpassen | P(daling) is minstens de kans die nodig is om door te zetten, maar P(minimaal) is kleiner dan 50%: er is vrijwel zeker een daling, maar waarschijnlijk kleiner dan het minimum |
 | nog niet te zeggen | alle andere gevallen, bijvoorbeeld P(minimaal) tussen 50% en de doorzetgrens |
 
 **Kansen zonder Bayesiaanse analyse.** Dan lezen we het 95%-betrouwbaarheidsinterval als
@@ -153,7 +153,7 @@ probability of at least the minimum reduction, in this order:
 |---|---|
 | continue | P(minimum) is at least the probability needed to continue |
 | stop | P(reduction) is below the stop bound |
-| adapt | P(reduction) is at least 50% (and at least the stop bound), but P(minimum) is below 50%: probably a reduction, but probably smaller than the minimum |
+| adapt | P(reduction) is at least the probability needed to continue, but P(minimum) is below 50%: almost certainly a reduction, but probably smaller than the minimum |
 | inconclusive | everything else, e.g. P(minimum) between 50% and the continue threshold |
 
 **Probabilities without a Bayesian analysis.** We then read the 95% confidence interval as a

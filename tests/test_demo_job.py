@@ -1,0 +1,106 @@
+"""The main job end to end: `evaluation demo` on a copy of the repository's tracked files.
+
+One run (module fixture) of generate -> import -> verify -> analyse all eight -> render, then:
+the verdicts fit the planted truths, every intervention page is rendered, the job changes no
+tracked file, and a rerun on the same data gives byte-identical result files.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from evaluation.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+RESULT_FILES = ("result.json", "estimates.csv", "series.csv")
+
+
+def _git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    """A fresh checkout-like copy of the tracked files, with `evaluation demo` run in it."""
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    root = tmp_path_factory.mktemp("checkout")
+    for name in _git(REPO, "ls-files").splitlines():
+        source = REPO / name
+        if source.is_file():
+            target = root / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    _git(root, "init", "-q")
+    _git(root, "add", "-A")
+    _git(root, "-c", "user.name=test", "-c", "user.email=test@example.org", "commit", "-qm", "copy")
+    process = subprocess.run(
+        [sys.executable, "-m", "evaluation", "demo"], cwd=root, capture_output=True, text=True, timeout=1800,
+    )
+    assert process.returncode == 0, process.stderr[-3000:]
+    return root, process.stdout
+
+
+def _truth(root: Path) -> dict[str, dict]:
+    truth = json.loads((root / "data" / "demo" / "ground_truth.json").read_text())
+    return {item["id"]: item for item in truth["interventions"]}
+
+
+def _result(root: Path, design_id: str) -> dict:
+    return json.loads((root / "analyses" / design_id / "result.json").read_text())
+
+
+def test_verdicts_fit_the_planted_truths(demo_run):
+    root, _ = demo_run
+    truth = _truth(root)
+    assert len(truth) == 8
+    for design_id, item in truth.items():
+        result = _result(root, design_id)
+        verdict = result["decision"]["verdict"]
+        assert result["registration"] == "registered", design_id
+        if item["kind"] == "backfire":
+            assert verdict == "stop", (design_id, verdict)
+        elif item["kind"] == "null":
+            assert verdict in {"stop", "inconclusive"}, (design_id, verdict)
+        elif item["kind"] == "effective":
+            # an effective intervention is never stopped; the clearly effective one in the big
+            # cities (enough attacks to see it in 100 days) is continued
+            assert verdict != "stop", (design_id, verdict)
+    assert _result(root, "fl-01-school-visits")["decision"]["verdict"] == "continue"
+
+
+def test_planted_effects_lie_inside_the_intervals(demo_run):
+    root, _ = demo_run
+    for design_id, item in _truth(root).items():
+        primary = _result(root, design_id)["primary"]
+        assert primary["ci_low"] <= item["true_rate_ratio"] <= primary["ci_high"], (design_id, primary)
+
+
+def test_job_prints_one_line_per_intervention_and_the_portfolio_page(demo_run):
+    root, stdout = demo_run
+    assert str(root / "_site" / "index.html") in stdout
+    for design_id in _truth(root):
+        assert any(line.startswith(f"{design_id}: ") and "RR" in line for line in stdout.splitlines())
+        assert (root / "_site" / "interventions" / f"{design_id}.html").exists()
+    assert (root / "_site" / "methods.html").exists()
+
+
+def test_job_changes_no_tracked_file(demo_run):
+    root, _ = demo_run
+    assert _git(root, "status", "--porcelain") == ""
+
+
+def test_rerun_gives_byte_identical_results(demo_run):
+    root, _ = demo_run
+    design_id = "fl-08-social-media-campaign"
+    folder = root / "analyses" / design_id
+    before = {name: (folder / name).read_bytes() for name in RESULT_FILES}
+    assert main(["--workspace", str(root), "analyse", design_id]) == 0
+    after = {name: (folder / name).read_bytes() for name in RESULT_FILES}
+    assert before == after
