@@ -41,5 +41,5 @@ clean:
 # defaults (which changes every design hash). Each design is registered against the demo data as
 # they stood the day before its start.
 register-demo: $(STAMP)
-	rm -f designs/registry.jsonl designs/.registry.lock
+	rm -f designs/registry.jsonl designs/registry.jsonl.lock
 	$(BIN)/python -c "from evaluation.demo_job import register_demo_designs; from evaluation.workspace import find_workspace; register_demo_designs(find_workspace(), by='Field Lab (demo registration)')"
