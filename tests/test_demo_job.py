@@ -8,6 +8,7 @@ tracked file, and a rerun on the same data gives byte-identical result files.
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import subprocess
 import sys
@@ -80,6 +81,18 @@ def test_planted_effects_lie_inside_the_intervals(demo_run):
     for design_id, item in _truth(root).items():
         primary = _result(root, design_id)["primary"]
         assert primary["ci_low"] <= item["true_rate_ratio"] <= primary["ci_high"], (design_id, primary)
+
+
+def test_bayesian_fits_are_reliable_cover_the_truth_and_agree_with_the_frequentist_estimate(demo_run):
+    root, _ = demo_run
+    for design_id, item in _truth(root).items():
+        result = _result(root, design_id)
+        bayes, primary = result["bayesian"], result["primary"]
+        assert bayes is not None and bayes["reliable"], (design_id, bayes and bayes["reliability_reason"])
+        assert bayes["hdi_low"] <= item["true_rate_ratio"] <= bayes["hdi_high"], (design_id, bayes)
+        gap = abs(math.log(bayes["rr_median"]) - math.log(primary["estimate"]))
+        assert gap <= primary["std_error"], (design_id, bayes["rr_median"], primary)
+        assert (root / "analyses" / design_id / "posterior.nc").exists()
 
 
 def test_job_prints_one_line_per_intervention_and_the_portfolio_page(demo_run):
