@@ -6,8 +6,10 @@ traceback is printed only with --debug.
 
 from __future__ import annotations
 
+import logging
 import sys
 import traceback
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,10 +64,23 @@ def _register_commands() -> None:
 _register_commands()
 
 
+def _quiet_libraries(debug: bool) -> None:
+    """Keep library chatter (kernel start-up, sampler set-up) off the user's terminal."""
+    level = logging.DEBUG if debug else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    for name in ("traitlets", "arviz", "arviz.preview", "pymc", "pytensor", "nutpie", "distributed"):
+        logging.getLogger(name).setLevel(level if debug else logging.ERROR)
+    if not debug:
+        # pip-installed PyTensor cannot find a C BLAS; our samplers (nutpie) do not need it
+        warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")
+        warnings.filterwarnings("ignore", category=FutureWarning, module="arviz")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console entry point: maps errors to one-line messages and exit codes."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
+    _quiet_libraries(debug)
     try:
         code = cli.main(args=args, prog_name="evaluation", standalone_mode=False)
     except click.exceptions.Abort:
