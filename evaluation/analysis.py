@@ -63,8 +63,12 @@ def units_treated_elsewhere(design: Design, workspace: Workspace) -> set[str]:
             continue
         try:
             other = load_design(path)
-        except DesignError:
-            continue  # a broken neighbour design is reported by `design check`, not here
+        except DesignError as exc:
+            # its treated units could otherwise slip into this design's controls unnoticed
+            raise DesignError(
+                f"{path}: cannot tell which units this other design treats, so they cannot be kept out "
+                f"of the controls of {design.id}; fix it or move it out of designs/ ({exc})"
+            ) from None
         if other.data.source == design.data.source:
             units.update(other.treatment.units)
     return units
@@ -169,6 +173,15 @@ def _bayes_checks(summary: dict[str, Any]) -> list[Check]:
         blocking=True,
         values=summary.get("diagnostics", {}),
     )]
+    prior_pred = summary.get("prior_predictive")
+    if prior_pred:
+        checks.append(Check(
+            name="prior_predictive", status=prior_pred["status"],
+            detail=(f"Rule: the prior's {prior_pred['quantile']:.0%} quantile of a period's simulated count "
+                    f"({prior_pred['simulated_period_count_quantile']:.0f}) must stay below "
+                    f"{prior_pred['max_multiple']}x the largest observed count ({prior_pred['limit']:.0f})."),
+            values={k: v for k, v in prior_pred.items() if k not in {"status", "detail"}},
+        ))
     sensitivity = summary.get("prior_sensitivity_check")
     if sensitivity:
         checks.append(Check(name="prior_sensitivity", status=sensitivity["status"],

@@ -16,10 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from evaluation.cli import main
-
 REPO = Path(__file__).resolve().parents[1]
-RESULT_FILES = ("result.json", "estimates.csv", "series.csv")
+RESULT_FILES = ("result.json", "estimates.csv", "series.csv", "event_study.csv", "posterior.nc")
 
 
 def _git(cwd: Path, *args: str) -> str:
@@ -73,7 +71,10 @@ def test_verdicts_fit_the_planted_truths(demo_run):
             # an effective intervention is never stopped; the clearly effective one in the big
             # cities (enough attacks to see it in 100 days) is continued
             assert verdict != "stop", (design_id, verdict)
-    assert _result(root, "fl-01-school-visits")["decision"]["verdict"] == "continue"
+    # the two with enough attacks in 100 days to see a 30-35% drop are continued; fl-07's
+    # -25% in two mid-sized towns (about 23 expected attacks) is honestly "not yet known"
+    for design_id in ("fl-01-school-visits", "fl-04-housing-data-sharing"):
+        assert _result(root, design_id)["decision"]["verdict"] == "continue", design_id
 
 
 def test_planted_effects_lie_inside_the_intervals(demo_run):
@@ -110,10 +111,15 @@ def test_job_changes_no_tracked_file(demo_run):
 
 
 def test_rerun_gives_byte_identical_results(demo_run):
+    """A researcher reruns the command on the same data: every file, the posterior included."""
     root, _ = demo_run
     design_id = "fl-08-social-media-campaign"
     folder = root / "analyses" / design_id
-    before = {name: (folder / name).read_bytes() for name in RESULT_FILES}
-    assert main(["--workspace", str(root), "analyse", design_id]) == 0
-    after = {name: (folder / name).read_bytes() for name in RESULT_FILES}
-    assert before == after
+    before = {path.name: path.read_bytes() for path in folder.iterdir()}
+    assert set(RESULT_FILES) <= set(before)
+    process = subprocess.run([sys.executable, "-m", "evaluation", "analyse", design_id], cwd=root,
+                             capture_output=True, text=True, timeout=900)
+    assert process.returncode == 0, process.stderr[-2000:]
+    after = {path.name: path.read_bytes() for path in folder.iterdir()}
+    assert before.keys() == after.keys()
+    assert [name for name in before if before[name] != after[name]] == []

@@ -83,15 +83,6 @@ def test_published_figures_on_prepared_data(sicily, case):
         assert checks["influential_periods"].status == "pass"
 
 
-def _glue_missing() -> str | None:
-    try:
-        import evaluation.analysis  # noqa: F401
-        import evaluation.prepare  # noqa: F401
-    except ImportError as exc:
-        return f"the analyse glue is not there yet ({exc})"
-    return None
-
-
 def _find_primary(value):
     if isinstance(value, dict):
         if "primary" in value and isinstance(value["primary"], dict):
@@ -103,11 +94,8 @@ def _find_primary(value):
     return None
 
 
-@pytest.mark.parametrize("case", ["quasi_poisson", "slope"])
+@pytest.mark.parametrize("case", list(PUBLISHED))
 def test_published_figures_through_the_cli(sicily, case, tmp_path):
-    reason = _glue_missing()
-    if reason:
-        pytest.skip(reason)
     from evaluation.cli import main
 
     for name in ("designs", "data", "analyses", "reports"):

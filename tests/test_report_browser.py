@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from evaluation.report.fallback import render_page
 from evaluation.report.page import LANG_ENV, WORKSPACE_ENV
 from evaluation.report.render import _nav, prepare_sources
 
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = Path(shutil.which("chromium") or "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 FOREST_RED = np.array([0xC0, 0x39, 0x2B]) / 255  # figures.LINE: the min_reduction line
 

@@ -135,6 +135,9 @@ def fit_bayesian(data: PreparedData, *, frequentist: EstimatorOutput | None = No
             "status": sens["status"], "detail": sens["detail"],
             "values": {f"rr_median_x{r['factor']:g}": r["rr_median"] for r in sens["refits"]}}
     summary["prior_predictive"] = _prior_predictive(bundle, rng)
+    # the reliability figures also at the top level, under the names the decision rule cites
+    summary.update({key: summary["diagnostics"][key]
+                    for key in ("r_hat_max", "ess_bulk_min", "ess_tail_min", "divergences")})
     if frequentist is not None:
         summary["frequentist"] = {k: frequentist.primary.get(k)
                                   for k in ("method", "estimate", "ci_low", "ci_high")}

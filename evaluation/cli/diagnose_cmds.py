@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +68,7 @@ def register(cli: click.Group) -> None:
                   help="Effects for the power curve, e.g. -5%,-10%,-20% "
                        f"(default {','.join(f'{e:.0%}' for e in defaults.DIAGNOSE_EFFECTS)}).")
     @click.option("--json", "as_json", is_flag=True, help="Print the diagnosis as JSON.")
-    @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+    @click.option("--workers", type=click.IntRange(min=1), default=os.cpu_count() or 1, show_default="all cores",
                   help="Local processes to simulate with (joblib).")
     @click.option("--scheduler", default=None, metavar="ADDRESS",
                   help="Run on a Dask cluster at ADDRESS (e.g. tcp://host:8786) instead of locally.")
@@ -82,7 +83,7 @@ def register(cli: click.Group) -> None:
         from evaluation.design import load_design
         from evaluation.diagnose import diagnose, parse_effects, write_diagnosis
 
-        if scheduler is not None and workers != 1:
+        if scheduler is not None and click.get_current_context().get_parameter_source("workers").name != "DEFAULT":
             raise click.UsageError("give --workers or --scheduler, not both")
         path, workspace = _design_file(ctx, file)
         design = load_design(path)

@@ -1,7 +1,8 @@
 """Pre-specified checks of an interrupted time series. Each rule is stated in its detail text.
 
 All refits use the registered model and terms and the covariance chosen for the primary estimate
-(model-based, or Newey-West with the same lags). None of the checks is blocking: they inform the
+(model-based, or Newey-West with the same lags). Only the placebo check of a controlled ITS is
+blocking (it is that design's pre-trend test); the others inform the
 reader; the lead's verdict logic decides what a failure means.
 """
 
@@ -92,7 +93,10 @@ def placebo_starts(frame: pd.DataFrame, *, spec: ModelSpec, t_start: int, choice
     shown = "; ".join(f"{r['start']}: RR {r['rr']:.3f} (p {r['p_value']:.3g})" for r in estimable)
     detail = (f"rule: pass when no placebo level change in the pre-period is significant at "
               f"alpha/{len(picks)} = {level:.4g} (Bonferroni); {shown}")
-    return Check(name, status, detail, values={"placebos": results, "threshold": level})
+    # In a controlled ITS the placebo dates are the pre-trend test of the comparison (the
+    # decision rule counts it as such for the evidence level), so a failure blocks the verdict.
+    return Check(name, status, detail, blocking=spec.controlled,
+                 values={"placebos": results, "threshold": level})
 
 
 def harmonics_sensitivity(frame: pd.DataFrame, *, spec: ModelSpec, t_start: int,

@@ -25,6 +25,8 @@ from evaluation.report.i18n import text  # noqa: E402
 
 TREATED, CONTROL, BAND, LINE = "#1f4e79", "#6c757d", "#9ecae1", "#c0392b"
 LOG_TICKS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.25, 1.5, 2.0, 3.0, 5.0)
+# On a wide axis the close ticks around 1 overlap; keep these then.
+LOG_TICKS_WIDE = (0.1, 0.2, 0.3, 0.5, 0.7, 0.9, 1.0, 1.5, 2.0, 3.0, 5.0)
 
 
 def to_png(fig: plt.Figure) -> bytes:
@@ -67,7 +69,8 @@ def forest_plot(rows: Sequence[dict[str, Any]], *, lang: str) -> bytes:
               if v is not None] + thresholds + [1.0]
     low, high = min(values) / 1.08, max(values) * 1.08
     ax.set_xlim(low, high)
-    ax.xaxis.set_major_locator(FixedLocator([t for t in LOG_TICKS if low <= t <= high]))
+    ticks = LOG_TICKS if high / low < 4 else LOG_TICKS_WIDE
+    ax.xaxis.set_major_locator(FixedLocator([t for t in ticks if low <= t <= high]))
     ax.xaxis.set_minor_locator(FixedLocator([]))
     _axis_numbers(ax, lang, axis="x")
     ax.set_ylim(-0.8, len(rows) - 0.2 if rows else 0.8)

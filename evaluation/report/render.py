@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -147,8 +147,15 @@ def _render_fallback(ws: Workspace, ids: list[str], *, out_dir: Path, lang: str,
 
     workers = max(1, min(jobs or os.cpu_count() or 1, 4, len(jobs_list)))
     # one kernel per page; a few in parallel (kernels are separate processes)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(one, jobs_list))
+    from evaluation.progress import progress_bar
+
+    with ThreadPoolExecutor(max_workers=workers) as pool, \
+            progress_bar("rendering pages", len(jobs_list)) as advance:
+        futures = [pool.submit(one, job) for job in jobs_list]
+        for future in as_completed(futures):
+            future.result()
+            advance()
+        return [future.result() for future in futures]
 
 
 def _clean_previous(out_dir: Path) -> None:
