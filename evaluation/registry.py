@@ -27,7 +27,7 @@ from evaluation.ledger import (
 )
 from evaluation.workspace import Workspace
 
-Status = Literal["registered", "amended", "retrospective", "unregistered", "modified"]
+Status = Literal["registered", "amended", "retrospective", "unregistered", "modified-since-registration"]
 
 
 def _utc_now() -> str:
@@ -189,7 +189,7 @@ def registration_of(design_id: str, sha256: str, entries: list[dict[str, Any]]) 
     retrospective = bool(latest.get("retrospective"))
     status: Status
     if not matches:
-        status = "modified"
+        status = "modified-since-registration"
     elif retrospective:
         status = "retrospective"
     elif amendments:

@@ -116,7 +116,7 @@ def test_register_amend_status_verify(ws, capsys):
 
     path.write_text(path.read_text().replace("min_reduction: 0.1 ", "min_reduction: 0.2 "))
     code, out, err = run(ws, capsys, "status")
-    assert code == 0 and out.split()[:2] == ["fl-01-visits", "modified"]
+    assert code == 0 and out.split()[:2] == ["fl-01-visits", "modified-since-registration"]
     code, out, _ = run(ws, capsys, "registry", "verify")
     assert code == 1 and "edited without an amendment" in out
 

@@ -124,7 +124,7 @@ def test_amendment_records_diff_and_reason(ws):
     assert status.status == "amended" and status.matches and status.registered_by == "x"
     assert status.amendments == ({"date": entry["timestamp"], "by": "y", "reason": "longer pre-period",
                                   "diff": entry["diff"]},)
-    assert registry.registration_status(design, ws).status == "modified"  # the old version no longer matches
+    assert registry.registration_status(design, ws).status == "modified-since-registration"  # the old version no longer matches
 
 
 def test_amending_an_unregistered_design_points_to_register(ws):
@@ -186,10 +186,10 @@ def test_registration_status_of_unregistered_and_modified(ws):
     registry.register(design, workspace=ws, by="x", source=source(**PROSPECTIVE))
     assert registry.require_registered(design, workspace=ws).status == "registered"
     edited = write_design(ws, hypothesis="Something else")
-    with pytest.raises(RegistryError, match=r"the design is modified; record the change with `evaluation amend"):
+    with pytest.raises(RegistryError, match=r"the design is modified-since-registration; record the change with `evaluation amend"):
         registry.require_registered(edited, workspace=ws)
     as_dict = registry.registration_status(edited, ws).to_dict()
-    assert as_dict["status"] == "modified" and as_dict["registered_sha256"] == design.sha256
+    assert as_dict["status"] == "modified-since-registration" and as_dict["registered_sha256"] == design.sha256
     json.dumps(as_dict)  # serialisable for the analysis result
 
 
@@ -201,7 +201,7 @@ def test_workspace_status_rows(ws):
     ws.design_path("fl-03-x").unlink()  # missing
     rows = {r["id"]: r for r in registry.workspace_status(ws)}
     assert {k: r["status"] for k, r in rows.items()} == {
-        "fl-01-x": "amended", "fl-02-x": "modified", "fl-03-x": "missing", "fl-08-broken": "invalid",
+        "fl-01-x": "amended", "fl-02-x": "modified-since-registration", "fl-03-x": "missing", "fl-08-broken": "invalid",
         "fl-09-new": "unregistered"}
     assert rows["fl-01-x"]["amendments"] == 1 and rows["fl-02-x"]["registered_by"] == "analyst 1"
 

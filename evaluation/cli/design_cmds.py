@@ -271,7 +271,7 @@ def _status_detail(row: dict[str, Any]) -> str:
         parts.append(f"{row['amendments']} amendment(s), last {row['last_change']}")
     if row["retrospective"]:
         parts.append(f"retrospective (data to {row['data_cutoff']})")
-    if row["status"] == "modified":
+    if row["status"] == "modified-since-registration":
         parts.append(row["problem"] or f"file hash {str(row['design_sha256'])[:12]} differs: `evaluation amend`")
     if row["status"] == "missing":
         parts.append("design file deleted")
