@@ -210,7 +210,16 @@ class InterventionPage:
         if inference:
             lead += paragraph(f"{s.t('inference')}: {inference.get('used', '–')} — "
                               f"{inference.get('reason', '')}")
-        return out + lead + table(head, rows, table_id="effects-table")
+        out = out + lead + table(head, rows, table_id="effects-table")
+        priors = (bayes or {}).get("priors") or {}
+        if priors:
+            # the priors are part of the registered analysis: the reader sees what was assumed
+            title = "Aannames vooraf (priors) van het Bayesiaanse model" if s.lang == "nl" \
+                else "Prior assumptions of the Bayesian model"
+            out += paragraph(f"{title}: {bayes.get('model', '')}")
+            out += table([s.t("col_term"), s.t("col_detail")],
+                         [[name, statement] for name, statement in priors.items()], table_id="priors-table")
+        return out
 
     def checks(self) -> str:
         s = self.s
