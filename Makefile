@@ -19,7 +19,7 @@ demo: $(STAMP)
 	$(BIN)/evaluation demo
 
 test: $(STAMP) browser
-	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q
+	PYTHONHASHSEED=0 OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q
 
 # The report test opens the portfolio page in headless Chromium (Debian's package). Best effort:
 # where it cannot be installed the test skips with the reason.
@@ -29,7 +29,7 @@ browser:
 	  echo "chromium not installed: the browser test will be skipped"; }
 
 test-all: $(STAMP)
-	$(BIN)/python -m pytest -q -m "slow or not slow"
+	PYTHONHASHSEED=0 $(BIN)/python -m pytest -q -m "slow or not slow"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
