@@ -121,21 +121,9 @@ def randomization_p_value(data: PreparedData, frame: pd.DataFrame, treated: dict
 
 # --- its -----------------------------------------------------------------------------------------
 def _its(data: PreparedData, *, truth: float) -> Outcome:
-    from evaluation.its import model_spec
-    from evaluation.its.inference import fit_with_inference, wald
-    from evaluation.its.segmented import build_series
-    from evaluation.its.validate import check_design, check_panel, check_series, start_period
+    from evaluation.its import primary_level_change
 
-    check_design(data)
-    check_panel(data)
-    t_start = start_period(data)
-    frame = build_series(data)
-    check_series(data, frame, t_start)
-    spec = model_spec(data)
-    rows = frame.loc[~frame["excluded"]]
-    inference = fit_with_inference(rows, spec=spec, t_start=t_start,
-                                   requested=data.spec.inference, hac_lags=data.spec.hac_lags)
-    level = wald(inference.fit, "level_change", alpha=data.spec.alpha)
+    level = primary_level_change(data)
     return Outcome(estimate=level.coef, p_value=level.p_value,
                    covered=bool(level.low <= truth <= level.high))
 

@@ -13,6 +13,7 @@ import math
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from evaluation.its.checks import (
     harmonics_sensitivity,
@@ -92,18 +93,31 @@ def _summary(w: Wald, spec: ModelSpec) -> dict[str, float]:
             "p_value": w.p_value, "std_error": w.se}
 
 
+def validated_series(data: PreparedData) -> tuple[pd.DataFrame, ModelSpec, int]:
+    """The checked ITS series of `data`, its model spec and the index of the first post period."""
+    check_design(data)
+    check_panel(data)
+    t_start = start_period(data)
+    frame = build_series(data)
+    check_series(data, frame, t_start)
+    return frame, model_spec(data), t_start
+
+
+def primary_level_change(data: PreparedData) -> Wald:
+    """Only the registered primary estimate (level change, registered inference): for simulations."""
+    frame, spec, t_start = validated_series(data)
+    inference = fit_with_inference(frame.loc[~frame["excluded"]], spec=spec, t_start=t_start,
+                                   requested=data.spec.inference, hac_lags=data.spec.hac_lags)
+    return wald(inference.fit, "level_change", alpha=data.spec.alpha)
+
+
 def estimate_its(data: PreparedData, *, with_checks: bool = True) -> EstimatorOutput:
     """Segmented-regression ITS of `data` (design: its); see the module docstring.
 
     with_checks=False skips the pre-specified checks (placebo starts, harmonics, influence);
     simulations use it, registered analyses never do.
     """
-    check_design(data)
-    check_panel(data)
-    t_start = start_period(data)
-    frame = build_series(data)
-    check_series(data, frame, t_start)
-    spec = model_spec(data)
+    frame, spec, t_start = validated_series(data)
     alpha = data.spec.alpha
     used_rows = frame.loc[~frame["excluded"]]
     start_label = label(data.periods[t_start])
