@@ -109,6 +109,18 @@ def _diagnosis_problems(design: Design, diagnosis: dict[str, Any] | None) -> lis
                     f"{design.decision.min_reduction:.0%} it decides on")]
 
 
+def _ready_for_ledger(ctx: CliContext, file: str, db: str | None):
+    """Validate fully before the ledger is touched (a broken or failing design never reaches it):
+    (design, workspace, source panel, matching diagnosis or None)."""
+    path, workspace = _design_file(ctx, file)
+    design = load_design(path)
+    _in_workspace(design, path, workspace)
+    source = _source_panel(design, workspace, db)
+    _refuse_unchecked(design, path, source)
+    diagnosis, _ = _diagnosis_for(design, workspace, path)
+    return design, workspace, source, diagnosis
+
+
 def register(cli: click.Group) -> None:
     """Attach this module's commands to the main group."""
 
@@ -183,13 +195,7 @@ def register(cli: click.Group) -> None:
     @pass_ctx
     def register_cmd(ctx: CliContext, file: str, by: str, db: str | None) -> None:
         """Freeze FILE: append its hash and the data cut-off to designs/registry.jsonl."""
-        path, workspace = _design_file(ctx, file)
-        # validate fully before the ledger is touched: a broken file never reaches it
-        design = load_design(path)
-        _in_workspace(design, path, workspace)
-        source = _source_panel(design, workspace, db)
-        _refuse_unchecked(design, path, source)
-        diagnosis, _ = _diagnosis_for(design, workspace, path)
+        design, workspace, source, diagnosis = _ready_for_ledger(ctx, file, db)
         entry = registry.register(design, workspace=workspace, by=by, source=source,
                                   diagnosis_sha256=diagnosis["sha256"] if diagnosis else None)
         click.echo(_entry_line(entry))
@@ -205,12 +211,7 @@ def register(cli: click.Group) -> None:
     @pass_ctx
     def amend_cmd(ctx: CliContext, file: str, reason: str, by: str, db: str | None) -> None:
         """Record a change to a registered design FILE (new hash, field-level diff, reason)."""
-        path, workspace = _design_file(ctx, file)
-        design = load_design(path)
-        _in_workspace(design, path, workspace)
-        source = _source_panel(design, workspace, db)
-        _refuse_unchecked(design, path, source)
-        diagnosis, _ = _diagnosis_for(design, workspace, path)
+        design, workspace, source, diagnosis = _ready_for_ledger(ctx, file, db)
         entry = registry.amend(design, workspace=workspace, by=by, reason=reason, source=source,
                                diagnosis_sha256=diagnosis["sha256"] if diagnosis else None)
         click.echo(_entry_line(entry))
