@@ -114,16 +114,22 @@ def analyse(design: str | os.PathLike | Design, *, exploratory: bool = False,
         )
     label = "exploratory" if exploratory else registration.status
 
-    data = prepare(design_obj, ws, db=db, exclude_units=units_treated_elsewhere(design_obj, ws))
-    output = estimate(data, neighbours=read_neighbours(ws))
+    from evaluation.progress import progress_bar
 
-    bayesian_summary, idata, checks = None, None, list(output.checks)
-    if design_obj.analysis.bayesian:
-        from evaluation.bayes import fit_bayesian
+    steps = 3 if design_obj.analysis.bayesian else 2
+    with progress_bar(f"analysing {design_obj.id}", steps) as advance:
+        data = prepare(design_obj, ws, db=db, exclude_units=units_treated_elsewhere(design_obj, ws))
+        advance()
+        output = estimate(data, neighbours=read_neighbours(ws))
+        advance()
+        bayesian_summary, idata, checks = None, None, list(output.checks)
+        if design_obj.analysis.bayesian:
+            from evaluation.bayes import fit_bayesian
 
-        fitted = fit_bayesian(data, frequentist=output)
-        bayesian_summary, idata = fitted.summary, fitted.idata
-        checks.extend(_bayes_checks(bayesian_summary))
+            fitted = fit_bayesian(data, frequentist=output)
+            bayesian_summary, idata = fitted.summary, fitted.idata
+            checks.extend(_bayes_checks(bayesian_summary))
+            advance()
 
     from evaluation.decision import decide
 

@@ -6,11 +6,13 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
+from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 T = TypeVar("T")
 
 _enabled = True
+_active = 0  # bars open now: an inner bar (one analysis inside `analyse --all`) stays silent
 
 
 def set_enabled(value: bool) -> None:
@@ -21,15 +23,20 @@ def set_enabled(value: bool) -> None:
 @contextmanager
 def progress_bar(description: str, total: int | None):
     """Yield an `advance(n=1)` function that moves a bar on stderr."""
-    if not _enabled:
+    global _active
+    if not _enabled or _active:
         yield lambda n=1: None
         return
-    with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        transient=True,
-    ) as bar:
-        task = bar.add_task(description, total=total)
-        yield lambda n=1: bar.advance(task, n)
+    _active += 1
+    try:
+        with Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            transient=True, console=Console(stderr=True),
+        ) as bar:
+            task = bar.add_task(description, total=total)
+            yield lambda n=1: bar.advance(task, n)
+    finally:
+        _active -= 1
 
 
 def track(items: Iterable[T], description: str, total: int | None = None) -> Iterator[T]:
