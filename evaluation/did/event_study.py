@@ -37,6 +37,7 @@ from evaluation.did.sun_abraham import (
     gradient_matrix,
     saturated_fit,
 )
+from evaluation.did.twfe import model_frame
 from evaluation.prepared import PreparedData
 from evaluation.result import Check
 
@@ -115,13 +116,8 @@ def _lead_fit(data: PreparedData, lo: int) -> tuple[pd.DataFrame, np.ndarray, st
     error description and every lead the window asks for that has data.
     """
     rows = data.estimation_rows
-    frame = pd.DataFrame({
-        "unit": rows["unit"].astype(str).to_numpy(), "t": rows["t"].to_numpy(dtype=int),
-        "y": rows["y"].to_numpy(dtype=float),
-        "log_exposure": np.log(rows["exposure"].to_numpy(dtype=float)),
-        "treated": rows["treated_unit"].to_numpy(dtype=bool),
-        "e": (rows["t"] - rows["cohort"]).to_numpy(dtype=int),
-        "d": rows["d"].to_numpy(dtype=int)})
+    frame = model_frame(rows).rename(columns={"treated_unit": "treated"})
+    frame["e"] = frame["t"] - frame["cohort"]
     frame = frame.loc[frame["d"] == 0].copy()
     in_lead = frame["treated"] & (frame["e"] >= lo) & (frame["e"] <= -1)
     frame.loc[~in_lead, "e"] = 0

@@ -38,6 +38,7 @@ from evaluation.did.staggered import (
     scaled_row,
     two_way_effects,
 )
+from evaluation.did.twfe import model_frame
 from evaluation.errors import AnalysisError
 from evaluation.prepared import PreparedData
 
@@ -91,16 +92,7 @@ def fit_imputation(data: PreparedData, *, control_group: str) -> StaggeredFit:
 
 # --- data -----------------------------------------------------------------------------------------
 def _frame(data: PreparedData) -> pd.DataFrame:
-    rows = data.estimation_rows
-    return pd.DataFrame({
-        "unit": rows["unit"].astype(str).to_numpy(),
-        "t": rows["t"].to_numpy(dtype=int),
-        "y": rows["y"].to_numpy(dtype=float),
-        "log_exposure": np.log(rows["exposure"].to_numpy(dtype=float)),
-        "cohort": rows["cohort"].to_numpy(dtype=int),
-        "treated_unit": rows["treated_unit"].to_numpy(dtype=bool),
-        "d": rows["d"].to_numpy(dtype=int),
-    })
+    return model_frame(data.estimation_rows)
 
 
 def _drop_zero_groups(frame: pd.DataFrame, notes: list[str]) -> pd.Index:

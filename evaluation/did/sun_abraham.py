@@ -48,6 +48,7 @@ from evaluation.did.staggered import (
     two_way_effects,
     weighted_combination,
 )
+from evaluation.did.twfe import model_frame
 from evaluation.errors import AnalysisError
 from evaluation.prepared import PreparedData
 
@@ -108,12 +109,7 @@ def saturated_fit(data: PreparedData, *, leads: bool) -> SaturatedFit:
     count = is_count_model(data)
     lo, hi = data.spec.event_window
     rows = data.estimation_rows
-    frame = pd.DataFrame({
-        "unit": rows["unit"].astype(str).to_numpy(), "t": rows["t"].to_numpy(dtype=int),
-        "y": rows["y"].to_numpy(dtype=float),
-        "log_exposure": np.log(rows["exposure"].to_numpy(dtype=float)),
-        "cohort": rows["cohort"].to_numpy(dtype=int),
-        "treated": rows["treated_unit"].to_numpy(dtype=bool)})
+    frame = model_frame(rows).rename(columns={"treated_unit": "treated"})
     notes: list[str] = []
     if data.covariates:
         notes.append("covariates (" + ", ".join(data.covariates) + ") are not used by the "

@@ -88,6 +88,10 @@ def model_frame(rows: pd.DataFrame) -> pd.DataFrame:
         "d": rows["d"].to_numpy(dtype=int),
         "log_exposure": np.log(rows["exposure"].to_numpy(dtype=float)),
     })
+    # for the staggered estimators and the event study
+    for column, dtype in (("cohort", int), ("treated_unit", bool)):
+        if column in rows:
+            frame[column] = rows[column].to_numpy(dtype=dtype)
     return frame
 
 
