@@ -42,4 +42,4 @@ clean:
 # they stood the day before its start.
 register-demo: $(STAMP)
 	rm -f designs/registry.jsonl designs/registry.jsonl.lock
-	$(BIN)/python -c "from evaluation.demo_job import register_demo_designs; from evaluation.workspace import find_workspace; register_demo_designs(find_workspace(), by='Field Lab (demo registration)')"
+	$(BIN)/python -c "from evaluation.demo.job import register_demo_designs; from evaluation.workspace import find_workspace; register_demo_designs(find_workspace(), by='Field Lab (demo registration)')"

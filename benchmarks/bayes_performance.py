@@ -32,8 +32,8 @@ def main() -> None:
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
 
-    from evaluation.bayes import fit_bayesian
-    from evaluation.bayes.simulate import simulate_panel
+    from evaluation.estimators.bayes import fit_bayesian
+    from evaluation.simulation.panels import simulate_panel
 
     data = simulate_panel(n_units=342, n_periods=156, n_treated=30, start=104, rate_ratio=0.8,
                           events_per_period=15, seed=20240101, model=args.model,
@@ -48,7 +48,7 @@ def main() -> None:
     ours, ours_cpu = time.perf_counter() - start, _cpu_seconds() - cpu
     s = out.summary
     sampler = f"{s['sampler']['name']} {s['sampler']['version']}"
-    print(f"evaluation.bayes ({sampler}, {s['chains']} chains "
+    print(f"evaluation.estimators.bayes ({sampler}, {s['chains']} chains "
           f"x {s['draws']} draws + {s['tune']} tune, 3 fits incl. prior sensitivity): {ours:.1f} s wall, {ours_cpu:.1f} s CPU")
     print(f"  RR {s['rr_median']:.3f} [{s['hdi_low']:.3f}, {s['hdi_high']:.3f}], "
           f"diagnostics {s['diagnostics']}, reliable={s['reliable']}, "

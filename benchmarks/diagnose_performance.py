@@ -24,11 +24,11 @@ import numpy as np
 import pandas as pd
 
 from evaluation import progress
-from evaluation.design import parse_design
+from evaluation.design.model import parse_design
 from evaluation.diagnose import diagnose_prepared
 from evaluation.diagnose.primary import primary_outcome
-from evaluation.diagnose.simulate import fit_null_model, placebo_history
-from evaluation.prepared import PreparedData
+from evaluation.simulation.null_model import fit_null_model, placebo_history
+from evaluation.estimators.prepared import PreparedData
 
 N_UNITS, N_WEEKS, N_TREATED, START = 342, 156, 5, 104
 
@@ -111,8 +111,8 @@ def main() -> None:
 
 def naive_refit_seconds(data: PreparedData, refits: int = 5) -> float:
     """Seconds per TWFE refit (pyfixest) on the placebo history: the cost of one permutation."""
-    from evaluation.did import model_rows
-    from evaluation.did.twfe import fit_twfe
+    from evaluation.estimators.did import model_rows
+    from evaluation.estimators.did.twfe import fit_twfe
 
     placebo = placebo_history(data).data
     _, frame, _ = model_rows(placebo)

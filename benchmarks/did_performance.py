@@ -23,8 +23,8 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from evaluation.design import parse_design
-from evaluation.prepared import PreparedData
+from evaluation.design.model import parse_design
+from evaluation.estimators.prepared import PreparedData
 
 N_UNITS, N_WEEKS, START, N_TREATED = 342, 156, 110, 3
 
@@ -82,9 +82,9 @@ def main() -> None:
     warnings.simplefilter("ignore")
     import pyfixest as pf
 
-    import evaluation.did as did
-    from evaluation.did import estimate_did
-    from evaluation.did.twfe import fit_twfe
+    import evaluation.estimators.did as did
+    from evaluation.estimators.did import estimate_did
+    from evaluation.estimators.did.twfe import fit_twfe
 
     data = prepared(simulate())
     frame = did.model_rows(data)[1]

@@ -13,9 +13,9 @@ import time
 import numpy as np
 import pandas as pd
 
-from evaluation.design import Design
-from evaluation.its import estimate_its
-from evaluation.its.synthetic import prepared_from_long, simulate_weekly_counts
+from evaluation.design.model import Design
+from evaluation.estimators.its import estimate_its
+from evaluation.simulation.series import prepared_from_long, simulate_weekly_counts
 
 
 def design(*, model: str, frequency: str = "week", controls: list[str] | None = None) -> Design:

@@ -1,6 +1,6 @@
 """Pre-registered, reproducible evaluation of interventions against explosive attacks."""
 
-from evaluation.design import Design, load_design
+from evaluation.design.model import Design, load_design
 from evaluation.errors import EvaluationError
 
 __all__ = ["Design", "EvaluationError", "analyse", "load_design"]
@@ -8,6 +8,6 @@ __all__ = ["Design", "EvaluationError", "analyse", "load_design"]
 
 def analyse(design, *, exploratory: bool = False, workspace=None):
     """Run the registered analysis of `design` (a path or a loaded Design); see evaluation.analyse."""
-    from evaluation.analysis import analyse as _analyse
+    from evaluation.analysis.run import analyse as _analyse
 
     return _analyse(design, exploratory=exploratory, workspace=workspace)

@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evaluation.design import Design, parse_design
-from evaluation.prepared import PreparedData
+from evaluation.design.model import Design, parse_design
+from evaluation.estimators.prepared import PreparedData
 
 
 def make_design(*, treated: tuple[str, ...], start: int | dict[str, int], end_t: int,

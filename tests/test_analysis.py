@@ -12,7 +12,7 @@ import yaml
 
 from evaluation import analyse, load_design
 from evaluation.cli import main
-from evaluation.result import TIDY_COLUMNS
+from evaluation.estimators.output import TIDY_COLUMNS
 from evaluation.workspace import init_workspace
 
 N_UNITS, N_PERIODS, START = 24, 40, 30

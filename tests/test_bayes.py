@@ -11,9 +11,9 @@ import pytest
 import statsmodels.api as sm
 
 from evaluation import defaults
-from evaluation.bayes import fit_bayesian
-from evaluation.bayes.simulate import simulate_panel
 from evaluation.errors import AnalysisError
+from evaluation.estimators.bayes import fit_bayesian
+from evaluation.simulation.panels import simulate_panel
 
 # PyMC's own NUTS: compiled C code is cached between runs, so small fits start fast.
 FAST = {"chains": 2, "draws": 400, "tune": 400, "sampler": "pymc"}
@@ -109,7 +109,7 @@ def test_prior_sensitivity_refits(did_fit):
 def test_posterior_saved_as_netcdf(did_fit, tmp_path):
     import arviz as az
 
-    from evaluation.bayes import save_posterior
+    from evaluation.estimators.bayes import save_posterior
 
     path = save_posterior(did_fit.idata, tmp_path / "posterior.nc")
     back = az.from_netcdf(path)
@@ -202,7 +202,7 @@ def test_missing_outcome_is_an_analysis_error(did_data):
 
 
 def test_reliability_gates_name_each_failure():
-    from evaluation.bayes.diagnostics import reliability
+    from evaluation.estimators.bayes.diagnostics import reliability
 
     good = {"r_hat_max": 1.005, "ess_bulk_min": 900.0, "ess_tail_min": 800.0, "divergences": 0}
     assert reliability(good, chains=4)[0] is True
@@ -216,7 +216,7 @@ def test_reliability_gates_name_each_failure():
 
 
 def test_sampler_choice_falls_back_to_pymc():
-    from evaluation.bayes import diagnostics
+    from evaluation.estimators.bayes import diagnostics
 
     assert diagnostics.sampler_name("pymc") == "pymc"
     expected = "nutpie" if diagnostics._nutpie() is not None else "pymc"

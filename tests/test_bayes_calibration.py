@@ -10,8 +10,8 @@ import arviz as az
 import numpy as np
 import pytest
 
-from evaluation.bayes import fit_bayesian
-from evaluation.bayes.simulate import simulate_panel
+from evaluation.estimators.bayes import fit_bayesian
+from evaluation.simulation.panels import simulate_panel
 
 TRUE_RR = 0.8
 

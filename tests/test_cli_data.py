@@ -8,8 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from evaluation import store, store_summary
 from evaluation.cli import main
+from evaluation.data import store
+from evaluation.data import summary as store_summary
 from evaluation.workspace import DB_ENV, init_workspace
 
 COLUMNS = list(store.INCIDENT_COLUMNS)

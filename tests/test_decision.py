@@ -12,7 +12,13 @@ import pytest
 import statsmodels.api as sm
 from scipy.stats import norm
 
-from evaluation.decision import Rule, classify, decide, evidence_level, frequentist_probabilities
+from evaluation.analysis.decision import (
+    Rule,
+    classify,
+    decide,
+    evidence_level,
+    frequentist_probabilities,
+)
 
 RULE = {"min_reduction": 0.10, "continue_probability": 0.80, "stop_probability": 0.50}
 PASS_PRETREND = {"name": "pre_trends", "status": "pass", "detail": "p = 0.41", "blocking": True}
@@ -96,7 +102,7 @@ def test_blocking_problems_give_inconclusive_never_continue(blocker):
 
 
 def test_string_registration_and_check_objects_are_accepted():
-    from evaluation.result import Check
+    from evaluation.estimators.output import Check
 
     out = decide(primary=primary(), bayesian=None, registration="exploratory", rule=RULE,
                  checks=[Check(name="placebo", status="fail", detail="1 of 4", blocking=False)])
@@ -208,7 +214,7 @@ def test_decide_is_pure_and_deterministic():
 
 
 def test_rule_from_a_design_decision_spec():
-    from evaluation.design import DecisionSpec
+    from evaluation.design.model import DecisionSpec
 
     out = decide(primary=primary(0.6, 0.5, 0.72, 1e-5), bayesian=None, checks=[PASS_PRETREND],
                  registration=REG, rule=DecisionSpec(min_reduction=0.5))

@@ -12,8 +12,8 @@ import pytest
 
 from evaluation import defaults
 from evaluation.cli import main as cli_main
-from evaluation.demo_data import generate_demo_data, write_demo_data
-from evaluation.design import load_design
+from evaluation.demo.data import generate_demo_data, write_demo_data
+from evaluation.design.model import load_design
 from evaluation.errors import DataError
 
 REPO = Path(__file__).resolve().parents[1]

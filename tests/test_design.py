@@ -12,9 +12,9 @@ import pytest
 import yaml
 
 from evaluation import defaults
-from evaluation.design import Design, canonical_json, design_diff, load_design, parse_design
-from evaluation.design_checks import Problem, check_design_against_data
-from evaluation.design_template import PLACEHOLDER_UNIT, design_template
+from evaluation.design.checks import Problem, check_design_against_data
+from evaluation.design.model import Design, canonical_json, design_diff, load_design, parse_design
+from evaluation.design.template import PLACEHOLDER_UNIT, design_template
 from evaluation.errors import DesignError
 
 BASE_YAML = """\

@@ -11,8 +11,9 @@ import pandas as pd
 import pytest
 import yaml
 
+from evaluation.analysis.prepare import prepare
 from evaluation.cli import main
-from evaluation.design import load_design
+from evaluation.design.model import load_design
 from evaluation.diagnose import (
     content_sha256,
     current_diagnosis,
@@ -23,9 +24,8 @@ from evaluation.diagnose import (
 )
 from evaluation.diagnose.diagnosands import minimum_detectable_reduction, summarise_effect
 from evaluation.diagnose.primary import FastTwfeRandomization, primary_outcome
-from evaluation.diagnose.simulate import fit_null_model, nb_alpha, placebo_history
 from evaluation.errors import AnalysisError, EvaluationError
-from evaluation.prepare import prepare
+from evaluation.simulation.null_model import fit_null_model, nb_alpha, placebo_history
 from evaluation.workspace import init_workspace
 
 FAST_EFFECTS = (-0.2, -0.5)

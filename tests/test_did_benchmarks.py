@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from evaluation.design import parse_design
-from evaluation.did.staggered import fit_staggered
-from evaluation.prepared import PreparedData
+from evaluation.design.model import parse_design
+from evaluation.estimators.did.staggered import fit_staggered
+from evaluation.estimators.prepared import PreparedData
 
 MPDTA = "mpdta_min_wage_teen_emp.csv"
 CASTLE = "castle_doctrine_homicide.csv"
@@ -118,7 +118,7 @@ def test_castle_imputation_beside_twfe(benchmarks):
 
 
 def test_castle_twfe_through_estimate_did(benchmarks):
-    from evaluation.did import estimate_did
+    from evaluation.estimators.did import estimate_did
 
     linear = prepared_from_csv(benchmarks / CASTLE, unit="state", time="year", outcome="l_homicide",
                                start="effyear", model="linear", estimator="twfe", inference="model")
@@ -132,7 +132,7 @@ def test_castle_twfe_through_estimate_did(benchmarks):
 
 
 def test_castle_poisson_crv1_through_estimate_did(benchmarks):
-    from evaluation.did import estimate_did
+    from evaluation.estimators.did import estimate_did
 
     counts = prepared_from_csv(benchmarks / CASTLE, unit="state", time="year",
                                outcome="homicide_c", start="effyear", model="poisson",
@@ -141,7 +141,7 @@ def test_castle_poisson_crv1_through_estimate_did(benchmarks):
 
 
 def test_card_krueger_two_by_two_through_estimate_did(benchmarks):
-    from evaluation.did import estimate_did
+    from evaluation.estimators.did import estimate_did
 
     df = pd.read_csv(benchmarks / CARD)
     complete = df.dropna(subset=["fte"])
@@ -240,7 +240,7 @@ def test_cli_card_krueger_two_by_two(benchmarks, tmp_path, capsys):
 
 
 def test_mpdta_event_study_matches_callaway_santanna_dynamic_after_the_start(benchmarks):
-    from evaluation.did.event_study import event_study
+    from evaluation.estimators.did.event_study import event_study
 
     data = mpdta(benchmarks, "never_treated")
     table, check = event_study(data)

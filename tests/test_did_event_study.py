@@ -9,9 +9,9 @@ import statsmodels.api as sm
 from did_helpers import make_prepared, unit_name
 from test_did_staggered import N_PERIODS, prepared, simulate
 
-from evaluation.design import parse_design
-from evaluation.did.event_study import EVENT_COLUMNS, event_study
-from evaluation.did.staggered import fit_staggered
+from evaluation.design.model import parse_design
+from evaluation.estimators.did.event_study import EVENT_COLUMNS, event_study
+from evaluation.estimators.did.staggered import fit_staggered
 
 
 def single_cohort(*, seed: int, pre_trend: float = 0.0, start: int = 15):

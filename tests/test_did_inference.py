@@ -12,15 +12,15 @@ import statsmodels.api as sm
 from did_helpers import simulate_counts, simulated_prepared, unit_name
 
 from evaluation import defaults
-from evaluation.did import choose_inference
-from evaluation.did.randomization import (
+from evaluation.estimators.did import choose_inference
+from evaluation.estimators.did.randomization import (
     count_assignments,
     make_assignments,
     null_residuals,
     randomization_inference,
 )
-from evaluation.did.twfe import dummy_matrix, fit_twfe, model_frame
-from evaluation.did.wild_bootstrap import WEBB, _Within, wild_cluster_bootstrap
+from evaluation.estimators.did.twfe import dummy_matrix, fit_twfe, model_frame
+from evaluation.estimators.did.wild_bootstrap import WEBB, _Within, wild_cluster_bootstrap
 
 
 def _frame(n_units, n_periods, treated_starts: dict[int, int], *, seed=0, rate_ratio=1.0,
@@ -89,7 +89,7 @@ def test_randomization_interval_is_test_inversion():
                                   se_hint=fit.se_model, draws=400, seed=9, alpha=0.05,
                                   n_periods=40)
     assert res.ci_low < fit.beta < res.ci_high
-    from evaluation.did.randomization import ScoreTable, p_value_at
+    from evaluation.estimators.did.randomization import ScoreTable, p_value_at
 
     names = tuple(dict.fromkeys(frame["unit"]))
     assignments = make_assignments(unit_names=names, treated=treated, draws=400, seed=9)
@@ -157,7 +157,7 @@ def test_auto_inference_rule(n_treated, expected):
 
 
 def test_exact_enumeration_for_single_treated_unit_in_estimate_did():
-    from evaluation.did import estimate_did
+    from evaluation.estimators.did import estimate_did
 
     data = simulated_prepared(n_units=25, n_periods=30, n_treated=1, start=20, seed=3,
                               base_rate=2.0)

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from did_helpers import simulate_counts, unit_name
 
-from evaluation.did.randomization import randomization_inference
-from evaluation.did.twfe import drop_all_zero_units, fit_twfe, model_frame
+from evaluation.estimators.did.randomization import randomization_inference
+from evaluation.estimators.did.twfe import drop_all_zero_units, fit_twfe, model_frame
 
 N_UNITS, N_PERIODS, N_TREATED, START = 100, 100, 3, 70
 ALPHA = 0.05

@@ -17,8 +17,8 @@ import pytest
 import statsmodels.api as sm
 from did_helpers import make_design, make_prepared, unit_name
 
-from evaluation.did.staggered import fit_staggered, resolve_estimator
 from evaluation.errors import AnalysisError
+from evaluation.estimators.did.staggered import fit_staggered, resolve_estimator
 
 N_PERIODS = 30
 COHORTS = ((8, 15), (18, 15))  # (first treated period, number of units); 30 never treated

@@ -11,10 +11,10 @@ import pytest
 import statsmodels.api as sm
 from did_helpers import make_design, make_prepared, simulate_counts, simulated_prepared, unit_name
 
-from evaluation.did import estimate_did
-from evaluation.did.twfe import dummy_matrix, fit_twfe, model_frame
 from evaluation.errors import AnalysisError
-from evaluation.result import TIDY_COLUMNS
+from evaluation.estimators.did import estimate_did
+from evaluation.estimators.did.twfe import dummy_matrix, fit_twfe, model_frame
+from evaluation.estimators.output import TIDY_COLUMNS
 
 # (units, periods, treated, start): small panels of different shapes
 SHAPES = [(8, 6, 2, 4), (15, 12, 3, 8), (30, 20, 5, 11), (12, 40, 1, 25)]

@@ -12,12 +12,12 @@ import statsmodels.api as sm
 import statsmodels.formula.api as smf
 from scipy import stats
 
-from evaluation.design import Design, parse_design
+from evaluation.design.model import Design, parse_design
 from evaluation.errors import AnalysisError, DesignError
-from evaluation.its import estimate_its
-from evaluation.its.inference import newey_west_lags
-from evaluation.its.synthetic import prepared_from_long
-from evaluation.result import TIDY_COLUMNS
+from evaluation.estimators.its import estimate_its
+from evaluation.estimators.its.inference import newey_west_lags
+from evaluation.estimators.output import TIDY_COLUMNS
+from evaluation.simulation.series import prepared_from_long
 
 START = dt.date(2023, 1, 2)  # week 105 of a series starting 2021-01-04
 WEEKS = 156
@@ -369,9 +369,9 @@ def test_without_trend_and_season():
 
 def test_one_step_influence_matches_refits_and_screens_long_series(monkeypatch):
     from evaluation import defaults
-    from evaluation.its import model_spec
-    from evaluation.its.checks import approximate_level_shifts
-    from evaluation.its.segmented import CovChoice, build_series, fit
+    from evaluation.estimators.its import model_spec
+    from evaluation.estimators.its.checks import approximate_level_shifts
+    from evaluation.estimators.its.segmented import CovChoice, build_series, fit
 
     long = weekly_long(rr=1.0, seed=21)
     spike = long["period"] == pd.Timestamp("2023-01-02")

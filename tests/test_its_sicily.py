@@ -16,9 +16,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from evaluation.design import Design
-from evaluation.its import estimate_its
-from evaluation.its.synthetic import prepared_from_long
+from evaluation.design.model import Design
+from evaluation.estimators.its import estimate_its
+from evaluation.simulation.series import prepared_from_long
 
 REPO = Path(__file__).resolve().parents[1]
 BENCHMARKS = Path(os.environ.get("EVALUATION_BENCHMARKS", REPO.parent / "shared" / "benchmarks"))

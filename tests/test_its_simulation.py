@@ -14,9 +14,9 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from evaluation.design import Design
-from evaluation.its import estimate_its
-from evaluation.its.synthetic import prepared_from_long, simulate_weekly_counts
+from evaluation.design.model import Design
+from evaluation.estimators.its import estimate_its
+from evaluation.simulation.series import prepared_from_long, simulate_weekly_counts
 
 
 def weekly_design(model: str) -> Design:

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from evaluation import panel, panel_file, store, store_units
+from evaluation.data import panel, panel_file, periods, store
+from evaluation.data import units as store_units
 from evaluation.errors import DataError, DesignError
 
 TODAY = dt.date(2025, 6, 30)
@@ -34,13 +35,13 @@ TODAY = dt.date(2025, 6, 30)
     ],
 )
 def test_period_start_edges(date, frequency, start):
-    assert panel.period_start(date, frequency) == pd.Timestamp(start)
+    assert periods.period_start(date, frequency) == pd.Timestamp(start)
 
 
 @pytest.mark.parametrize("frequency", ["week", "month", "quarter", "year"])
 def test_period_start_agrees_with_pandas_periods_over_eleven_years(frequency):
     days = pd.Series(pd.date_range("2015-01-01", "2025-12-31", freq="D"))
-    got = panel.period_start(days, frequency)
+    got = periods.period_start(days, frequency)
     if frequency == "week":
         iso = days.dt.isocalendar()
         # the same ISO (year, week) as the date, and a Monday
@@ -55,15 +56,15 @@ def test_period_start_agrees_with_pandas_periods_over_eleven_years(frequency):
 def test_period_start_keeps_the_index_and_does_not_mutate():
     dates = pd.Series(pd.to_datetime(["2024-05-15", "2024-05-20"]), index=[10, 20])
     copy = dates.copy()
-    result = panel.period_start(dates, "month")
+    result = periods.period_start(dates, "month")
     assert list(result.index) == [10, 20]
     pd.testing.assert_series_equal(dates, copy)
 
 
 def test_period_labels_use_iso_week_years():
-    assert panel.period_label(pd.Timestamp("2024-12-30"), "week") == "2025-W01"
-    assert panel.period_label(panel.period_start("2021-01-03", "week"), "week") == "2020-W53"
-    assert panel.period_label(pd.Timestamp("2024-10-01"), "quarter") == "2024-Q4"
+    assert periods.period_label(pd.Timestamp("2024-12-30"), "week") == "2025-W01"
+    assert periods.period_label(periods.period_start("2021-01-03", "week"), "week") == "2020-W53"
+    assert periods.period_label(pd.Timestamp("2024-10-01"), "quarter") == "2024-Q4"
 
 
 @pytest.mark.parametrize(
@@ -87,14 +88,14 @@ def test_period_labels_use_iso_week_years():
     ],
 )
 def test_period_range(start, end, frequency, expected):
-    assert list(panel.period_range(start, end, frequency)) == [pd.Timestamp(d) for d in expected]
+    assert list(periods.period_range(start, end, frequency)) == [pd.Timestamp(d) for d in expected]
 
 
 def test_period_range_rejects_reversed_bounds_and_unknown_frequency():
     with pytest.raises(DataError, match="before start"):
-        panel.period_range("2025-01-01", "2024-01-01", "month")
+        periods.period_range("2025-01-01", "2024-01-01", "month")
     with pytest.raises(DesignError, match="fortnight"):
-        panel.period_range("2024-01-01", "2025-01-01", "fortnight")
+        periods.period_range("2024-01-01", "2025-01-01", "fortnight")
 
 
 # --- store panels ------------------------------------------------------------------------------
@@ -140,7 +141,7 @@ def test_store_panel_is_balanced_with_explicit_zeros(small_store):
         small_store, frequency="week", start="2024-12-23", end="2025-01-26"
     )
     assert list(frame.columns) == ["unit", "name", "period", "y"]
-    weeks = panel.period_range("2024-12-23", "2025-01-26", "week")
+    weeks = periods.period_range("2024-12-23", "2025-01-26", "week")
     assert len(weeks) == 5
     # four units known: incidents (GM0001, GM0002, GM0004) union the units table (GM0003)
     assert sorted(frame["unit"].unique()) == ["GM0001", "GM0002", "GM0003", "GM0004"]

@@ -12,7 +12,7 @@ from statsmodels.stats.rates import confint_poisson_2indep
 from test_reports import make_analysis, make_store, make_workspace, reliable_bayes
 
 from evaluation.errors import DataError
-from evaluation.portfolio import (
+from evaluation.portfolio.build import (
     build_portfolio,
     holm_adjust,
     national_progress,

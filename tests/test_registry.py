@@ -12,9 +12,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from evaluation import ledger, registry
-from evaluation.design import load_design, parse_design
+from evaluation import registry
+from evaluation.design.model import load_design, parse_design
 from evaluation.errors import RegistryError
+from evaluation.registry import ledger
 from evaluation.workspace import init_workspace
 
 DESIGN = {

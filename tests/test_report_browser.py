@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from test_reports import make_analysis, make_store, make_workspace, reliable_bayes
 
-from evaluation.portfolio import write_portfolio
+from evaluation.portfolio.build import write_portfolio
 from evaluation.report.fallback import render_page
 from evaluation.report.page import LANG_ENV, WORKSPACE_ENV
 from evaluation.report.render import _nav, prepare_sources

@@ -21,13 +21,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from evaluation.decision import decide
-from evaluation.portfolio import write_portfolio
+from evaluation.analysis.decision import decide
+from evaluation.analysis.result import AnalysisResult
+from evaluation.estimators.output import Check, tidy_frame, tidy_row
+from evaluation.portfolio.build import write_portfolio
 from evaluation.report import ReportError
 from evaluation.report import formatting as fmt
 from evaluation.report.fallback import execute, parse_qmd, set_parameters
 from evaluation.report.render import render_reports
-from evaluation.result import AnalysisResult, Check, tidy_frame, tidy_row
 from evaluation.workspace import Workspace, init_workspace
 
 SOFTWARE = {"python": "3.11.9", "evaluation": "0.1.0", "statsmodels": "0.14.4", "pymc": "5.16.2"}

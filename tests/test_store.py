@@ -11,9 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from evaluation import store, store_summary, store_units
+from evaluation.data import store
+from evaluation.data import summary as store_summary
+from evaluation.data import units as store_units
+from evaluation.data.tables import file_sha256
 from evaluation.errors import DataError
-from evaluation.tables import file_sha256
 
 TODAY = dt.date(2025, 6, 30)
 COLUMNS = list(store.INCIDENT_COLUMNS)

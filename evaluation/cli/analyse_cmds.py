@@ -31,7 +31,7 @@ def register(cli: click.Group) -> None:
     @click.pass_obj
     def analyse_cmd(obj, design: str | None, all_designs: bool, exploratory: bool, as_json: bool, db: Path | None) -> None:
         """Run the registered analysis of DESIGN (an id or a design file) and write analyses/<id>/."""
-        from evaluation.analysis import analyse
+        from evaluation.analysis.run import analyse
         from evaluation.progress import progress_bar
 
         ws = obj.workspace()
@@ -52,7 +52,7 @@ def register(cli: click.Group) -> None:
                 except EvaluationError as exc:
                     failures.append(f"{path.stem}: {exc}")
                 advance()
-        from evaluation.portfolio import write_portfolio
+        from evaluation.portfolio.build import write_portfolio
 
         write_portfolio(ws, db=db)
         if as_json:

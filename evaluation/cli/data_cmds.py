@@ -57,7 +57,7 @@ def register(cli: click.Group) -> None:
         """
         from rich.table import Table
 
-        from evaluation.store import import_incidents
+        from evaluation.data.store import import_incidents
 
         db_path = _db_path(ctx, db)
         report = import_incidents(file, db_path=db_path)
@@ -103,7 +103,7 @@ def register(cli: click.Group) -> None:
     @pass_ctx
     def summary_cmd(ctx: CliContext, as_json: bool, db: str | None) -> None:
         """Incidents per year, target type and outcome, and the 10 most affected municipalities."""
-        from evaluation.store_summary import summary
+        from evaluation.data.summary import summary
 
         result = summary(_db_path(ctx, db))
         if as_json:
@@ -121,7 +121,7 @@ def register(cli: click.Group) -> None:
         All rows are checked first: any bad row stops the import with nothing stored. Importing
         again replaces the same code-years.
         """
-        from evaluation.store_units import import_units
+        from evaluation.data.units import import_units
 
         db_path = _db_path(ctx, db)
         report = import_units(file, db_path=db_path)

@@ -27,7 +27,7 @@ def register_demo_data(cli: click.Group) -> None:
                   help="Leave out incidents after this date (YYYY-MM-DD), as if registration stopped then.")
     def demo_data(out_dir: Path, seed: int, until: dt.datetime | None) -> None:
         """Write SYNTHETIC demo data: 2023-2025 incidents for 342 municipalities, 8 planted pilots."""
-        from evaluation.demo_data import write_demo_data  # numpy/pandas only when the command runs
+        from evaluation.demo.data import write_demo_data  # numpy/pandas only when the command runs
 
         paths = write_demo_data(out_dir, seed=seed, until=until.date() if until else None)
         with paths["incidents"].open(encoding="utf-8") as handle:

@@ -12,9 +12,10 @@ from pydantic import ValidationError
 
 from evaluation import registry
 from evaluation.cli import CliContext, pass_ctx
-from evaluation.design import Design, load_design, read_yaml, validation_messages
-from evaluation.design_checks import check_design_against_data
-from evaluation.design_template import design_template
+from evaluation.data.periods import period_json
+from evaluation.design.checks import check_design_against_data
+from evaluation.design.model import Design, load_design, read_yaml, validation_messages
+from evaluation.design.template import design_template
 from evaluation.errors import DesignError, RegistryError
 from evaluation.workspace import Workspace, find_workspace
 
@@ -46,7 +47,7 @@ def _shown(path: Path) -> str:
 
 def _source_panel(design: Design, workspace: Workspace, db: str | None) -> Any:
     # Imported late: the data layer pulls in duckdb and pandas, which `--help` does not need.
-    from evaluation.prepare import source_panel
+    from evaluation.analysis.prepare import source_panel
 
     return source_panel(design, workspace, db=db)
 
@@ -98,7 +99,7 @@ def _hook_values(diagnosis: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 def _diagnosis_problems(design: Design, diagnosis: dict[str, Any] | None) -> list[Any]:
-    from evaluation.design_checks import Problem
+    from evaluation.design.checks import Problem
 
     if diagnosis is None or diagnosis.get("minimum_detectable_reduction") is not None:
         return []
@@ -182,7 +183,7 @@ def register(cli: click.Group) -> None:
         if errors:
             raise DesignError(f"{path}: {len(errors)} error(s), see above; fix them before registering")
         warnings = len(problems) - len(errors)
-        click.echo(f"design OK: {design.id} (hash {design.sha256[:12]}, data to {registry._label(source.cutoff)}"
+        click.echo(f"design OK: {design.id} (hash {design.sha256[:12]}, data to {period_json(source.cutoff)}"
                    f"{f', {warnings} warning(s)' if warnings else ''}); register it with "
                    f"`evaluation register {_shown(path)} --by NAME`")
         if note:

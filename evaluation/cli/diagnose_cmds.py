@@ -80,7 +80,7 @@ def register(cli: click.Group) -> None:
         start: power at decision.min_reduction, the power curve, the minimum detectable reduction,
         the false-positive rate, bias and coverage. Saves designs/ID.diagnosis.json."""
         from evaluation.cli.design_cmds import _design_file, _shown
-        from evaluation.design import load_design
+        from evaluation.design.model import load_design
         from evaluation.diagnose import diagnose, parse_effects, write_diagnosis
 
         if scheduler is not None and click.get_current_context().get_parameter_source("workers").name != "DEFAULT":

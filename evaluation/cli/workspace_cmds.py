@@ -27,6 +27,6 @@ def register(cli: click.Group) -> None:
     @click.pass_obj
     def demo_cmd(obj, seed: int | None, lang: str, no_report: bool) -> None:
         """The main job on the demo data: generate, import, verify the registry, analyse all, report."""
-        from evaluation.demo_job import run_demo
+        from evaluation.demo.job import run_demo
 
         run_demo(obj.workspace(), seed=seed, lang=lang, render=not no_report, echo=click.echo)

@@ -24,15 +24,14 @@ from typing import Any
 import numpy as np
 
 from evaluation import defaults
-from evaluation.design import Design, canonical_json, load_design
+from evaluation.design.model import Design, canonical_json, load_design
 from evaluation.diagnose.diagnosands import minimum_detectable_reduction, summarise_effect
 from evaluation.diagnose.primary import FastTwfeRandomization
 from evaluation.diagnose.runner import SimulationTask, run_simulations
-from evaluation.diagnose.simulate import NullModel, Placebo, fit_null_model, placebo_history
 from evaluation.errors import DesignError, EvaluationError
-from evaluation.prepare import panel_sha256
-from evaluation.prepared import PreparedData
-from evaluation.result import clean, write_text_atomic
+from evaluation.estimators.prepared import PreparedData
+from evaluation.files import clean, frame_sha256, write_text_atomic
+from evaluation.simulation.null_model import NullModel, Placebo, fit_null_model, placebo_history
 from evaluation.workspace import Workspace
 
 __all__ = ["diagnose", "diagnose_prepared", "diagnosis_path", "current_diagnosis",
@@ -51,8 +50,8 @@ def diagnose(design: Design | str | os.PathLike, *, workspace: Workspace,
              effects: Sequence[float] = defaults.DIAGNOSE_EFFECTS, workers: int = 1,
              scheduler: str | None = None) -> dict[str, Any]:
     """Diagnose a design file (or Design) on its workspace's data before its start."""
-    from evaluation.analysis import units_treated_elsewhere
-    from evaluation.prepare import prepare
+    from evaluation.analysis.prepare import prepare
+    from evaluation.analysis.run import units_treated_elsewhere
 
     design = load_design(design)
     data = prepare(design, workspace, db=db, exclude_units=units_treated_elsewhere(design, workspace))
@@ -90,7 +89,7 @@ def diagnose_prepared(data: PreparedData, *, sims: int = defaults.DIAGNOSE_SIMS,
     diagnosis = {
         "id": design.id,
         "design_sha256": design.sha256,
-        "history_sha256": panel_sha256(placebo.data.panel),
+        "history_sha256": frame_sha256(placebo.data.panel),
         "kind": "design diagnosis (simulation on the history before the start)",
         "seed": spec.seed, "sims": sims, "alpha": spec.alpha, "power_target": target,
         "min_reduction": design.decision.min_reduction,
@@ -172,8 +171,8 @@ def _primary_description(data: PreparedData, *, fast: bool) -> dict[str, Any]:
         inference = spec.inference
         estimator = "segmented regression"
     else:
-        from evaluation.did import choose_inference
-        from evaluation.did.staggered import resolve_estimator
+        from evaluation.estimators.did import choose_inference
+        from evaluation.estimators.did.staggered import resolve_estimator
 
         try:
             inference = choose_inference(data)[0]
@@ -206,7 +205,7 @@ def suggestions(data: PreparedData, placebo: Placebo) -> list[str]:
     else:
         out.append("pooling target types or outcomes (more events per unit) where the data allow it")
     if design.design == "did":
-        from evaluation.did.randomization import count_assignments
+        from evaluation.estimators.did.randomization import count_assignments
 
         n_units = len(data.treated_units) + len(data.control_units)
         cohorts = list(placebo.cohorts.values())

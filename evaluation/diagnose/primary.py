@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from evaluation.errors import EvaluationError
-from evaluation.prepared import PreparedData
+from evaluation.estimators.prepared import PreparedData
 
 
 @dataclass(frozen=True)
@@ -64,9 +64,9 @@ def treated_cohorts(data: PreparedData) -> dict[str, int]:
 
 
 def _did(data: PreparedData, *, truth: float) -> Outcome:
-    from evaluation.did import choose_inference, infer, model_rows, validate
-    from evaluation.did.staggered import fit_staggered, resolve_estimator
-    from evaluation.did.twfe import fit_twfe
+    from evaluation.estimators.did import choose_inference, infer, model_rows, validate
+    from evaluation.estimators.did.staggered import fit_staggered, resolve_estimator
+    from evaluation.estimators.did.twfe import fit_twfe
 
     spec = data.spec
     validate(data)
@@ -83,7 +83,7 @@ def _did(data: PreparedData, *, truth: float) -> Outcome:
         beta, p, low, high = (staggered.estimate, staggered.p_value, staggered.ci_low,
                               staggered.ci_high)
         if used == "randomization":
-            from evaluation.did.randomization import randomization_inference
+            from evaluation.estimators.did.randomization import randomization_inference
 
             p = randomization_inference(ri_frame, model=spec.model, treated=treated,
                                         beta_hat=beta, se_hint=staggered.std_error,
@@ -100,7 +100,7 @@ def _did(data: PreparedData, *, truth: float) -> Outcome:
 def randomization_p_value(data: PreparedData, frame: pd.DataFrame, treated: dict[str, int], *,
                           beta0: float) -> float:
     """The design's randomization p-value of the sharp null `effect = beta0`."""
-    from evaluation.did.randomization import (
+    from evaluation.estimators.did.randomization import (
         ScoreTable,
         make_assignments,
         null_residuals,
@@ -121,7 +121,7 @@ def randomization_p_value(data: PreparedData, frame: pd.DataFrame, treated: dict
 
 # --- its -----------------------------------------------------------------------------------------
 def _its(data: PreparedData, *, truth: float) -> Outcome:
-    from evaluation.its import primary_level_change
+    from evaluation.estimators.its import primary_level_change
 
     level = primary_level_change(data)
     return Outcome(estimate=level.coef, p_value=level.p_value,
@@ -144,8 +144,8 @@ class FastTwfeRandomization:
 
     @staticmethod
     def applies(data: PreparedData) -> bool:
-        from evaluation.did import choose_inference
-        from evaluation.did.staggered import resolve_estimator
+        from evaluation.estimators.did import choose_inference
+        from evaluation.estimators.did.staggered import resolve_estimator
 
         if data.design.design != "did" or data.spec.model not in ("poisson", "quasi_poisson"):
             return False
@@ -161,7 +161,7 @@ class FastTwfeRandomization:
             return False
 
     def __init__(self, data: PreparedData) -> None:
-        from evaluation.did.randomization import make_assignments
+        from evaluation.estimators.did.randomization import make_assignments
 
         spec = data.spec
         self.alpha = spec.alpha

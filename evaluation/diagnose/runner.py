@@ -16,9 +16,9 @@ import numpy as np
 
 from evaluation.diagnose.diagnosands import OUTCOME_FIELDS
 from evaluation.diagnose.primary import FastTwfeRandomization, Outcome, primary_outcome
-from evaluation.diagnose.simulate import NullModel
-from evaluation.prepared import PreparedData
+from evaluation.estimators.prepared import PreparedData
 from evaluation.progress import progress_bar
+from evaluation.simulation.null_model import NullModel
 
 # Simulations per task: large enough to amortise shipping the model to a worker, small enough
 # to keep every core busy and the progress bar moving.

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from evaluation.analysis.result import ESTIMATES_FILE, EVENT_STUDY_FILE, RESULT_FILE, SERIES_FILE
 from evaluation.report import ReportError, figures
 from evaluation.report import formatting as fmt
 from evaluation.report.page import (
@@ -31,7 +32,6 @@ from evaluation.report.page import (
     table,
     verdict_badge,
 )
-from evaluation.result import ESTIMATES_FILE, EVENT_STUDY_FILE, RESULT_FILE, SERIES_FILE
 
 
 @dataclass(frozen=True)

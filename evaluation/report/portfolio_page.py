@@ -10,7 +10,7 @@ import html
 from dataclasses import dataclass
 from typing import Any
 
-from evaluation import portfolio as portfolio_mod
+from evaluation.portfolio import build as portfolio_mod
 from evaluation.report import figures
 from evaluation.report.page import (
     PORTFOLIO_FILE,

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from evaluation import defaults
+from evaluation.analysis.result import RESULT_FILE
 from evaluation.report import ReportError
 from evaluation.report import formatting as fmt
 from evaluation.report.page import LANG_ENV, WORKSPACE_ENV
-from evaluation.result import RESULT_FILE
 from evaluation.workspace import Workspace, find_workspace
 
 MIN_QUARTO = (1, 4)

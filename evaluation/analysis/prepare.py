@@ -1,0 +1,265 @@
+"""From a design and its data source to the `PreparedData` every estimator receives.
+
+This is the only glue between the data layer (`evaluation.panel`, `evaluation.panel_file`) and
+the estimators: it picks the window, the treated units and their first treated periods, the
+comparison units, the exposure and the excluded transition periods, and it hashes exactly the
+data the analysis uses.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from evaluation import defaults
+from evaluation.data import panel
+from evaluation.data.panel import SourcePanel
+from evaluation.data.panel_file import read_panel_file
+from evaluation.data.periods import period_start, period_text, to_period
+from evaluation.design.model import Design, Period
+from evaluation.errors import AnalysisError, DataError, format_rows
+from evaluation.estimators.prepared import PreparedData
+from evaluation.files import frame_sha256
+from evaluation.workspace import Workspace
+
+SINGLE_SERIES_UNIT = "all"
+
+
+
+
+# --- reading the source ---------------------------------------------------------------------
+def source_path(design: Design, workspace: Workspace) -> Path:
+    path = Path(os.path.expanduser(design.data.source))
+    return path if path.is_absolute() else workspace.root / path
+
+
+def source_panel(design: Design, workspace: Workspace, *, db: str | os.PathLike | None = None) -> SourcePanel:
+    """Read the design's data source as a balanced panel (store) or a validated panel file."""
+    spec = design.data
+    if spec.from_store:
+        db_path = workspace.db_path(db)
+        if not Path(db_path).exists():
+            raise DataError(
+                f"{db_path}: the incident database does not exist; import incidents first with "
+                "`evaluation data import FILE` (or `make demo` for the demo data)"
+            )
+        cutoff = panel.store_cutoff(db_path)
+        # Only periods that have ended by the cut-off: a half-observed last period would look
+        # like a drop in attacks.
+        end = min(_as_date(design.window.end), cutoff)
+        frame = panel.build_store_panel(
+            db_path, frequency=spec.frequency, start=_as_date(design.window.start), end=end,
+            target_types=spec.target_types, outcomes=spec.outcomes, outcome_name=spec.outcome,
+            with_exposure=spec.exposure is not None,
+        )
+        last_complete = _last_complete_period(cutoff, spec.frequency)
+        frame = frame.loc[frame["period"] <= last_complete].reset_index(drop=True)
+        return SourcePanel(frame=frame, cutoff=cutoff, integer_periods=False, source=str(db_path))
+
+    path = source_path(design, workspace)
+    if not path.exists():
+        raise DataError(f"data.source: panel file {path} not found; give a path relative to the workspace or an absolute path")
+    frame = read_panel_file(
+        path,
+        unit_column=spec.unit_column or None,
+        time_column=spec.time_column,
+        outcome=spec.outcome,
+        exposure=spec.exposure,
+        covariates=tuple(spec.covariates),
+        start_column=design.treatment.start_column,
+        counts=design.analysis.model != "linear",
+        repeated=spec.layout == "repeated_cross_section",
+        drop_missing=spec.layout == "repeated_cross_section",
+    )
+    integer = pd.api.types.is_integer_dtype(frame["period"])
+    if not integer and spec.frequency:
+        frame = frame.assign(period=period_start(frame["period"], spec.frequency))
+    cutoff = frame["period"].max()
+    cutoff = int(cutoff) if integer else pd.Timestamp(cutoff).date()
+    return SourcePanel(frame=frame, cutoff=cutoff, integer_periods=integer, source=str(path))
+
+
+def _as_date(value: Period) -> dt.date:
+    if isinstance(value, int):
+        raise AnalysisError("window: period numbers are only valid for panel files; use dates with source: store")
+    return value
+
+
+def _last_complete_period(cutoff: dt.date, frequency: str) -> pd.Timestamp:
+    """Start of the last period that has fully ended on the cut-off date."""
+    next_day = pd.Timestamp(cutoff) + pd.Timedelta(days=1)
+    start_of_next = pd.Timestamp(period_start(pd.Series([next_day]), frequency).iloc[0])
+    if start_of_next == next_day:  # the cut-off is the last day of its period
+        return pd.Timestamp(period_start(pd.Series([pd.Timestamp(cutoff)]), frequency).iloc[0])
+    # the cut-off's own period is incomplete: the last complete one starts before it
+    own = pd.Timestamp(period_start(pd.Series([pd.Timestamp(cutoff)]), frequency).iloc[0])
+    return own - pd.Timedelta(days=1)
+
+
+
+
+# --- building the analysis data --------------------------------------------------------------
+def prepare(design: Design, workspace: Workspace, *, db: str | os.PathLike | None = None,
+            exclude_units: Iterable[str] = (), source: SourcePanel | None = None) -> PreparedData:
+    """The analysis data set for `design`; `exclude_units` are treated by other designs."""
+    sp = source or source_panel(design, workspace, db=db)
+    spec = design.data
+    integer = sp.integer_periods
+    frame = sp.frame
+    period_of = lambda v: to_period(v, frequency=spec.frequency, integer=integer)  # noqa: E731
+
+    w_start, w_end = period_of(design.window.start), period_of(design.window.end)
+    frame = frame.loc[(frame["period"] >= w_start) & (frame["period"] <= w_end)]
+    periods = sorted(frame["period"].unique())
+    if not periods:
+        raise AnalysisError(f"window: no data between {design.window.start} and {design.window.end} in {sp.source}; the data run to {sp.cutoff}")
+    t_of = {p: i for i, p in enumerate(periods)}
+    notes: list[str] = []
+
+    first_treated = _first_treated_periods(design, frame, period_of)
+    treated = tuple(first_treated)
+    missing = sorted(set(treated) - set(frame["unit"]))
+    if missing:
+        raise AnalysisError(f"treatment.units: unit(s) {', '.join(missing)} are not in the data ({sp.source}); check the codes")
+    cohorts: dict[str, int] = {}
+    for unit, start in first_treated.items():
+        if start > periods[-1]:
+            raise AnalysisError(
+                f"treatment.start: unit {unit} starts at {period_text(start)}, after the last period with data "
+                f"({period_text(periods[-1])}, data cut-off {sp.cutoff}); wait for data or move window.end"
+            )
+        if start <= periods[0]:
+            raise AnalysisError(
+                f"treatment.start: unit {unit} has no pre-period data (start {period_text(start)}, window starts "
+                f"{period_text(periods[0])}); move window.start earlier"
+            )
+        cohorts[unit] = t_of.get(start, int(np.searchsorted(np.array(periods, dtype=object), start)))
+
+    controls = _control_units(design, frame, treated, exclude_units, notes)
+    keep = set(treated) | set(controls)
+    frame = frame.loc[frame["unit"].isin(keep)]
+
+    out = pd.DataFrame({
+        "unit": frame["unit"].astype(str).to_numpy(),
+        "period": frame["period"].to_numpy(),
+        "t": frame["period"].map(t_of).astype(int).to_numpy(),
+        "y": frame["y"].astype(float).to_numpy(),
+    })
+    if spec.exposure is not None:
+        out["exposure"] = frame["exposure"].astype(float).to_numpy()
+    else:
+        out["exposure"] = 1.0
+    for cov in spec.covariates:
+        out[cov] = frame[cov].astype(float).to_numpy()
+    out["cohort"] = out["unit"].map(cohorts).fillna(-1).astype(int)
+    out["treated_unit"] = out["unit"].isin(treated)
+    out["post"] = out["treated_unit"] & (out["t"] >= out["cohort"])
+    out["d"] = out["post"].astype(int)
+    out["excluded"] = _excluded(design, out["period"], period_of)
+    out = out.sort_values(["unit", "t"], kind="stable").reset_index(drop=True)
+
+    _check_usable(design, out, cohorts, notes)
+    dropped = frame.attrs.get("dropped_rows") or sp.frame.attrs.get("dropped_rows")
+    if dropped:
+        notes.append(f"{dropped} rows with a missing {spec.outcome} were left out (repeated cross-sections); "
+                     f"{len(out)} rows remain.")
+    return PreparedData(
+        design=design, panel=out, frequency=spec.frequency, treated_units=tuple(sorted(treated)),
+        control_units=tuple(sorted(controls)), has_exposure=spec.exposure is not None,
+        covariates=tuple(spec.covariates), periods=tuple(periods), data_sha256=frame_sha256(out),
+        data_cutoff=period_text(sp.cutoff), repeated_cross_section=spec.layout == "repeated_cross_section",
+        notes=tuple(notes),
+    )
+
+
+def _first_treated_periods(design: Design, frame: pd.DataFrame, period_of) -> dict[str, Any]:
+    tr = design.treatment
+    if tr.start_column is not None:
+        starts = frame.dropna(subset=["start"]).groupby("unit")["start"].first()
+        starts = {str(u): period_of(_integral(s)) for u, s in starts.items()}
+        if tr.units:
+            unknown = sorted(set(tr.units) - set(starts))
+            if unknown:
+                raise AnalysisError(f"treatment.units: {', '.join(unknown)} have no value in start column `{tr.start_column}`")
+            starts = {u: starts[u] for u in tr.units}
+        if not starts:
+            raise AnalysisError(f"treatment.start_column: `{tr.start_column}` marks no unit as treated; check the column")
+        return dict(sorted(starts.items()))
+    return {u: period_of(tr.start_of(u)) for u in tr.units}
+
+
+def _integral(value: Any) -> Any:
+    """2005.0 read from a CSV column with blanks is the period number 2005."""
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return int(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def _control_units(design: Design, frame: pd.DataFrame, treated: tuple[str, ...],
+                   exclude_units: Iterable[str], notes: list[str]) -> tuple[str, ...]:
+    units = list(dict.fromkeys(frame["unit"].astype(str)))
+    listed = design.control_units
+    if listed is not None:
+        missing = sorted(set(listed) - set(units))
+        if missing:
+            raise AnalysisError(f"controls: unit(s) {', '.join(missing)} are not in the data; check the codes")
+        return tuple(listed)
+    if design.design == "its" and design.controls is None:
+        return ()  # a plain ITS; `controls: untreated` makes it a controlled ITS against all the rest
+    excluded = sorted((set(exclude_units) & set(units)) - set(treated))
+    if excluded:
+        notes.append(
+            f"{len(excluded)} unit(s) treated by other registered interventions are not used as controls: "
+            + ", ".join(excluded) + "."
+        )
+    controls = tuple(u for u in units if u not in treated and u not in excluded)
+    if not controls:
+        raise AnalysisError("controls: no never-treated unit is left to compare with; list control units or widen the data")
+    return controls
+
+
+def _excluded(design: Design, periods: pd.Series, period_of) -> np.ndarray:
+    ex = design.window.exclude
+    if ex is None:
+        return np.zeros(len(periods), dtype=bool)
+    lo, hi = period_of(ex.start), period_of(ex.end)
+    return ((periods >= lo) & (periods <= hi)).to_numpy()
+
+
+def _check_usable(design: Design, out: pd.DataFrame, cohorts: dict[str, int], notes: list[str]) -> None:
+    counts = design.analysis.model != "linear"
+    pre_periods = min(cohorts.values()) if cohorts else 0
+    n_pre = out.loc[(out["t"] < pre_periods) & ~out["excluded"], "t"].nunique()
+    if n_pre < defaults.MIN_PRE_PERIODS and design.design == "did" and n_pre >= 1:
+        # A DiD identifies the effect from the comparison units too (2x2 designs have one
+        # pre-period); only the pre-trend check needs more. An ITS has nothing but its own past.
+        notes.append(f"Only {n_pre} pre-period(s) before the start: the pre-trend check has little to go on.")
+    elif n_pre < defaults.MIN_PRE_PERIODS:
+        raise AnalysisError(
+            f"window.start: only {n_pre} pre-period(s) before treatment.start, at least "
+            f"{defaults.MIN_PRE_PERIODS} are needed; move window.start earlier"
+        )
+    treated_rows = out.loc[out["treated_unit"]]
+    if counts and treated_rows["y"].sum() == 0:
+        raise AnalysisError(
+            f"data.outcome: the treated units ({', '.join(sorted(cohorts))}) have no events at all in the window; "
+            "a rate ratio cannot be estimated — widen the window or pool target types"
+        )
+    if design.data.exposure is not None:
+        bad = out.index[~(out["exposure"] > 0)]
+        if len(bad):
+            rows = out.loc[bad, ["unit", "period"]].astype(str).agg(" ".join, axis=1)
+            raise DataError(f"data.exposure: `{design.data.exposure}` is zero or missing for {format_rows(rows)}; fix the exposure values")
+
+
+
+
+

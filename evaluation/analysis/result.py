@@ -1,0 +1,86 @@
+"""`AnalysisResult`: the read-only result of one analysis, exactly what `analyses/<id>/` holds.
+
+`to_dict()` is `result.json`; `write()` adds `estimates.csv` and the plot data. Every file is
+deterministic text (see `evaluation.files`), so equal results give byte-identical files.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from evaluation.estimators.output import Check
+from evaluation.files import clean, frame_to_csv, write_text_atomic
+
+# Files in analyses/<id>/ (besides result.json and estimates.csv), written when present.
+SERIES_FILE = "series.csv"  # observed, fitted and counterfactual series per period and group
+EVENT_STUDY_FILE = "event_study.csv"  # event-time coefficients
+RESULT_FILE = "result.json"
+ESTIMATES_FILE = "estimates.csv"
+POSTERIOR_FILE = "posterior.nc"
+DIAGNOSIS_FILE = "diagnosis.json"
+
+
+@dataclass(frozen=True)
+class AnalysisResult:
+    """Read-only result of one analysis; `to_dict()` is exactly result.json."""
+
+    id: str
+    design: str
+    design_sha256: str
+    data_sha256: str
+    registration: str  # registered | amended | retrospective | exploratory
+    data_cutoff: str
+    primary: dict[str, Any]
+    estimates: pd.DataFrame
+    checks: tuple[Check, ...]
+    software: dict[str, str]
+    series: pd.DataFrame | None = None
+    event_study: pd.DataFrame | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+    bayesian: dict[str, Any] | None = None
+    decision: dict[str, Any] | None = None
+    context: dict[str, Any] = field(default_factory=dict)  # title, units, dates, registry info
+
+    def tidy(self) -> pd.DataFrame:
+        return self.estimates.copy()
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {
+            "id": self.id,
+            "design": self.design,
+            "design_sha256": self.design_sha256,
+            "data_sha256": self.data_sha256,
+            "registration": self.registration,
+            "data_cutoff": self.data_cutoff,
+            "primary": self.primary,
+            "checks": [c.to_dict() for c in self.checks],
+            "software": self.software,
+            "extras": self.extras,
+            "bayesian": self.bayesian,
+            "decision": self.decision,
+            "context": self.context,
+        }
+        return clean(out)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
+
+    def write(self, folder: str | os.PathLike) -> Path:
+        """Write result.json, estimates.csv and the plot data; byte-identical for equal results."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(folder / RESULT_FILE, self.to_json())
+        write_text_atomic(folder / ESTIMATES_FILE, frame_to_csv(self.estimates))
+        for name, frame in ((SERIES_FILE, self.series), (EVENT_STUDY_FILE, self.event_study)):
+            path = folder / name
+            if frame is not None and len(frame):
+                write_text_atomic(path, frame_to_csv(frame))
+            elif path.exists():
+                path.unlink()
+        return folder

@@ -1,0 +1,103 @@
+"""The main job on the synthetic demo data (`evaluation demo`, `make demo`).
+
+generate -> import -> verify the registry -> analyse all designs -> portfolio -> render -> print.
+Everything it writes (data/, analyses/, _site/, reports/interventions/) is git-ignored.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from evaluation import defaults
+from evaluation.errors import EvaluationError, RegistryError
+from evaluation.workspace import Workspace
+
+
+def load_demo_data(ws: Workspace, *, seed: int | None = None, echo: Callable[[str], None] = print) -> dict[str, Path]:
+    """Generate the demo files into data/demo/ and import them into the workspace's store."""
+    from evaluation.data.store import import_incidents
+    from evaluation.data.units import import_units
+    from evaluation.demo.data import write_demo_data
+
+    paths = write_demo_data(ws.data / "demo", seed=seed if seed is not None else defaults.DEMO_SEED)
+    db = ws.db_path()
+    import_units(paths["units"], db_path=db)
+    report = import_incidents(paths["incidents"], db_path=db)
+    if report.quarantined:
+        raise EvaluationError(
+            f"{paths['incidents']}: {report.quarantined} demo rows were quarantined (the store at {db} holds "
+            "other data for the same incident ids); remove the database or use --seed of the earlier demo"
+        )
+    shutil.copyfile(paths["neighbours"], ws.neighbours)
+    echo(f"demo data: {report.rows_read} synthetic incidents in {paths['incidents']} "
+         f"({report.stored_new} new, {report.already_present} already present) -> {db}")
+    return paths
+
+
+def verify_registry(ws: Workspace, *, echo: Callable[[str], None] = print) -> None:
+    from evaluation.registry import verify
+
+    check = verify(ws)
+    if not check.ok:
+        raise RegistryError("registry verify failed: " + " | ".join(check.problems))
+    echo(f"registry OK: {check.entries} entries, {check.designs} designs")
+
+
+def run_demo(ws: Workspace, *, seed: int | None = None, lang: str = defaults.LANGUAGE,
+             render: bool = True, echo: Callable[[str], None] = print) -> dict:
+    """Run the whole main job; returns {id: result} and prints one line per intervention."""
+    from evaluation.analysis.run import analyse
+    from evaluation.cli.analyse_cmds import _one_line
+    from evaluation.portfolio.build import write_portfolio
+    from evaluation.progress import progress_bar
+
+    load_demo_data(ws, seed=seed, echo=echo)
+    verify_registry(ws, echo=echo)
+    paths = sorted(ws.designs.glob("*.yaml"))
+    results = {}
+    with progress_bar("analysing the Field Lab interventions", len(paths)) as advance:
+        for path in paths:
+            results[path.stem] = analyse(path, workspace=ws)
+            advance()
+    write_portfolio(ws)
+    if render:
+        from evaluation.report.render import render_site
+
+        site = render_site(ws, lang=lang, echo=echo)
+        echo(f"portfolio page: {site}")
+    for result in results.values():
+        echo(_one_line(result))
+    return results
+
+
+def register_demo_designs(ws: Workspace, *, by: str, seed: int = defaults.DEMO_SEED) -> list[dict]:
+    """Register every demo design as it would have been: against the data before its start.
+
+    Used once to write the committed designs/registry.jsonl; each design is registered against a
+    store holding only the incidents up to the day before its first start, so none is retrospective.
+    """
+    import datetime as dt
+
+    from evaluation.analysis.prepare import source_panel
+    from evaluation.data.store import import_incidents
+    from evaluation.data.units import import_units
+    from evaluation.demo.data import write_demo_data
+    from evaluation.design.model import load_design
+    from evaluation.registry import register
+
+    designs = sorted((load_design(p) for p in ws.designs.glob("*.yaml")),
+                     key=lambda d: (d.treatment.first_start, d.id))
+    entries = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for design in designs:
+            until = design.treatment.first_start - dt.timedelta(days=1)
+            folder = Path(tmp) / design.id
+            paths = write_demo_data(folder, seed=seed, until=until)
+            db = folder / "store.duckdb"
+            import_units(paths["units"], db_path=db)
+            import_incidents(paths["incidents"], db_path=db)
+            entries.append(register(design, workspace=ws, by=by, source=source_panel(design, ws, db=db)))
+    return entries

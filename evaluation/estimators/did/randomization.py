@@ -1,0 +1,275 @@
+"""Randomization inference for few treated units.
+
+With one to a handful of treated municipalities, cluster-robust errors rest on a handful of
+clusters and reject a true null far too often. Randomization inference instead asks: had the
+intervention gone to other units (as many, with the same start dates), how often would the
+statistic be as extreme as the one observed?
+
+Statistic: the standardized score of the treatment coefficient under the null model
+`y ~ 1 | unit + period` (Poisson with offset log(exposure) for count models, least squares for
+`linear`): T = sum over treated post cells of (y - mu0) / sqrt(sum of the null variance mu0)
+(variance 1 per cell for `linear`). The null model is fitted once; every re-assignment is then a
+sum over a precomputed table, so 1,000 draws cost one regression.
+
+p-value: two-sided, share of assignments with |T| >= |T_observed|. Assignments are enumerated
+exactly when there are at most defaults.RI_EXACT_MAX of them (the observed one among them);
+otherwise `randomization_draws` are sampled from numpy's Generator(seed) and
+p = (1 + #{|T_k| >= |T_obs|}) / (1 + draws).
+Interval: the set of effects beta0 not rejected at level alpha, where the sharp null "the
+effect is beta0" is tested by removing it from the treated cells (y * exp(-beta0) for counts,
+y - beta0 for `linear`), refitting the null model, and re-evaluating every assignment.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from evaluation import defaults
+from evaluation.estimators.did.twfe import fit_null
+
+# The search for an interval end stops when it is known to within this share of the standard
+# error (0.02 se is ~0.3% on a rate ratio with se 0.15), or after CI_MAX_STEPS refinements.
+CI_TOLERANCE = 0.02
+CI_MAX_STEPS = 8
+CI_P_TOLERANCE = 0.003
+# Give up bracketing an interval end beyond this many standard errors (reported as unbounded).
+CI_MAX_SE = 64.0
+
+
+@dataclass(frozen=True)
+class Assignments:
+    """Re-assignments of treatment: unit index per treated slot, each slot with its cohort."""
+
+    units: np.ndarray  # (n_assignments, n_treated) indices into `unit_names`
+    cohorts: np.ndarray  # (n_treated,) first treated t of each slot
+    unit_names: tuple[str, ...]
+    observed: np.ndarray  # (n_treated,) indices of the actual treated units
+    exact: bool
+
+    @property
+    def size(self) -> int:
+        return len(self.units)
+
+
+@dataclass(frozen=True)
+class RandomizationResult:
+    p_value: float
+    ci_low: float  # on the coefficient scale (log rate ratio, or difference)
+    ci_high: float
+    statistic: float
+    draws: int
+    exact: bool
+    n_assignments_possible: int
+
+    def as_dict(self) -> dict[str, object]:
+        return {"draws": self.draws, "exact": self.exact, "statistic": self.statistic,
+                "assignments_possible": self.n_assignments_possible}
+
+
+def count_assignments(n_units: int, cohort_sizes: list[int]) -> int:
+    """Number of ways to give each cohort its number of units: a multinomial coefficient."""
+    total, left = 1, n_units
+    for size in cohort_sizes:
+        total *= math.comb(left, size)
+        left -= size
+    return total
+
+
+def make_assignments(*, unit_names: tuple[str, ...], treated: dict[str, int], draws: int,
+                     seed: int, exact_max: int = defaults.RI_EXACT_MAX) -> Assignments:
+    """Exact enumeration when small enough, else `draws` random assignments (fixed seed)."""
+    order = sorted(treated, key=lambda u: (treated[u], u))
+    cohorts = np.array([treated[u] for u in order], dtype=int)
+    index = {u: i for i, u in enumerate(unit_names)}
+    observed = np.array([index[u] for u in order], dtype=int)
+    sizes = [int(n) for _, n in sorted(pd.Series(cohorts).value_counts().items())]
+    n_possible = count_assignments(len(unit_names), sizes)
+    n = len(unit_names)
+    if n_possible <= exact_max:
+        rows = [list(r) for r in _enumerate(list(range(n)), sizes)]
+        return Assignments(units=np.array(rows, dtype=int), cohorts=cohorts,
+                           unit_names=unit_names, observed=observed, exact=True)
+    rng = np.random.default_rng(seed)
+    keys = rng.random((draws, n))
+    units = np.argsort(keys, axis=1)[:, : len(order)]
+    return Assignments(units=units, cohorts=cohorts, unit_names=unit_names, observed=observed,
+                       exact=False)
+
+
+def _enumerate(pool: list[int], sizes: list[int]):
+    if not sizes:
+        yield ()
+        return
+    for combo in itertools.combinations(pool, sizes[0]):
+        rest = [u for u in pool if u not in combo]
+        for tail in _enumerate(rest, sizes[1:]):
+            yield combo + tail
+
+
+class ScoreTable:
+    """Tail sums of score and variance per unit and start period, for fast re-assignment."""
+
+    def __init__(self, frame: pd.DataFrame, unit_names: tuple[str, ...], resid: np.ndarray,
+                 var: np.ndarray, n_periods: int) -> None:
+        rows = pd.Categorical(frame["unit"], categories=list(unit_names)).codes
+        t = frame["t"].to_numpy(dtype=int)
+        a = np.zeros((len(unit_names), n_periods + 1))
+        b = np.zeros((len(unit_names), n_periods + 1))
+        np.add.at(a, (rows, t), resid)
+        np.add.at(b, (rows, t), var)
+        # column c holds the sum over t >= c: a reversed cumulative sum
+        self.a = np.cumsum(a[:, ::-1], axis=1)[:, ::-1]
+        self.b = np.cumsum(b[:, ::-1], axis=1)[:, ::-1]
+
+    def statistic(self, units: np.ndarray, cohorts: np.ndarray) -> np.ndarray:
+        num = self.a[units, cohorts].sum(axis=-1)
+        den = self.b[units, cohorts].sum(axis=-1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out = np.where(den > 0, num / np.sqrt(np.where(den > 0, den, 1.0)), 0.0)
+        return out
+
+
+def null_residuals(frame: pd.DataFrame, *, model: str):
+    """A function beta0 -> (y0 - mu0, null variance) per row, y0 the outcome without the effect.
+
+    Linear: the least-squares residual is linear in beta0, so two projections serve every
+    beta0. Counts: one Poisson fit per beta0.
+    """
+    y = frame["y"].to_numpy(dtype=float)
+    d = frame["d"].to_numpy(dtype=float)
+    if model == "linear":
+        y_res = y - fit_null(frame, model=model, y=y)
+        d_res = d - fit_null(frame, model=model, y=d)
+        ones = np.ones_like(y)
+        return lambda beta0: (y_res - beta0 * d_res, ones)
+    has_events = pd.Series(y).groupby(frame["unit"].to_numpy()).transform("sum").to_numpy() > 0
+    fit_rows = frame.loc[has_events].reset_index(drop=True)
+
+    def at(beta0: float) -> tuple[np.ndarray, np.ndarray]:
+        # units with no events keep mu0 = 0: they carry no information (their effect is -inf)
+        # zeros stay zeros (and are kept finite for extreme beta0 in the interval search)
+        with np.errstate(over="ignore"):
+            y0 = np.where(y > 0, y * np.exp(-beta0 * d), 0.0)
+        mu0 = np.zeros_like(y)
+        if beta0 == 0.0:
+            mu0[has_events] = _null_at_zero(fit_rows, model)
+        else:
+            mu0[has_events] = fit_null(fit_rows, model=model, y=y0[has_events])
+        return y0 - mu0, mu0
+
+    return at
+
+
+_NULL_CACHE: dict[tuple, np.ndarray] = {}
+_NULL_CACHE_SIZE = 8
+
+
+def _null_at_zero(rows: pd.DataFrame, model: str) -> np.ndarray:
+    """The null fit of the observed outcome; it does not depend on who is treated, so the
+    placebo dates of one pre-period share it (memoised on the data it depends on)."""
+    key = (model, rows["y"].to_numpy().tobytes(), rows["t"].to_numpy().tobytes(),
+           rows["log_exposure"].to_numpy().tobytes(), rows["unit_id"].to_numpy().tobytes())
+    if key not in _NULL_CACHE:
+        if len(_NULL_CACHE) >= _NULL_CACHE_SIZE:
+            _NULL_CACHE.pop(next(iter(_NULL_CACHE)))
+        _NULL_CACHE[key] = fit_null(rows, model=model, y=rows["y"].to_numpy(dtype=float))
+    return _NULL_CACHE[key].copy()
+
+
+def p_value_at(residuals_at, table_of, assignments: Assignments, beta0: float) -> tuple[float, float]:
+    """Two-sided randomization p-value of the sharp null `effect = beta0`, and T observed."""
+    table = table_of(*residuals_at(beta0))
+    t_obs = float(table.statistic(assignments.observed[None, :], assignments.cohorts)[0])
+    t_all = table.statistic(assignments.units, assignments.cohorts)
+    # a relative tolerance so ties are counted as ties despite floating-point noise
+    extreme = np.abs(t_all) >= abs(t_obs) * (1 - 1e-10)
+    if assignments.exact:
+        return float(np.mean(extreme)), t_obs
+    return float((1 + extreme.sum()) / (1 + len(t_all))), t_obs
+
+
+def randomization_inference(frame: pd.DataFrame, *, model: str, treated: dict[str, int],
+                            beta_hat: float, se_hint: float, draws: int, seed: int,
+                            alpha: float, n_periods: int,
+                            exact_max: int = defaults.RI_EXACT_MAX,
+                            interval: bool = True) -> RandomizationResult:
+    """p-value at 0 and the interval by test inversion around the point estimate `beta_hat`.
+
+    `frame`: model frame (unit, t, y, d, log_exposure) of all eligible units; `treated`: the
+    actual treated units -> first treated t; `se_hint`: a scale for the search (any error).
+    """
+    unit_names = tuple(dict.fromkeys(frame["unit"]))
+    assignments = make_assignments(unit_names=unit_names, treated=treated, draws=draws,
+                                   seed=seed, exact_max=exact_max)
+    sizes = [int(n) for n in pd.Series(list(treated.values())).value_counts().sort_index()]
+    n_possible = count_assignments(len(unit_names), sizes)
+    residuals_at = null_residuals(frame, model=model)
+
+    def table_of(resid: np.ndarray, var: np.ndarray) -> ScoreTable:
+        return ScoreTable(frame, unit_names, resid, var, n_periods)
+
+    p0, t0 = p_value_at(residuals_at, table_of, assignments, 0.0)
+
+    known: dict[float, float] = {0.0: p0}
+
+    def p_at(b: float) -> float:
+        # each new beta0 costs a model fit; both interval ends start from beta_hat
+        if b not in known:
+            known[b] = p_value_at(residuals_at, table_of, assignments, b)[0]
+        return known[b]
+
+    scale = se_hint if np.isfinite(se_hint) and se_hint > 0 else 0.1
+    low = high = float("nan")
+    if interval and np.isfinite(beta_hat) and p_at(beta_hat) > alpha:
+        low = _interval_end(p_at, beta_hat, -scale, alpha)
+        high = _interval_end(p_at, beta_hat, scale, alpha)
+    return RandomizationResult(p_value=p0, ci_low=low, ci_high=high, statistic=t0,
+                               draws=assignments.size, exact=assignments.exact,
+                               n_assignments_possible=n_possible)
+
+
+def _interval_end(p_at, start: float, step: float, alpha: float) -> float:
+    """Where p(beta0) falls to alpha, walking out from `start` by `step`, then narrowing.
+
+    Each evaluation is a model fit, so the bracket is narrowed by the secant on the normal
+    scale z = Phi^-1(1 - p/2), on which p(beta0) is close to linear. The search stops when an
+    evaluation is not rejected but within CI_P_TOLERANCE above alpha (finer than the Monte
+    Carlo error of p with 1,000 draws), when the bracket is narrower than CI_TOLERANCE standard errors, or after
+    CI_MAX_STEPS refinements.
+    """
+    from scipy.stats import norm
+
+    def z(p: float) -> float:
+        return float(norm.isf(min(max(p, 1e-6), 1.0) / 2))
+
+    inside, k = start, 2.0
+    while True:
+        outside = start + k * step
+        p_out = p_at(outside)
+        if p_out <= alpha:
+            break
+        inside = outside
+        k *= 2
+        if k > CI_MAX_SE:
+            return float("inf") if step > 0 else float("-inf")
+    target = z(alpha)
+    z_in, z_out = z(p_at(inside)), z(p_out)
+    for _ in range(CI_MAX_STEPS):
+        if abs(outside - inside) <= CI_TOLERANCE * abs(step):
+            break
+        frac = (target - z_in) / (z_out - z_in) if z_out != z_in else 0.5
+        frac = min(max(frac, 0.1), 0.9)  # stay well inside the bracket
+        mid = inside + frac * (outside - inside)
+        p_mid = p_at(mid)
+        if alpha < p_mid <= alpha + CI_P_TOLERANCE:
+            return mid  # not rejected, and as close to the boundary as the draws resolve
+        if p_mid > alpha:
+            inside, z_in = mid, z(p_mid)
+        else:
+            outside, z_out = mid, z(p_mid)
+    return 0.5 * (inside + outside)

@@ -1,0 +1,385 @@
+"""Two-way fixed-effects (unit and period) regressions of the outcome on the treatment indicator.
+
+Count outcomes are fitted by Poisson pseudo-maximum likelihood (pyfixest `fepois`) with offset
+log(exposure); `quasi_poisson` keeps that point estimate and scales the model-based errors by the
+Pearson dispersion; `negative_binomial` is a statsmodels NB2 model with unit and period dummies
+and an estimated alpha; `linear` is least squares with absorbed unit and period effects
+(pyfixest `feols`; equal to linearmodels PanelOLS with entity and time effects).
+
+Small-sample correction of cluster-robust (CRV1, clustered by unit) errors, for every model:
+G/(G-1) * (N-1)/(N-K), with K counting the treatment, the intercept and the period effects but
+not the unit effects, which are nested in the unit clusters (fixest's and pyfixest's default,
+so published fixest results are reproduced).
+Model-based errors carry no correction (the inverse Fisher information, as statsmodels GLM).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from evaluation.errors import AnalysisError, format_rows
+from evaluation.estimators.prepared import PreparedData
+
+POISSON_MODELS = ("poisson", "quasi_poisson", "negative_binomial")
+METHODS = {
+    "poisson": "Poisson PPML, unit and period fixed effects",
+    "quasi_poisson": "quasi-Poisson (Pearson dispersion), unit and period fixed effects",
+    "negative_binomial": "negative binomial (NB2, estimated alpha), unit and period fixed effects",
+    "linear": "linear two-way fixed effects (unit and period)",
+}
+# IRLS convergence: tight, so estimates are reproducible to far below any reported digit.
+IRLS_TOL = 1e-10
+
+
+@dataclass(frozen=True)
+class TwfeFit:
+    """One TWFE fit. `fitted` is on the response scale, aligned with `frame` rows."""
+
+    model: str
+    method: str
+    beta: float
+    se_model: float
+    se_cluster: float
+    fitted: np.ndarray
+    frame: pd.DataFrame
+    n_params: int
+    dispersion: float | None = None
+    nb_alpha: float | None = None
+    fitted_untreated: np.ndarray | None = None  # set when `separated`
+
+    @property
+    def scale(self) -> str:
+        return "difference" if self.model == "linear" else "rate_ratio"
+
+    @property
+    def separated(self) -> bool:
+        """No event in any treated cell after the start: the rate ratio estimate is 0."""
+        return self.beta == -np.inf
+
+    def counterfactual(self, beta: float | None = None) -> np.ndarray:
+        """Fitted values with the treatment effect removed (set to 0) on treated rows.
+
+        With `beta`, the counterfactual the observed data imply if the effect were `beta`.
+        """
+        if self.separated:
+            # the fit of the untreated cells, predicted for the treated ones
+            return self.fitted_untreated if beta is None else np.full(len(self.frame), np.nan)
+        b = self.beta if beta is None else beta
+        d = self.frame["d"].to_numpy(dtype=float)
+        if self.model == "linear":
+            return self.fitted - b * d
+        return self.fitted * np.exp(-b * d)
+
+
+def model_frame(rows: pd.DataFrame) -> pd.DataFrame:
+    """The columns the regressions need, as a fresh frame (the caller's data is never touched)."""
+    units = rows["unit"].astype(str).to_numpy()
+    frame = pd.DataFrame({
+        "unit": units,
+        # integer codes for the fixed effects and clusters: pyfixest factorizes them far faster
+        # than strings; `unit` keeps the names for everything else.
+        "unit_id": pd.factorize(units)[0],
+        "t": rows["t"].to_numpy(dtype=int),
+        "y": rows["y"].to_numpy(dtype=float),
+        "d": rows["d"].to_numpy(dtype=int),
+        "log_exposure": np.log(rows["exposure"].to_numpy(dtype=float)),
+    })
+    # for the staggered estimators and the event study
+    for column, dtype in (("cohort", int), ("treated_unit", bool)):
+        if column in rows:
+            frame[column] = rows[column].to_numpy(dtype=dtype)
+    return frame
+
+
+def n_params(frame: pd.DataFrame) -> int:
+    """Treatment coefficient + unit effects + (period effects - 1): the rank of the dummy design."""
+    return 1 + frame["unit"].nunique() + frame["t"].nunique() - 1
+
+
+def crv1_factor(frame: pd.DataFrame, k: int | None = None) -> float:
+    """G/(G-1) * (N-1)/(N-K), K without the unit effects (nested in the unit clusters).
+
+    This is fixest's and pyfixest's default (ssc k_fixef="nonnested"), so published fixest
+    results are reproduced. `k` overrides K (the number of non-nested parameters).
+    """
+    g = frame["unit"].nunique()
+    n = len(frame)
+    if k is None:
+        k = n_params(frame) - (g - 1)  # treatment + intercept + period effects
+    return g / (g - 1) * (n - 1) / (n - k)
+
+
+def fit_twfe(frame: pd.DataFrame, *, model: str) -> TwfeFit:
+    """Fit the TWFE regression `y ~ d | unit + t` of the given model family to `frame`."""
+    if model in ("poisson", "quasi_poisson"):
+        return _fit_poisson(frame, model=model)
+    if model == "negative_binomial":
+        return _fit_negative_binomial(frame)
+    if model == "linear":
+        return _fit_linear(frame)
+    raise ValueError(f"unknown model {model!r}")
+
+
+def _fepois(formula: str, frame: pd.DataFrame, vcov):
+    import pyfixest as pf
+
+    with warnings.catch_warnings():
+        # zero-only units/periods are removed before fitting (and reported); pyfixest's
+        # separation warning would only repeat that.
+        warnings.simplefilter("ignore")
+        fit = pf.fepois(formula, data=frame, offset="log_exposure", vcov=vcov,
+                        ssc=pf.ssc(k_adj=False, G_adj=False), iwls_tol=IRLS_TOL,
+                        iwls_maxiter=100)
+    if fit._N != len(frame):
+        raise RuntimeError(f"pyfixest dropped {len(frame) - fit._N} rows; all-zero units/periods "
+                           "must be removed before fitting")
+    return fit
+
+
+def treated_post_events(frame: pd.DataFrame) -> float:
+    return float(frame.loc[frame["d"].to_numpy() == 1, "y"].sum())
+
+
+def _fit_separated(frame: pd.DataFrame, *, model: str) -> TwfeFit:
+    """No event in any treated cell after the start: the maximum-likelihood effect is -inf.
+
+    The other parameters' estimates are then those of the fit on the untreated cells alone,
+    which also gives the counterfactual of the treated cells. Errors are undefined (NaN).
+    """
+    d = frame["d"].to_numpy() == 1
+    untreated = frame.loc[~d].reset_index(drop=True)
+    fit = _fepois("y ~ 1 | unit_id + t", untreated, "iid")
+    mu0 = np.empty(len(frame))
+    mu0[~d] = np.asarray(fit.predict(type="response"), dtype=float)
+    mu0[d] = np.asarray(fit.predict(newdata=frame.loc[d], type="response"), dtype=float)
+    k = n_params(frame)
+    y = untreated["y"].to_numpy()
+    dispersion = float(np.sum((y - mu0[~d]) ** 2 / mu0[~d]) / (len(untreated) - (k - 1)))
+    fitted = np.where(d, 0.0, mu0)
+    return TwfeFit(model=model, method=METHODS[model], beta=-np.inf, se_model=np.nan,
+                   se_cluster=np.nan, fitted=fitted, frame=frame, n_params=k,
+                   dispersion=dispersion, fitted_untreated=mu0)
+
+
+def _fit_poisson(frame: pd.DataFrame, *, model: str) -> TwfeFit:
+    if treated_post_events(frame) == 0:
+        return _fit_separated(frame, model=model)
+    fit = _fepois("y ~ d | unit_id + t", frame, {"CRV1": "unit_id"})
+    beta = float(fit.coef().iloc[0])
+    k = n_params(frame)
+    se_cluster = float(fit.se().iloc[0]) * np.sqrt(crv1_factor(frame))
+    fit.vcov("iid")
+    se_model = float(fit.se().iloc[0])
+    mu = np.asarray(fit.predict(type="response"), dtype=float)
+    y = frame["y"].to_numpy()
+    dispersion = float(np.sum((y - mu) ** 2 / mu) / (len(frame) - k))
+    if model == "quasi_poisson":
+        se_model *= np.sqrt(dispersion)
+    return TwfeFit(model=model, method=METHODS[model], beta=beta, se_model=se_model,
+                   se_cluster=se_cluster, fitted=mu, frame=frame, n_params=k,
+                   dispersion=dispersion)
+
+
+def dummy_matrix(frame: pd.DataFrame, *, with_treatment: bool = True) -> np.ndarray:
+    """Intercept, [treatment], unit and period dummies (first level of each dropped)."""
+    units = pd.Categorical(frame["unit"])
+    periods = pd.Categorical(frame["t"])
+    parts = [np.ones((len(frame), 1))]
+    if with_treatment:
+        parts.append(frame[["d"]].to_numpy(dtype=float))
+    parts.append(np.eye(len(units.categories))[units.codes][:, 1:])
+    parts.append(np.eye(len(periods.categories))[periods.codes][:, 1:])
+    return np.hstack(parts)
+
+
+def _fit_negative_binomial(frame: pd.DataFrame) -> TwfeFit:
+    import statsmodels.api as sm
+    from scipy.optimize import minimize_scalar
+
+    if treated_post_events(frame) == 0:
+        return _fit_separated(frame, model="negative_binomial")
+
+    x = dummy_matrix(frame)
+    y = frame["y"].to_numpy()
+    offset = frame["log_exposure"].to_numpy()
+    poisson = _fit_poisson(frame, model="poisson")
+    params = np.linalg.lstsq(x, np.log(poisson.fitted) - offset, rcond=None)[0]
+    mu = poisson.fitted
+    alpha = np.nan
+    # Joint maximum likelihood by coordinate ascent: alpha by a 1-D search with the mean fixed,
+    # then the mean by the statsmodels GLM with alpha fixed, until alpha settles. Each step
+    # raises the likelihood, so this ends at the NB2 maximum (checked against statsmodels'
+    # NegativeBinomial in the tests).
+    for _ in range(50):
+        found = minimize_scalar(lambda la, m=mu: -_nb2_loglik(y, m, np.exp(la)),
+                                bounds=(-12.0, 5.0), method="bounded",
+                                options={"xatol": 1e-10})
+        new_alpha = float(np.exp(found.x))
+        glm = sm.GLM(y, x, family=sm.families.NegativeBinomial(alpha=new_alpha), offset=offset)
+        res = glm.fit(start_params=params, tol=1e-12, maxiter=100)
+        params, mu = res.params, np.asarray(res.fittedvalues)
+        if np.isfinite(alpha) and abs(np.log(new_alpha / alpha)) < 1e-8:
+            break
+        alpha = new_alpha
+    alpha = new_alpha
+    # Errors from statsmodels' NB2 likelihood at the joint maximum (observed information,
+    # alpha included), as its NegativeBinomial model reports them; CRV1 from its scores.
+    nb = sm.NegativeBinomial(y, x, offset=offset, loglike_method="nb2")
+    full = np.append(params, alpha)
+    groups = pd.factorize(frame["unit"])[0]
+    k = x.shape[1] + 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # maxiter=0 "fails to converge" by design
+        plain = nb.fit(start_params=full, method="newton", maxiter=0, disp=False)
+        clustered = nb.fit(start_params=full, method="newton", maxiter=0, disp=False,
+                           cov_type="cluster", cov_kwds={"groups": groups,
+                                                         "use_correction": False})
+    # NB2's alpha is one more non-nested parameter
+    sandwich = np.asarray(clustered.cov_params())[1, 1] * crv1_factor(
+        frame, n_params(frame) - (frame["unit"].nunique() - 1) + 1)
+    return TwfeFit(model="negative_binomial", method=METHODS["negative_binomial"],
+                   beta=float(params[1]), se_model=float(np.asarray(plain.bse)[1]),
+                   se_cluster=float(np.sqrt(sandwich)), fitted=mu, frame=frame,
+                   n_params=k, dispersion=poisson.dispersion, nb_alpha=alpha)
+
+
+def _nb2_loglik(y: np.ndarray, mu: np.ndarray, alpha: float) -> float:
+    from scipy.special import gammaln
+
+    r = 1.0 / alpha
+    return float(np.sum(gammaln(y + r) - gammaln(r) - gammaln(y + 1)
+                        + r * np.log(r / (r + mu)) + y * np.log(mu / (r + mu))))
+
+
+def _fit_linear(frame: pd.DataFrame) -> TwfeFit:
+    import pyfixest as pf
+
+    # pyfixest rather than linearmodels PanelOLS: the same estimator (the tests check equality
+    # with PanelOLS), but ~0.2 s instead of 1-15 s per fit on a national weekly panel, and the
+    # checks refit it several times.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = pf.feols("y ~ d | unit_id + t", data=frame, vcov="iid")
+    beta = float(res.coef().iloc[0])
+    residual = np.asarray(res.resid(), dtype=float)
+    k = n_params(frame)
+    n = len(frame)
+    # Errors by Frisch-Waugh-Lovell on the residuals, so the degrees of freedom are exactly the
+    # module's convention (libraries count absorbed effects in different ways).
+    d_tilde = frame["d"].to_numpy(dtype=float) - fit_null(frame, model="linear",
+                                                          y=frame["d"].to_numpy(dtype=float))
+    sdd = float(d_tilde @ d_tilde)
+    se_model = float(np.sqrt(residual @ residual / (n - k) / sdd))
+    scores = pd.Series(d_tilde * residual).groupby(frame["unit"].to_numpy()).sum().to_numpy()
+    se_cluster = float(np.sqrt(scores @ scores / sdd**2 * crv1_factor(frame)))
+    fitted = frame["y"].to_numpy() - residual
+    return TwfeFit(model="linear", method=METHODS["linear"], beta=beta, se_model=se_model,
+                   se_cluster=se_cluster, fitted=fitted, frame=frame, n_params=k)
+
+
+def drop_all_zero_units(frame: pd.DataFrame) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """Remove units whose outcome is zero in every estimation period.
+
+    Their unit effect is -infinity under a log link: they carry no information on the rate
+    ratio and would stop the fit. The caller reports the units removed.
+    """
+    total = frame.groupby("unit", sort=False)["y"].sum()
+    zero = tuple(str(u) for u in total.index[total.to_numpy() == 0])
+    if not zero:
+        return frame, ()
+    return frame.loc[~frame["unit"].isin(zero)].reset_index(drop=True), zero
+
+
+def fit_null(frame: pd.DataFrame, *, model: str, y: np.ndarray) -> np.ndarray:
+    """Fitted values of `y ~ 1 | unit + t` (no treatment term): the model under the null.
+
+    Count models use the Poisson fit (the randomization statistic is a Poisson score, valid
+    under randomization whatever the true variance); `linear` the least-squares projection.
+    """
+    import pyfixest as pf
+
+    work = frame.assign(y=np.asarray(y, dtype=float))
+    if model == "linear":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fit = pf.feols("y ~ 1 | unit_id + t", data=work)
+        return work["y"].to_numpy() - np.asarray(fit.resid(), dtype=float)
+    fit = _fepois("y ~ 1 | unit_id + t", work, "iid")
+    return np.asarray(fit.predict(type="response"), dtype=float)
+
+
+# --- input: validation and model frames ------------------------------------------------------
+def validate(data: PreparedData) -> None:
+    """Raise a one-line AnalysisError for data no DiD estimate can be trusted on."""
+    panel = data.panel
+    design = data.design.id
+    count = data.spec.model in POISSON_MODELS
+    bad_y = np.flatnonzero(~np.isfinite(panel["y"].to_numpy(dtype=float)))
+    if len(bad_y):
+        raise AnalysisError(f"design {design}: outcome `y` is missing in panel row(s) "
+                            f"{format_rows(bad_y)}; fill them (0 when no event) or shorten the window")
+    if count and (panel["y"] < 0).any():
+        rows = np.flatnonzero(panel["y"].to_numpy() < 0)
+        raise AnalysisError(f"design {design}: model {data.spec.model} needs counts >= 0; "
+                            f"negative outcome in panel row(s) {format_rows(rows)}; use model: linear")
+    exposure = panel["exposure"].to_numpy(dtype=float)
+    if count and not np.all(np.isfinite(exposure) & (exposure > 0)):
+        rows = np.flatnonzero(~(np.isfinite(exposure) & (exposure > 0)))
+        raise AnalysisError(f"design {design}: exposure must be positive; panel row(s) "
+                            f"{format_rows(rows)} have a missing or non-positive exposure")
+    if not data.repeated_cross_section:
+        per_unit = panel.groupby("unit", sort=True)["t"].nunique()
+        short = per_unit[per_unit < data.n_periods]
+        if len(short):
+            present = panel.loc[panel["unit"] == short.index[0], "t"]
+            missing = sorted(set(range(data.n_periods)) - set(present.tolist()))
+            raise AnalysisError(
+                f"design {design}: the panel has gaps: unit(s) {format_rows(short.index)} lack "
+                f"period(s) (e.g. {short.index[0]}: t = {format_rows(missing)}); add the missing "
+                "unit-periods (0 when no event) or drop the unit from the design")
+    rows = data.estimation_rows
+    treated_rows = rows.loc[rows["treated_unit"]]
+    pre = treated_rows.loc[treated_rows["t"] < treated_rows["cohort"]].groupby("unit").size()
+    no_pre = sorted(set(data.treated_units) - set(pre.index))
+    if no_pre:
+        raise AnalysisError(f"design {design}: treated unit(s) {format_rows(no_pre)} have no "
+                            "pre-period data in the window; move window.start earlier or drop them")
+    totals = treated_rows.groupby("unit")["y"].apply(lambda y: float(np.abs(y).sum()))
+    zero = sorted(totals.index[totals.to_numpy() == 0])
+    if zero:
+        raise AnalysisError(f"design {design}: treated unit(s) {format_rows(zero)} have an "
+                            "all-zero outcome in the window, so no effect can be estimated; "
+                            "check the unit codes or drop them")
+    if rows.loc[~rows["treated_unit"], "unit"].nunique() == 0:
+        raise AnalysisError(f"design {design}: no control units in the panel; a did design "
+                            "needs untreated units (controls: untreated, or a list)")
+
+
+def model_rows(data: PreparedData) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """(all estimation rows, rows the models are fitted on, notes) as model frames.
+
+    For count models, periods with no event in any unit and control units with no event in the
+    window are left out of the fits: their fixed effect is minus infinity and they carry no
+    information on the rate ratio. They stay in the randomization pool (its first frame),
+    since under the null they could have been treated.
+    """
+    frame = model_frame(data.estimation_rows)
+    notes: list[str] = []
+    if data.spec.model not in POISSON_MODELS:
+        return frame, frame, notes
+    per_t = frame.groupby("t")["y"].sum()
+    empty = per_t.index[per_t.to_numpy() == 0].tolist()
+    if empty:
+        frame = frame.loc[~frame["t"].isin(empty)].reset_index(drop=True)
+        notes.append(f"{len(empty)} period(s) without any event in any unit are left out of the "
+                     f"fit (t = {format_rows(empty)}); they carry no information on the effect.")
+    fit_frame, zero_units = drop_all_zero_units(frame)
+    if zero_units:
+        notes.append(f"{len(zero_units)} control unit(s) without any event in the window are "
+                     f"left out of the fit ({format_rows(zero_units)}); they carry no "
+                     "information on the rate ratio but stay in the randomization pool.")
+    return frame, fit_frame, notes

@@ -1,0 +1,204 @@
+"""Interrupted time series: segmented regression of the treated series' counts.
+
+`estimate_its(data)` sums the treated units' counts (and exposure) per period, fits a segmented
+Poisson / quasi-Poisson / negative binomial (or linear) model with trend, Fourier seasonality,
+covariates and a log(exposure) offset, and reports the level change at the start as a rate
+ratio. With listed controls it fits a controlled ITS on the stacked treated and control series.
+See segmented.py (model), inference.py (errors), counterfactual.py (series, averted), checks.py.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from evaluation.data.periods import period_json
+from evaluation.estimators.its.checks import (
+    harmonics_sensitivity,
+    influential_periods,
+    placebo_starts,
+    residual_autocorrelation,
+)
+from evaluation.estimators.its.counterfactual import averted, series_table
+from evaluation.estimators.its.inference import Wald, fit_with_inference, wald
+from evaluation.estimators.its.segmented import (
+    TREATED,
+    ItsFit,
+    ModelSpec,
+    build_series,
+    linear_predictor,
+    max_harmonics,
+)
+from evaluation.estimators.its.validate import check_design, check_panel, check_series, start_period
+from evaluation.estimators.output import EstimatorOutput, tidy_frame, tidy_row
+from evaluation.estimators.prepared import PreparedData
+
+__all__ = ["estimate_its"]
+
+MODEL_NAMES = {"poisson": "Poisson", "quasi_poisson": "quasi-Poisson",
+               "negative_binomial": "negative binomial (NB2)", "linear": "linear (OLS)"}
+SEASON_UNIT = {"day": "day of year", "week": "ISO week", "month": "month", "quarter": "quarter"}
+
+
+def model_spec(data: PreparedData, *, harmonics: int | None = None) -> ModelSpec:
+    spec = data.spec
+    return ModelSpec(model=spec.model, trend=spec.trend,
+                     harmonics=spec.seasonality if harmonics is None else harmonics,
+                     slope_change=spec.slope_change, covariates=tuple(data.covariates),
+                     has_exposure=bool(data.has_exposure), frequency=data.frequency,
+                     controlled=bool(data.control_units))
+
+
+def describe(data: PreparedData, spec: ModelSpec, start: Any) -> tuple[str, list[str]]:
+    """Plain-text method: model, terms and offset; plus notes on what was adjusted."""
+    notes = []
+    pairs = min(spec.harmonics, max_harmonics(spec.frequency))
+    if pairs < spec.harmonics:
+        notes.append(f"analysis.seasonality {spec.harmonics} reduced to {pairs} Fourier pair(s): "
+                     f"the most a `{spec.frequency}` cycle supports")
+    terms = ["trend"] if spec.trend else []
+    if pairs:
+        terms.append(f"{pairs} Fourier pair(s) of {SEASON_UNIT[spec.frequency]}")
+    terms += [f"covariate {c}" for c in spec.covariates]
+    terms.append(f"level change at {start}")
+    if spec.slope_change:
+        terms.append("slope change (t - start + 1) x post")
+    outcome = data.design.data.outcome
+    kind = MODEL_NAMES[spec.model]
+    if spec.model == "linear" and spec.has_exposure:
+        outcome = f"{outcome} per {data.design.data.exposure}"
+    text = f"{kind} segmented regression of {outcome} (treated units summed) on {' + '.join(terms)}"
+    if spec.is_count and spec.has_exposure:
+        text += f", offset log({data.design.data.exposure})"
+    if spec.controlled:
+        text += ("; controlled ITS: treated and control series stacked with group, group x trend "
+                 "and the control series' own change at the start; the primary is the treated "
+                 "series' change over and above the control's (seasonality shared)")
+    return text, notes
+
+
+def _row(fitted: ItsFit, name: str, *, alpha: float, spec: ModelSpec, method: str) -> dict[str, Any]:
+    w = wald(fitted, name, alpha=alpha)
+    back = math.exp if spec.is_count else float
+    return tidy_row(name, back(w.coef), w.se, back(w.low), back(w.high), w.p_value, method=method,
+                    scale="rate_ratio" if spec.is_count else "difference")
+
+
+def _summary(w: Wald, spec: ModelSpec) -> dict[str, float]:
+    back = math.exp if spec.is_count else float
+    return {"estimate": back(w.coef), "ci_low": back(w.low), "ci_high": back(w.high),
+            "p_value": w.p_value, "std_error": w.se}
+
+
+def validated_series(data: PreparedData) -> tuple[pd.DataFrame, ModelSpec, int]:
+    """The checked ITS series of `data`, its model spec and the index of the first post period."""
+    check_design(data)
+    check_panel(data)
+    t_start = start_period(data)
+    frame = build_series(data)
+    check_series(data, frame, t_start)
+    return frame, model_spec(data), t_start
+
+
+def primary_level_change(data: PreparedData) -> Wald:
+    """Only the registered primary estimate (level change, registered inference): for simulations."""
+    frame, spec, t_start = validated_series(data)
+    inference = fit_with_inference(frame.loc[~frame["excluded"]], spec=spec, t_start=t_start,
+                                   requested=data.spec.inference, hac_lags=data.spec.hac_lags)
+    return wald(inference.fit, "level_change", alpha=data.spec.alpha)
+
+
+def estimate_its(data: PreparedData, *, with_checks: bool = True) -> EstimatorOutput:
+    """Segmented-regression ITS of `data` (design: its); see the module docstring.
+
+    with_checks=False skips the pre-specified checks (placebo starts, harmonics, influence);
+    simulations use it, registered analyses never do.
+    """
+    frame, spec, t_start = validated_series(data)
+    alpha = data.spec.alpha
+    used_rows = frame.loc[~frame["excluded"]]
+    start_label = period_json(data.periods[t_start])
+    method, notes = describe(data, spec, start_label)
+
+    inference = fit_with_inference(used_rows, spec=spec, t_start=t_start,
+                                   requested=data.spec.inference, hac_lags=data.spec.hac_lags)
+    fitted = inference.fit
+    level = wald(fitted, "level_change", alpha=alpha)
+    short = f"ITS {MODEL_NAMES[spec.model]}, {inference.info['used']} errors"
+    scale = "rate_ratio" if spec.is_count else "difference"
+
+    series = series_table(frame, fitted, spec=spec, t_start=t_start, alpha=alpha)
+    post_rows = used_rows.loc[(used_rows["group"] == TREATED) & (used_rows["t"] >= t_start)]
+    if spec.is_count:
+        estimate, low, high = math.exp(level.coef), math.exp(level.low), math.exp(level.high)
+        pct = 100 * (estimate - 1)
+    else:
+        estimate, low, high = level.coef, level.low, level.high
+        cf, _ = linear_predictor(post_rows, fitted, spec=spec, t_start=t_start, counterfactual=True)
+        pct = 100 * level.coef / float(np.mean(cf)) if float(np.mean(cf)) != 0 else None
+    treated_used = used_rows.loc[used_rows["group"] == TREATED]
+    primary: dict[str, Any] = {
+        "method": method, "scale": scale, "estimate": estimate, "ci_low": low, "ci_high": high,
+        "p_value": level.p_value, "pct_change": pct, "std_error": level.se,
+        "inference": inference.info, "n_treated": len(data.treated_units),
+        "n_control": len(data.control_units), "n_periods": int(treated_used["t"].nunique()),
+        "n_pre_periods": int((treated_used["t"] < t_start).sum()),
+        "n_post_periods": int((treated_used["t"] >= t_start).sum()),
+        "n_excluded_periods": int(frame.loc[frame["group"] == TREATED, "excluded"].sum()),
+        "start": start_label, "model": spec.model,
+        "harmonics": min(spec.harmonics, max_harmonics(spec.frequency)),
+        "dispersion": fitted.dispersion if spec.is_count else None,
+    }
+    if spec.model == "negative_binomial":
+        primary["nb_alpha"] = fitted.nb_alpha
+    primary["converged"] = fitted.converged
+    if not fitted.converged:
+        notes.append(f"the {MODEL_NAMES[spec.model]} fit did not converge: treat the estimate "
+                     "with caution, or register quasi_poisson")
+    if spec.model == "linear":
+        primary["residual_variance"] = fitted.resid_scale
+        primary["pct_change_basis"] = "level change / mean counterfactual over the post period"
+    if notes:
+        primary["notes"] = notes
+
+    rows = [tidy_row("level_change", estimate, level.se, low, high, level.p_value,
+                     method=short, scale=scale)]
+    if spec.slope_change:
+        slope = wald(fitted, "slope_change", alpha=alpha)
+        primary["slope_change"] = _summary(slope, spec)
+        rows.append(_row(fitted, "slope_change", alpha=alpha, spec=spec, method=short))
+    rest = [n for n in fitted.names if n not in ("intercept", "level_change", "slope_change")]
+    rows += [_row(fitted, n, alpha=alpha, spec=spec, method=short) for n in rest]
+
+    extras: dict[str, Any] = {}
+    if spec.controlled:
+        change = {"level": _summary(wald(fitted, "control_level_change", alpha=alpha), spec)}
+        if spec.slope_change:
+            change["slope"] = _summary(wald(fitted, "control_slope_change", alpha=alpha), spec)
+        change["meaning"] = ("the control series' own change at the start (common shocks); the "
+                             "primary is the treated series' change over and above it")
+        primary["control_change"] = change
+        extras["control_change"] = change
+    extras["averted"] = averted(used_rows, fitted, spec=spec, t_start=t_start, alpha=alpha,
+                                seed=data.spec.seed)
+    a = extras["averted"]
+    rows.append(tidy_row("averted_total", a["estimate"], None, a["ci_low"], a["ci_high"], None,
+                         method=f"{short}; prediction interval", scale="count"))
+
+    checks = ()
+    if with_checks:
+        choice = fitted.cov_choice
+        checks = (
+            placebo_starts(used_rows, spec=spec, t_start=t_start, choice=choice, alpha=alpha,
+                           periods=data.periods),
+            harmonics_sensitivity(used_rows, spec=spec, t_start=t_start, choice=choice,
+                                  alpha=alpha, primary=level),
+            residual_autocorrelation(inference.tests, inference_used=inference.info["used"]),
+            influential_periods(used_rows, spec=spec, t_start=t_start, choice=choice, alpha=alpha,
+                                primary=level, periods=data.periods, fitted=fitted),
+        )
+    return EstimatorOutput(primary=primary, estimates=tidy_frame(rows), checks=checks,
+                           series=series, extras=extras)

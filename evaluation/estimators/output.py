@@ -1,0 +1,70 @@
+"""What every estimator returns: `EstimatorOutput`, its checks and the tidy estimates table.
+
+Estimators (DiD, ITS) return an `EstimatorOutput`; `evaluation.analysis.run` wraps it, with the
+registration, hashes and software versions, into a read-only `AnalysisResult`. Every estimate
+lives in one tidy table with `TIDY_COLUMNS`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pandas as pd
+
+from evaluation.files import clean
+
+TIDY_COLUMNS = ("term", "estimate", "std_error", "ci_low", "ci_high", "p_value", "method", "scale")
+CheckStatus = Literal["pass", "fail", "skipped"]
+Scale = Literal["rate_ratio", "difference"]
+
+
+@dataclass(frozen=True)
+class Check:
+    """A pre-specified check. `blocking` checks turn a verdict into inconclusive when they fail."""
+
+    name: str
+    status: CheckStatus
+    detail: str
+    blocking: bool = False
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "status": self.status, "detail": self.detail,
+                "blocking": self.blocking, "values": clean(self.values)}
+
+
+def tidy_row(term: str, estimate: float, std_error: float | None, ci_low: float, ci_high: float,
+             p_value: float | None, *, method: str, scale: str) -> dict[str, Any]:
+    """One row of the tidy estimates table."""
+    return {"term": term, "estimate": estimate, "std_error": std_error, "ci_low": ci_low,
+            "ci_high": ci_high, "p_value": p_value, "method": method, "scale": scale}
+
+
+def tidy_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=list(TIDY_COLUMNS))
+    for col in ("estimate", "std_error", "ci_low", "ci_high", "p_value"):
+        frame[col] = pd.to_numeric(frame[col], errors="coerce").astype(float)
+    return frame
+
+
+@dataclass(frozen=True)
+class EstimatorOutput:
+    """What a frequentist estimator returns.
+
+    primary: method, scale, estimate, ci_low, ci_high, p_value, pct_change, std_error (of the
+      log rate ratio, or of the difference), inference {used, reason, ...}, n_treated, n_control,
+      n_periods, and estimator-specific extras (dispersion, ...).
+    estimates: tidy table (TIDY_COLUMNS), the primary estimate's row first.
+    series: per period and group ('treated', 'control'): period, t, group, observed, fitted,
+      counterfactual, cf_low, cf_high (NaN where not defined).
+    event_study: event_time, estimate, std_error, ci_low, ci_high, scale.
+    extras: JSON-ready dict, e.g. {"averted": {...}, "control_change": {...}, "twfe": {...}}.
+    """
+
+    primary: dict[str, Any]
+    estimates: pd.DataFrame
+    checks: tuple[Check, ...] = ()
+    series: pd.DataFrame | None = None
+    event_study: pd.DataFrame | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
