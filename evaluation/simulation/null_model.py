@@ -31,8 +31,8 @@ from scipy.special import gammaln
 from evaluation import defaults
 from evaluation.errors import AnalysisError
 from evaluation.estimators.prepared import PreparedData
+from evaluation.estimators.stats import is_count
 
-COUNT_MODELS = ("poisson", "quasi_poisson", "negative_binomial")
 # The ML dispersion is searched on log(alpha) in this range; below it the data are Poisson.
 LOG_ALPHA_BOUNDS = (-12.0, 5.0)
 POISSON_ALPHA = 1e-5  # an estimated alpha below this is treated as Poisson (no frailty)
@@ -117,7 +117,7 @@ def fit_null_model(placebo: Placebo) -> NullModel:
 # --- did ---------------------------------------------------------------------------------------
 def _did_null(data: PreparedData) -> NullModel:
     panel = data.panel
-    count = data.spec.model in COUNT_MODELS
+    count = is_count(data.spec.model)
     y = panel["y"].to_numpy(dtype=float)
     unit_codes, _ = pd.factorize(panel["unit"])
     t = panel["t"].to_numpy(dtype=int)

@@ -21,14 +21,15 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from evaluation import defaults
 from evaluation.errors import AnalysisError
 from evaluation.estimators.did import checks as did_checks
+from evaluation.estimators.did.event_study import event_study
 from evaluation.estimators.did.randomization import randomization_inference
+from evaluation.estimators.did.staggered import fit_staggered, resolve_estimator
+from evaluation.estimators.did.staggered_common import StaggeredFit
 from evaluation.estimators.did.twfe import (
-    POISSON_MODELS,
     TwfeFit,
     drop_all_zero_units,
     fit_twfe,
@@ -36,8 +37,9 @@ from evaluation.estimators.did.twfe import (
     validate,
 )
 from evaluation.estimators.did.wild_bootstrap import wild_cluster_bootstrap
-from evaluation.estimators.output import Check, EstimatorOutput, tidy_frame, tidy_row
+from evaluation.estimators.output import EstimatorOutput, tidy_frame, tidy_row
 from evaluation.estimators.prepared import PreparedData
+from evaluation.estimators.stats import is_count, to_scale, wald, z_value
 
 __all__ = ["estimate_did", "infer", "model_rows", "validate"]
 
@@ -48,7 +50,7 @@ def estimate_did(data: PreparedData, *, neighbours: pd.DataFrame | None = None) 
     validate(data)
     ri_frame, frame, notes = model_rows(data)
     used, reason = choose_inference(data)
-    estimator, estimator_reason = _resolve_estimator(data)
+    estimator, estimator_reason = resolve_estimator(data)
     treated = {u: int(c) for u, c in data.panel.loc[data.panel["treated_unit"], ["unit", "cohort"]]
                .drop_duplicates().itertuples(index=False)}
 
@@ -80,7 +82,7 @@ def estimate_did(data: PreparedData, *, neighbours: pd.DataFrame | None = None) 
                              scale=scale))
         rows.extend(r for r in staggered.rows if r["term"] != "treatment")
 
-    event_table, event_check = _event_study(data)
+    event_table, event_check = event_study(data)
     if event_table is not None and len(event_table):
         for rec in event_table.itertuples(index=False):
             rows.append(tidy_row(f"event_time_{int(rec.event_time)}", rec.estimate, rec.std_error,
@@ -107,7 +109,7 @@ def estimate_did(data: PreparedData, *, neighbours: pd.DataFrame | None = None) 
 def _estimate_subset(data: PreparedData, sub: pd.DataFrame, *, treated: dict[str, int],
                      interval: bool, inference: bool = True) -> dict[str, Any]:
     """TWFE estimate on a modified model frame (for the checks), with the design's inference."""
-    if data.spec.model in POISSON_MODELS:
+    if is_count(data.spec.model):
         per_t = sub.groupby("t")["y"].transform("sum")
         sub, _ = drop_all_zero_units(sub.loc[per_t.to_numpy() > 0].reset_index(drop=True))
         present = set(sub["unit"])
@@ -160,7 +162,7 @@ def infer(frame: pd.DataFrame, *, fit: TwfeFit, treated: dict[str, int], used: s
     if fit.separated:
         return _infer_separated(frame, fit=fit, treated=treated, used=used, data=data)
     if used in ("model", "cluster"):
-        lo, hi, p = _wald(beta, se, spec.alpha)
+        lo, hi, p = wald(beta, se, spec.alpha)
         out.update(ci_low=lo, ci_high=hi, p_value=p)
         return out
     if used == "wild_bootstrap":
@@ -207,30 +209,16 @@ def _infer_separated(frame: pd.DataFrame, *, fit: TwfeFit, treated: dict[str, in
 def _interval_std_error(out: dict[str, Any], alpha: float) -> dict[str, Any]:
     """For randomization and bootstrap inference the reported standard error is the one the
     interval implies, (high - low) / (2 z), not the cluster-robust error it replaces."""
-    z = float(stats.norm.ppf(1 - alpha / 2))
+    z = z_value(alpha)
     width = out["ci_high"] - out["ci_low"]
     out["std_error"] = width / (2 * z) if math.isfinite(width) else math.nan
     out["details"] = {**out["details"], "std_error": "implied by the interval: (high - low) / (2 z)"}
     return out
 
 
-def _wald(beta: float, se: float, alpha: float) -> tuple[float, float, float]:
-    if not (math.isfinite(se) and se > 0):
-        return math.nan, math.nan, math.nan
-    z = float(stats.norm.ppf(1 - alpha / 2))
-    return beta - z * se, beta + z * se, float(2 * stats.norm.sf(abs(beta / se)))
 
-
-# --- staggered (evaluation.did.staggered, owned by the staggered-design module) -----------------
-def _resolve_estimator(data: PreparedData) -> tuple[str, str]:
-    from evaluation.estimators.did.staggered import resolve_estimator
-
-    return resolve_estimator(data)
-
-
-def _fit_staggered(data: PreparedData, *, estimator: str):
-    from evaluation.estimators.did.staggered import fit_staggered
-
+# --- staggered starts ---------------------------------------------------------------------------
+def _fit_staggered(data: PreparedData, *, estimator: str) -> StaggeredFit:
     return fit_staggered(data, estimator=estimator, control_group=data.spec.control_group)
 
 
@@ -253,31 +241,19 @@ def _staggered_summary(fit, *, frame: pd.DataFrame, treated: dict[str, int], use
     return _interval_std_error(out, spec.alpha)
 
 
-def _event_study(data: PreparedData) -> tuple[pd.DataFrame | None, Check]:
-    try:
-        from evaluation.estimators.did.event_study import event_study
-    except ImportError:
-        return None, Check(name="pre_trends", status="skipped",
-                           detail="event study not available in this version")
-    return event_study(data)
 
 
 # --- presentation -------------------------------------------------------------------------------
 def _method(data: PreparedData, fit: TwfeFit) -> str:
-    if fit.model in POISSON_MODELS and data.has_exposure:
+    if is_count(fit.model) and data.has_exposure:
         return f"{fit.method}, offset log(exposure)"
     return fit.method
 
 
-def _to_scale(value: float, scale: str) -> float:
-    if scale == "rate_ratio":
-        return math.exp(value) if math.isfinite(value) else (0.0 if value < 0 else math.inf)
-    return value
-
 
 def _row_values(summary: dict[str, Any], scale: str) -> tuple[float, float, float, float, float]:
-    return (_to_scale(summary["beta"], scale), summary["std_error"],
-            _to_scale(summary["ci_low"], scale), _to_scale(summary["ci_high"], scale),
+    return (to_scale(summary["beta"], scale), summary["std_error"],
+            to_scale(summary["ci_low"], scale), to_scale(summary["ci_high"], scale),
             summary["p_value"])
 
 
@@ -337,7 +313,7 @@ def _series(data: PreparedData, fit: TwfeFit, summary: dict[str, Any]) -> tuple[
     observed_post = float(frame["y"].to_numpy()[post].sum())
     if fit.separated:  # nothing observed: averted = E (1 - RR) over the interval of RR
         expected = float(cf[post].sum())
-        averted_ends = sorted(expected * (1 - _to_scale(b, "rate_ratio")) for b in (lo_b, hi_b))
+        averted_ends = sorted(expected * (1 - to_scale(b, "rate_ratio")) for b in (lo_b, hi_b))
     else:
         averted_ends = sorted(float(e[post].sum()) - observed_post for e in ends)
     averted = {"estimate": float(cf[post].sum()) - observed_post,
@@ -350,6 +326,6 @@ def _search_scale(fit: TwfeFit) -> float:
     """A scale for the randomization interval search: the model-based error, widened by the
     Pearson dispersion for count models (randomization intervals are wider under
     overdispersion, and a scale close to the width saves refits)."""
-    if fit.model in POISSON_MODELS and fit.dispersion is not None and fit.model != "quasi_poisson":
+    if is_count(fit.model) and fit.dispersion is not None and fit.model != "quasi_poisson":
         return fit.se_model * math.sqrt(max(fit.dispersion, 1.0))
     return fit.se_model

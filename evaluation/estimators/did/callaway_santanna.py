@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from evaluation.errors import AnalysisError
-from evaluation.estimators.did.staggered import (
+from evaluation.estimators.did.staggered_common import (
     StaggeredFit,
     is_count_model,
     make_fit,

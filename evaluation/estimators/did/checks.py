@@ -9,7 +9,6 @@ The pass/fail rule of every check is in its docstring and repeated in its detail
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
 
@@ -18,12 +17,9 @@ import pandas as pd
 
 from evaluation import defaults
 from evaluation.estimators.output import Check
+from evaluation.estimators.stats import to_scale
 
 Estimate = Callable[..., dict[str, Any]]
-
-
-def _shown(beta: float, scale: str) -> float:
-    return math.exp(beta) if scale == "rate_ratio" else beta
 
 
 def _label(scale: str) -> str:
@@ -57,7 +53,7 @@ def placebo_check(frame: pd.DataFrame, *, treated: dict[str, int], estimate: Est
         if "skipped" in res:
             results[str(date)] = {"skipped": res["skipped"]}
             continue
-        results[str(date)] = {"estimate": _shown(res["beta"], scale), "p_value": res["p_value"]}
+        results[str(date)] = {"estimate": to_scale(res["beta"], scale), "p_value": res["p_value"]}
     tested = {k: v for k, v in results.items() if "p_value" in v}
     if not tested:
         return Check(name="placebo_dates", status="skipped",
@@ -92,7 +88,7 @@ def leave_one_out_check(frame: pd.DataFrame, *, treated: dict[str, int], estimat
         rest = {u: c for u, c in treated.items() if u != unit}
         res = estimate(sub, treated=rest, interval=False, inference=False)
         if "skipped" not in res:
-            estimates[unit] = _shown(res["beta"], scale)
+            estimates[unit] = to_scale(res["beta"], scale)
     outside = [u for u, e in estimates.items()
                if not (np.isfinite(lo) and np.isfinite(hi) and lo <= e <= hi)]
     status = "fail" if outside else "pass"
@@ -134,8 +130,8 @@ def displacement_check(frame: pd.DataFrame, *, treated: dict[str, int],
     res = estimate(sub, treated=exposed, interval=True)
     if "skipped" in res:
         return Check(name="displacement", status="skipped", detail=res["skipped"])
-    est = _shown(res["beta"], scale)
-    lo, hi = _shown(res["ci_low"], scale), _shown(res["ci_high"], scale)
+    est = to_scale(res["beta"], scale)
+    lo, hi = to_scale(res["ci_low"], scale), to_scale(res["ci_high"], scale)
     increase = res["beta"] > 0 and res["p_value"] < alpha
     detail = (f"{len(exposed)} neighbouring unit(s) of the treated units: {_label(scale)} "
               f"{est:.3g} [{lo:.3g}, {hi:.3g}], p = {res['p_value']:.3g}; rule: fail when the "

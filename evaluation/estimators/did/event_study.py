@@ -29,9 +29,8 @@ import pandas as pd
 import pyfixest as pf
 from scipy import stats
 
-from evaluation.estimators.did.staggered import is_count_model, normal_summary
+from evaluation.estimators.did.staggered_common import is_count_model
 from evaluation.estimators.did.sun_abraham import (
-    IRLS_TOL,
     error_choice,
     event_time_estimates,
     gradient_matrix,
@@ -40,6 +39,7 @@ from evaluation.estimators.did.sun_abraham import (
 from evaluation.estimators.did.twfe import model_frame
 from evaluation.estimators.output import Check
 from evaluation.estimators.prepared import PreparedData
+from evaluation.estimators.stats import IRLS_TOL, pearson_dispersion, to_scale, wald
 
 EVENT_COLUMNS = ("event_time", "estimate", "std_error", "ci_low", "ci_high", "scale")
 CHECK_NAME = "pre_trends"
@@ -146,7 +146,7 @@ def _lead_fit(data: PreparedData, lo: int) -> tuple[pd.DataFrame, np.ndarray, st
     if scale_dispersion:
         mu = np.asarray(fit.predict(type="response"), dtype=float)
         k = len(coef) + fit_rows["unit"].nunique() + fit_rows["t"].nunique() - 1
-        phi = float(np.sum((fit_rows["y"].to_numpy() - mu) ** 2 / mu) / max(len(mu) - k, 1))
+        phi = pearson_dispersion(fit_rows["y"].to_numpy(), mu, k)
         vcov = vcov * phi
         errors += f"; scaled by the Pearson dispersion {phi:.3g}"
     position = {e: i for i, e in enumerate(lead_times)}
@@ -188,14 +188,9 @@ def wald_check(tested: list[int], estimates: np.ndarray, cov: np.ndarray, *, lea
 
 
 def _row(e: int, est: float, se: float, alpha: float, scale: str) -> dict:
-    lo, hi, _ = normal_summary(est, se, alpha) if math.isfinite(est) else (math.nan, math.nan, 0)
-    if scale == "rate_ratio":
-        with np.errstate(over="ignore"):
-            ratio = [float(np.exp(v)) for v in (est, lo, hi)]
-        return {"event_time": int(e), "estimate": ratio[0], "std_error": se, "ci_low": ratio[1],
-                "ci_high": ratio[2], "scale": scale}
-    return {"event_time": int(e), "estimate": est, "std_error": se, "ci_low": lo, "ci_high": hi,
-            "scale": scale}
+    lo, hi, _ = wald(est, se, alpha) if math.isfinite(est) else (math.nan, math.nan, 0)
+    return {"event_time": int(e), "estimate": to_scale(est, scale), "std_error": se,
+            "ci_low": to_scale(lo, scale), "ci_high": to_scale(hi, scale), "scale": scale}
 
 
 def _table(rows: list[dict]) -> pd.DataFrame:

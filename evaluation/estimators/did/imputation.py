@@ -30,7 +30,7 @@ import pandas as pd
 import pyfixest as pf
 
 from evaluation.errors import AnalysisError
-from evaluation.estimators.did.staggered import (
+from evaluation.estimators.did.staggered_common import (
     StaggeredFit,
     error_mode,
     is_count_model,
@@ -41,8 +41,7 @@ from evaluation.estimators.did.staggered import (
 )
 from evaluation.estimators.did.twfe import model_frame
 from evaluation.estimators.prepared import PreparedData
-
-IRLS_TOL = 1e-10  # Poisson IRLS convergence: far below any reported digit
+from evaluation.estimators.stats import IRLS_TOL, scale_of
 
 
 def fit_imputation(data: PreparedData, *, control_group: str) -> StaggeredFit:
@@ -77,7 +76,7 @@ def fit_imputation(data: PreparedData, *, control_group: str) -> StaggeredFit:
     frame["use"] = usable.to_numpy()
     subsets = _subsets(frame, data)
     estimates, errors = _effects(frame, subsets, data, count=count)
-    rows = [scaled_row(term, est, se, data.spec.alpha, method="imputation", scale=_scale(count))
+    rows = [scaled_row(term, est, se, data.spec.alpha, method="imputation", scale=scale_of(data.spec.model))
             for (term, _), est, se in zip(subsets[1:], estimates[1:], errors[1:], strict=True)]
     aggregations = {term: {"estimate": est, "std_error": se, "n_obs": int(mask.sum())}
                     for (term, mask), est, se in zip(subsets, estimates, errors, strict=True)}
@@ -312,10 +311,6 @@ def _model_variance(f: pd.DataFrame, *, count: bool, model: str, n_par: int) -> 
         kappa = max(0.0, float(np.sum((y - mu) ** 2 - y) / np.sum(mu ** 2)))
         return {"row": mu * (1 + kappa * mu), "scale": 1.0, "kappa": kappa}
     return {"row": mu, "scale": 1.0, "kappa": 0.0}
-
-
-def _scale(count: bool) -> str:
-    return "rate_ratio" if count else "difference"
 
 
 def _method(count: bool, control_group: str) -> str:

@@ -39,7 +39,7 @@ import pandas as pd
 import pyfixest as pf
 
 from evaluation.errors import AnalysisError
-from evaluation.estimators.did.staggered import (
+from evaluation.estimators.did.staggered_common import (
     StaggeredFit,
     error_mode,
     is_count_model,
@@ -51,8 +51,7 @@ from evaluation.estimators.did.staggered import (
 )
 from evaluation.estimators.did.twfe import model_frame
 from evaluation.estimators.prepared import PreparedData
-
-IRLS_TOL = 1e-10
+from evaluation.estimators.stats import IRLS_TOL, pearson_dispersion
 
 
 @dataclass(frozen=True)
@@ -181,7 +180,7 @@ def saturated_fit(data: PreparedData, *, leads: bool) -> SaturatedFit:
     if count and scale_dispersion:
         mu = np.exp(link)
         k = len(kept) + fit_rows["unit"].nunique() + fit_rows["t"].nunique() - 1
-        phi = float(np.sum((fit_rows["y"].to_numpy() - mu) ** 2 / mu) / max(len(mu) - k, 1))
+        phi = pearson_dispersion(fit_rows["y"].to_numpy(), mu, k)
         vcov = vcov * phi
         errors += f"; scaled by the Pearson dispersion {phi:.3g}"
     cells["mu0"] = cells["name"].map(frame.groupby("cell")["fitted0"].sum())

@@ -23,16 +23,14 @@ import pandas as pd
 
 from evaluation.errors import AnalysisError, format_rows
 from evaluation.estimators.prepared import PreparedData
+from evaluation.estimators.stats import IRLS_TOL, is_count, pearson_dispersion
 
-POISSON_MODELS = ("poisson", "quasi_poisson", "negative_binomial")
 METHODS = {
     "poisson": "Poisson PPML, unit and period fixed effects",
     "quasi_poisson": "quasi-Poisson (Pearson dispersion), unit and period fixed effects",
     "negative_binomial": "negative binomial (NB2, estimated alpha), unit and period fixed effects",
     "linear": "linear two-way fixed effects (unit and period)",
 }
-# IRLS convergence: tight, so estimates are reproducible to far below any reported digit.
-IRLS_TOL = 1e-10
 
 
 @dataclass(frozen=True)
@@ -158,7 +156,7 @@ def _fit_separated(frame: pd.DataFrame, *, model: str) -> TwfeFit:
     mu0[d] = np.asarray(fit.predict(newdata=frame.loc[d], type="response"), dtype=float)
     k = n_params(frame)
     y = untreated["y"].to_numpy()
-    dispersion = float(np.sum((y - mu0[~d]) ** 2 / mu0[~d]) / (len(untreated) - (k - 1)))
+    dispersion = pearson_dispersion(y, mu0[~d], k - 1)
     fitted = np.where(d, 0.0, mu0)
     return TwfeFit(model=model, method=METHODS[model], beta=-np.inf, se_model=np.nan,
                    se_cluster=np.nan, fitted=fitted, frame=frame, n_params=k,
@@ -176,7 +174,7 @@ def _fit_poisson(frame: pd.DataFrame, *, model: str) -> TwfeFit:
     se_model = float(fit.se().iloc[0])
     mu = np.asarray(fit.predict(type="response"), dtype=float)
     y = frame["y"].to_numpy()
-    dispersion = float(np.sum((y - mu) ** 2 / mu) / (len(frame) - k))
+    dispersion = pearson_dispersion(y, mu, k)
     if model == "quasi_poisson":
         se_model *= np.sqrt(dispersion)
     return TwfeFit(model=model, method=METHODS[model], beta=beta, se_model=se_model,
@@ -317,7 +315,7 @@ def validate(data: PreparedData) -> None:
     """Raise a one-line AnalysisError for data no DiD estimate can be trusted on."""
     panel = data.panel
     design = data.design.id
-    count = data.spec.model in POISSON_MODELS
+    count = is_count(data.spec.model)
     bad_y = np.flatnonzero(~np.isfinite(panel["y"].to_numpy(dtype=float)))
     if len(bad_y):
         raise AnalysisError(f"design {design}: outcome `y` is missing in panel row(s) "
@@ -369,7 +367,7 @@ def model_rows(data: PreparedData) -> tuple[pd.DataFrame, pd.DataFrame, list[str
     """
     frame = model_frame(data.estimation_rows)
     notes: list[str] = []
-    if data.spec.model not in POISSON_MODELS:
+    if not is_count(data.spec.model):
         return frame, frame, notes
     per_t = frame.groupby("t")["y"].sum()
     empty = per_t.index[per_t.to_numpy() == 0].tolist()

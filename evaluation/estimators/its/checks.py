@@ -29,6 +29,7 @@ from evaluation.estimators.its.segmented import (
     response,
 )
 from evaluation.estimators.output import Check
+from evaluation.estimators.stats import scale_of, to_scale
 
 # Numerical failures of a refit on a reduced series: the variant is reported as not estimable.
 FIT_ERRORS = (np.linalg.LinAlgError, ValueError, FloatingPointError, ZeroDivisionError)
@@ -51,8 +52,9 @@ def _level(frame: pd.DataFrame, *, spec: ModelSpec, t_start: int, choice: CovCho
 
 def _rr(w: Wald, spec: ModelSpec) -> dict[str, float]:
     """Estimate and interval on the reported scale: rate ratio, or difference for `linear`."""
-    back = math.exp if spec.is_count else float
-    return {"rr": back(w.coef), "ci_low": back(w.low), "ci_high": back(w.high), "p_value": w.p_value}
+    scale = scale_of(spec.model)
+    return {"rr": to_scale(w.coef, scale), "ci_low": to_scale(w.low, scale),
+            "ci_high": to_scale(w.high, scale), "p_value": w.p_value}
 
 
 def placebo_starts(frame: pd.DataFrame, *, spec: ModelSpec, t_start: int, choice: CovChoice,

@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from evaluation import defaults
 from evaluation.estimators.its.segmented import (
@@ -31,6 +30,7 @@ from evaluation.estimators.its.segmented import (
     linear_predictor,
     to_mean,
 )
+from evaluation.estimators.stats import z_value
 
 SERIES_COLUMNS = ("period", "t", "group", "observed", "fitted", "counterfactual", "cf_low",
                   "cf_high", "excluded")
@@ -41,7 +41,7 @@ def series_table(frame: pd.DataFrame, fitted: ItsFit, *, spec: ModelSpec, t_star
     """Per group and period (excluded periods included and flagged): the plot data."""
     eta, _ = linear_predictor(frame, fitted, spec=spec, t_start=t_start, counterfactual=False)
     eta_cf, se_cf = linear_predictor(frame, fitted, spec=spec, t_start=t_start, counterfactual=True)
-    z = stats.norm.ppf(1 - alpha / 2)
+    z = z_value(alpha)
     out = pd.DataFrame({
         "period": frame["period"].to_numpy(),
         "t": frame["t"].to_numpy(dtype=int),

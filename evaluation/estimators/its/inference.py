@@ -15,11 +15,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from statsmodels.stats.diagnostic import acorr_ljungbox
 
 from evaluation import defaults
 from evaluation.estimators.its.segmented import TREATED, CovChoice, ItsFit, ModelSpec, fit
+from evaluation.estimators.stats import wald as stats_wald
 
 LAG_RULE = "floor(4 * (n / 100) ** (2 / 9)), n = periods used"
 
@@ -112,6 +112,5 @@ class Wald:
 def wald(fitted: ItsFit, name: str, *, alpha: float) -> Wald:
     """Wald estimate, interval and two-sided p-value of one coefficient (normal quantile)."""
     coef, se = fitted.coef(name), fitted.se(name)
-    z = stats.norm.ppf(1 - alpha / 2)
-    p = float(2 * stats.norm.sf(abs(coef / se))) if se > 0 else float("nan")
-    return Wald(coef, se, coef - z * se, coef + z * se, p)
+    low, high, p = stats_wald(coef, se, alpha)
+    return Wald(coef, se, low, high, p)

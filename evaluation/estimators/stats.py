@@ -1,0 +1,60 @@
+"""The small statistics every estimator shares, written once.
+
+Scales: count models report rate ratios (the coefficient is a log rate ratio); linear models
+report differences. Intervals are Wald intervals with the normal quantile unless an estimator's
+own inference (randomization, bootstrap) gives them.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import stats
+
+COUNT_MODELS: tuple[str, ...] = ("poisson", "quasi_poisson", "negative_binomial")
+# Convergence tolerance of the iteratively reweighted least-squares fits (pyfixest fepois); the
+# published reproductions (castle doctrine, Sicily) agree to the digits shown at this tolerance.
+IRLS_TOL = 1e-10
+
+
+def is_count(model: str) -> bool:
+    """True for the count models (rate-ratio scale), False for `linear` (difference scale)."""
+    return model in COUNT_MODELS
+
+
+def scale_of(model: str) -> str:
+    return "rate_ratio" if is_count(model) else "difference"
+
+
+def z_value(alpha: float) -> float:
+    """The two-sided normal quantile of a (1 - alpha) interval."""
+    return float(stats.norm.ppf(1 - alpha / 2))
+
+
+def wald(estimate: float, std_error: float, alpha: float) -> tuple[float, float, float]:
+    """Wald interval (low, high) and two-sided p-value; NaN when the error is not usable."""
+    if not (math.isfinite(std_error) and std_error > 0):
+        return math.nan, math.nan, math.nan
+    z = z_value(alpha)
+    p = float(2 * stats.norm.sf(abs(estimate / std_error)))
+    return estimate - z * std_error, estimate + z * std_error, p
+
+
+def to_scale(value: float, scale: str) -> float:
+    """A coefficient on the presentation scale: exp() for rate ratios (with exp(-inf) = 0)."""
+    if scale != "rate_ratio":
+        return value
+    if math.isnan(value):
+        return math.nan
+    if math.isinf(value):
+        return 0.0 if value < 0 else math.inf
+    with np.errstate(over="ignore"):
+        return float(np.exp(value))
+
+
+def pearson_dispersion(y: np.ndarray, mu: np.ndarray, n_params: int) -> float:
+    """Pearson chi-square over residual degrees of freedom for a Poisson mean: the
+    quasi-Poisson scale (1 for Poisson data; larger under overdispersion)."""
+    y, mu = np.asarray(y, dtype=float), np.asarray(mu, dtype=float)
+    return float(np.sum((y - mu) ** 2 / mu) / max(len(mu) - n_params, 1))
