@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from evaluation.cli import design_cmds, main
+from evaluation.cli.context import shown
 from evaluation.workspace import init_workspace
 
 UNITS = ["GM0599", "GM0363", "GM0344", "GM0518"]
@@ -39,7 +40,7 @@ def run(ws, capsys, *args):
 
 def new_design(ws, capsys, design_id="fl-01-visits", kind="did", units=("GM0599", "GM0363")):
     code, out, _ = run(ws, capsys, "design", "new", design_id, "--design", kind)
-    assert code == 0 and f"wrote {design_cmds._shown(ws.design_path(design_id))}: fill in the TODOs" in out
+    assert code == 0 and f"wrote {shown(ws.design_path(design_id))}: fill in the TODOs" in out
     path = ws.design_path(design_id)
     text = path.read_text().replace("units: [GM0000]", f"units: [{', '.join(units)}]")
     for name in ("title", "owner", "hypothesis"):
@@ -60,7 +61,7 @@ def test_design_new_refuses_to_overwrite(ws, capsys):
     path = new_design(ws, capsys)
     before = path.read_text()
     code, _, err = run(ws, capsys, "design", "new", "fl-01-visits", "--design", "its")
-    assert code == 1 and err.strip() == f"error: {design_cmds._shown(path)}: already exists; edit it, or choose another ID"
+    assert code == 1 and err.strip() == f"error: {shown(path)}: already exists; edit it, or choose another ID"
     assert path.read_text() == before
     code, _, err = run(ws, capsys, "design", "new", "Bad_Id", "--design", "did")
     assert code == 1 and "lowercase slug" in err and err.count("\n") == 1
@@ -165,9 +166,9 @@ def test_a_design_failing_its_check_is_not_registered(ws, capsys):
     run(ws, capsys, "design", "new", "fl-03-todo", "--design", "did")
     code, _, err = run(ws, capsys, "register", "fl-03-todo", "--by", "x")
     assert code == 1
-    shown = design_cmds._shown(ws.design_path("fl-03-todo"))
-    assert err.strip() == (f"error: {shown}: not registered: title: still the template's TODO text; "
-                           f"say what it is before registering (and 3 more); see `evaluation design check {shown}`")
+    path = shown(ws.design_path("fl-03-todo"))
+    assert err.strip() == (f"error: {path}: not registered: title: still the template's TODO text; "
+                           f"say what it is before registering (and 3 more); see `evaluation design check {path}`")
     code, out, _ = run(ws, capsys, "design", "check", "fl-03-todo")
     assert code == 1 and [line.split(":")[1].strip() for line in out.splitlines()] == [
         "title", "owner", "hypothesis", "treatment.units"]

@@ -50,6 +50,14 @@ class AnalysisResult:
     def tidy(self) -> pd.DataFrame:
         return self.estimates.copy()
 
+    def one_line(self) -> str:
+        """The CLI's line per analysis: id, verdict, estimate, interval, p-value, registration."""
+        p = self.primary
+        verdict = (self.decision or {}).get("verdict", "-")
+        scale = "RR" if p.get("scale") == "rate_ratio" else "diff"
+        return (f"{self.id}: {verdict}; {scale} {p['estimate']:.3f} "
+                f"({p['ci_low']:.3f}-{p['ci_high']:.3f}), p={p['p_value']:.3f} [{self.registration}]")
+
     def to_dict(self) -> dict[str, Any]:
         out = {
             "id": self.id,

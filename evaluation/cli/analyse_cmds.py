@@ -10,14 +10,6 @@ import click
 from evaluation.errors import EvaluationError
 
 
-def _one_line(result) -> str:
-    p = result.primary
-    verdict = (result.decision or {}).get("verdict", "-")
-    scale = "RR" if p.get("scale") == "rate_ratio" else "diff"
-    return (f"{result.id}: {verdict}; {scale} {p['estimate']:.3f} "
-            f"({p['ci_low']:.3f}-{p['ci_high']:.3f}), p={p['p_value']:.3f} [{result.registration}]")
-
-
 def register(cli: click.Group) -> None:
     """Attach this module's commands to the main group."""
 
@@ -39,7 +31,7 @@ def register(cli: click.Group) -> None:
             raise click.UsageError("give one DESIGN (id or file) or --all")
         if design:
             result = analyse(design, exploratory=exploratory, workspace=ws, db=db)
-            click.echo(result.to_json() if as_json else _one_line(result))
+            click.echo(result.to_json() if as_json else result.one_line())
             return
         paths = sorted(ws.designs.glob("*.yaml"))
         if not paths:
@@ -59,7 +51,7 @@ def register(cli: click.Group) -> None:
             click.echo(json.dumps([r.to_dict() for r in results], indent=2, ensure_ascii=False))
         else:
             for r in results:
-                click.echo(_one_line(r))
+                click.echo(r.one_line())
         for line in failures:
             click.echo(f"error: {line}", err=True)
         if failures:

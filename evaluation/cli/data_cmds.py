@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from evaluation.cli import CliContext, pass_ctx
+from evaluation.cli.context import CliContext, pass_ctx
 from evaluation.errors import DataError, format_rows
 from evaluation.workspace import DB_ENV, Workspace
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -11,38 +10,15 @@ import click
 from pydantic import ValidationError
 
 from evaluation import registry
-from evaluation.cli import CliContext, pass_ctx
+from evaluation.cli.context import CliContext, design_file, pass_ctx, shown
 from evaluation.data.periods import period_json
 from evaluation.design.checks import check_design_against_data
 from evaluation.design.model import Design, load_design, read_yaml, validation_messages
 from evaluation.design.template import design_template
 from evaluation.errors import DesignError, RegistryError
-from evaluation.workspace import Workspace, find_workspace
+from evaluation.workspace import Workspace
 
 DB_OPTION_HELP = "Incident database (default: $EVALUATION_DB, else data/evaluation.duckdb in the workspace)."
-
-
-def _workspace_for(ctx: CliContext, file: Path | None = None) -> Workspace:
-    """--workspace, else the workspace holding FILE, else the one at or above the current folder."""
-    if ctx.workspace_arg is None and file is not None and file.exists():
-        return find_workspace(file.resolve().parent)
-    return ctx.workspace()
-
-
-def _design_file(ctx: CliContext, file: str) -> tuple[Path, Workspace]:
-    """FILE as given, or an id meaning designs/<id>.yaml in the workspace."""
-    path = Path(file)
-    if not path.exists() and path.suffix not in {".yaml", ".yml"} and os.sep not in file:
-        path = _workspace_for(ctx).design_path(file)
-    return path, _workspace_for(ctx, path)
-
-
-def _shown(path: Path) -> str:
-    """A path as the user would type it: relative to the current folder when inside it."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
 
 
 def _source_panel(design: Design, workspace: Workspace, db: str | None) -> Any:
@@ -68,8 +44,8 @@ def _refuse_unchecked(design: Design, path: Path, source: Any) -> None:
               if p.level == "error"]
     if errors:
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        raise RegistryError(f"{_shown(path)}: not registered: {errors[0].field}: {errors[0].message}{more}; "
-                            f"see `evaluation design check {_shown(path)}`")
+        raise RegistryError(f"{shown(path)}: not registered: {errors[0].field}: {errors[0].message}{more}; "
+                            f"see `evaluation design check {shown(path)}`")
 
 
 def _diagnosis_for(design: Design, workspace: Workspace, path: Path) -> tuple[dict[str, Any] | None, str]:
@@ -83,10 +59,10 @@ def _diagnosis_for(design: Design, workspace: Workspace, path: Path) -> tuple[di
     if not saved.exists():
         why = "no diagnosis yet"
     elif read_diagnosis(workspace, design.id) is None:
-        why = f"{_shown(saved)} is damaged or was edited (its sha256 does not match)"
+        why = f"{shown(saved)} is damaged or was edited (its sha256 does not match)"
     else:
-        why = f"{_shown(saved)} was made for another version of the design"
-    return None, (f"note: {why}; run `evaluation diagnose {_shown(path)}` to see whether the design "
+        why = f"{shown(saved)} was made for another version of the design"
+    return None, (f"note: {why}; run `evaluation diagnose {shown(path)}` to see whether the design "
                   f"can detect a {design.decision.min_reduction:.0%} reduction")
 
 
@@ -113,7 +89,7 @@ def _diagnosis_problems(design: Design, diagnosis: dict[str, Any] | None) -> lis
 def _ready_for_ledger(ctx: CliContext, file: str, db: str | None):
     """Validate fully before the ledger is touched (a broken or failing design never reaches it):
     (design, workspace, source panel, matching diagnosis or None)."""
-    path, workspace = _design_file(ctx, file)
+    path, workspace = design_file(ctx, file)
     design = load_design(path)
     _in_workspace(design, path, workspace)
     source = _source_panel(design, workspace, db)
@@ -143,8 +119,8 @@ def register(cli: click.Group) -> None:
             with open(path, "x", encoding="utf-8") as handle:  # "x": refuse to overwrite, atomically
                 handle.write(text)
         except FileExistsError:
-            raise DesignError(f"{_shown(path)}: already exists; edit it, or choose another ID") from None
-        click.echo(f"wrote {_shown(path)}: fill in the TODOs, then run `evaluation design check {_shown(path)}`")
+            raise DesignError(f"{shown(path)}: already exists; edit it, or choose another ID") from None
+        click.echo(f"wrote {shown(path)}: fill in the TODOs, then run `evaluation design check {shown(path)}`")
 
     @design_group.command("check")
     @click.argument("file")
@@ -155,7 +131,7 @@ def register(cli: click.Group) -> None:
 
         Prints one line per problem, field path first; exits 1 on any error.
         """
-        path, workspace = _design_file(ctx, file)
+        path, workspace = design_file(ctx, file)
         data = read_yaml(path)
         if not isinstance(data, dict):
             raise DesignError(f"{path}: a design file must be a YAML mapping of fields")
@@ -185,7 +161,7 @@ def register(cli: click.Group) -> None:
         warnings = len(problems) - len(errors)
         click.echo(f"design OK: {design.id} (hash {design.sha256[:12]}, data to {period_json(source.cutoff)}"
                    f"{f', {warnings} warning(s)' if warnings else ''}); register it with "
-                   f"`evaluation register {_shown(path)} --by NAME`")
+                   f"`evaluation register {shown(path)} --by NAME`")
         if note:
             click.echo(note)
 

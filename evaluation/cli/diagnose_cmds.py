@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from evaluation import defaults
-from evaluation.cli import CliContext, pass_ctx
+from evaluation.cli.context import CliContext, pass_ctx
 
 DB_OPTION_HELP = "Incident database (default: $EVALUATION_DB, else data/evaluation.duckdb in the workspace)."
 
@@ -79,13 +79,13 @@ def register(cli: click.Group) -> None:
         """Can the design in FILE see the effect it decides on? Simulates on the history before the
         start: power at decision.min_reduction, the power curve, the minimum detectable reduction,
         the false-positive rate, bias and coverage. Saves designs/ID.diagnosis.json."""
-        from evaluation.cli.design_cmds import _design_file, _shown
+        from evaluation.cli.context import design_file, shown
         from evaluation.design.model import load_design
         from evaluation.diagnose import diagnose, parse_effects, write_diagnosis
 
         if scheduler is not None and click.get_current_context().get_parameter_source("workers").name != "DEFAULT":
             raise click.UsageError("give --workers or --scheduler, not both")
-        path, workspace = _design_file(ctx, file)
+        path, workspace = design_file(ctx, file)
         design = load_design(path)
         wanted = parse_effects(effects) if effects is not None else defaults.DIAGNOSE_EFFECTS
         diagnosis = diagnose(design, workspace=workspace, db=db, sims=sims, effects=wanted,
@@ -96,5 +96,5 @@ def register(cli: click.Group) -> None:
             return
         for line in [*summary_lines(diagnosis), *curve_lines(diagnosis)]:
             click.echo(line)
-        click.echo(f"saved {_shown(Path(saved))} (sha256 {diagnosis['sha256'][:12]}); "
+        click.echo(f"saved {shown(Path(saved))} (sha256 {diagnosis['sha256'][:12]}); "
                    f"`evaluation register` records it when the design is unchanged")

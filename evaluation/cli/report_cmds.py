@@ -11,7 +11,7 @@ from evaluation import defaults
 
 def register(cli: click.Group) -> None:
     """Attach this module's commands to the main group."""
-    from evaluation.cli import pass_ctx
+    from evaluation.cli.context import pass_ctx
 
     @cli.command("report")
     @click.option("--lang", type=click.Choice(["nl", "en"]), default=defaults.LANGUAGE,

@@ -50,7 +50,6 @@ def run_demo(ws: Workspace, *, seed: int | None = None, lang: str = defaults.LAN
              render: bool = True, echo: Callable[[str], None] = print) -> dict:
     """Run the whole main job; returns {id: result} and prints one line per intervention."""
     from evaluation.analysis.run import analyse
-    from evaluation.cli.analyse_cmds import _one_line
     from evaluation.portfolio.build import write_portfolio
     from evaluation.progress import progress_bar
 
@@ -69,7 +68,7 @@ def run_demo(ws: Workspace, *, seed: int | None = None, lang: str = defaults.LAN
         site = render_site(ws, lang=lang, echo=echo)
         echo(f"portfolio page: {site}")
     for result in results.values():
-        echo(_one_line(result))
+        echo(result.one_line())
     return results
 
 

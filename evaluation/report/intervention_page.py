@@ -12,14 +12,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evaluation.analysis.result import ESTIMATES_FILE, EVENT_STUDY_FILE, RESULT_FILE, SERIES_FILE
+from evaluation.analysis.result import (
+    DIAGNOSIS_FILE,
+    ESTIMATES_FILE,
+    EVENT_STUDY_FILE,
+    POSTERIOR_FILE,
+    RESULT_FILE,
+    SERIES_FILE,
+)
 from evaluation.report import ReportError, figures
 from evaluation.report import formatting as fmt
-from evaluation.report.page import (
-    DIAGNOSIS_FILE,
-    LOG_RR_VARIABLES,
-    POSTERIOR_FILE,
-    RR_VARIABLES,
+from evaluation.report.markup import (
     Markup,
     Shared,
     callout,
@@ -32,6 +35,10 @@ from evaluation.report.page import (
     table,
     verdict_badge,
 )
+
+# Names under which the rate ratio (or its log) may be stored in posterior.nc, in order of preference.
+RR_VARIABLES = ("rr", "rate_ratio", "RR")
+LOG_RR_VARIABLES = ("log_rr", "log_rate_ratio", "effect", "tau", "beta_d", "delta")
 
 
 @dataclass(frozen=True)

@@ -1,36 +1,27 @@
-"""Page sections as Markdown text, for the short cells of reports/*.qmd.
+"""Page entry points for the short cells of reports/*.qmd: the portfolio, an intervention, methods.
 
-Each function reads analysis files (never the store, never an estimator) and returns Markdown with
-raw-HTML blocks, printed by an `output: asis` cell. Quarto and the fallback renderer therefore get
-identical page bodies. Workspace and language come from the page's parameters or, when those are
+Each reads analysis files (never the store, never an estimator) and returns sections as Markdown
+with raw-HTML blocks. Workspace and language come from the page's parameters or, when those are
 None, from $EVALUATION_WORKSPACE / $EVALUATION_REPORT_LANG (set by `evaluation report`).
 """
 
 from __future__ import annotations
 
-import base64
-import html
-import json
 import os
-import re
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from evaluation import defaults
 from evaluation.report import ReportError
 from evaluation.report import formatting as fmt
 from evaluation.report.i18n import text
+from evaluation.report.intervention_page import InterventionPage
+from evaluation.report.markup import Shared, heading
+from evaluation.report.methods_text import METHODS
+from evaluation.report.portfolio_page import PortfolioPage
 from evaluation.workspace import Workspace, find_workspace
 
 WORKSPACE_ENV = "EVALUATION_WORKSPACE"
 LANG_ENV = "EVALUATION_REPORT_LANG"
-POSTERIOR_FILE = "posterior.nc"
-DIAGNOSIS_FILE = "diagnosis.json"
-PORTFOLIO_FILE = "portfolio.json"
-# Names under which the rate ratio (or its log) may be stored in posterior.nc, in order of preference.
-RR_VARIABLES = ("rr", "rate_ratio", "RR")
-LOG_RR_VARIABLES = ("log_rr", "log_rate_ratio", "effect", "tau", "beta_d", "delta")
 
 
 def resolve(workspace: str | os.PathLike | None, lang: str | None) -> tuple[Workspace, str]:
@@ -39,91 +30,8 @@ def resolve(workspace: str | os.PathLike | None, lang: str | None) -> tuple[Work
     return (Workspace(Path(root).resolve()) if root else find_workspace()), lang
 
 
-def raw_html(body: str) -> str:
-    """A pandoc raw-HTML block: passed through untouched by Quarto and pandoc alike."""
-    return f"\n```{{=html}}\n{body}\n```\n"
-
-
-def heading(title: str, level: int = 2, *, anchor: str | None = None) -> str:
-    attrs = f" {{#{anchor}}}" if anchor else ""
-    return f"\n{'#' * level} {_md_escape(title)}{attrs}\n"
-
-
-def figure(png: bytes, *, caption: str, figure_id: str) -> str:
-    data = base64.b64encode(png).decode("ascii")
-    return raw_html(
-        f'<figure class="report-figure" id="{figure_id}">'
-        f'<img src="data:image/png;base64,{data}" alt="{html.escape(caption)}" '
-        f'style="max-width:100%"/><figcaption>{html.escape(caption)}</figcaption></figure>')
-
-
-def table(head: list[str], rows: list[list[str]], *, table_id: str, css: str = "") -> str:
-    """An HTML table; cells are plain text (escaped) unless wrapped in Markup."""
-    th = "".join(f"<th>{_cell(h)}</th>" for h in head)
-    thead = f"<thead><tr>{th}</tr></thead>" if any(head) else ""  # key-value tables: no header
-    body = "".join("<tr>" + "".join(_td(c) for c in row) + "</tr>" for row in rows)
-    return raw_html(f'<table id="{table_id}" class="table report-table {css}">'
-                    f"{thead}<tbody>{body}</tbody></table>")
-
-
-class Markup(str):
-    """Text that is already HTML (links, badges) and must not be escaped again."""
-
-
-NUMERIC = re.compile(r"^[\[\-+<>]?\d[\d.,;%\s\-\[\]]*$")
-
-
-def _td(value: Any) -> str:
-    # numbers and intervals never break across lines ("[0,74;" / "0,97]" is hard to read)
-    css = ' class="num"' if not isinstance(value, Markup) and NUMERIC.match(str(value)) else ""
-    return f"<td{css}>{_cell(value)}</td>"
-
-
-def _cell(value: Any) -> str:
-    return value if isinstance(value, Markup) else html.escape(str(value))
-
-
-def _md_escape(value: str) -> str:
-    return "".join("\\" + c if c in "*_`[]<>#\\" else c for c in str(value))
-
-
-def verdict_badge(verdict: str | None, label: str | None) -> Markup:
-    verdict = verdict or "none"
-    return Markup(f'<span class="verdict verdict-{verdict}">{html.escape(label or "–")}</span>')
-
-
-def paragraph(value: str) -> str:
-    return f"\n{_md_escape(value)}\n"
-
-
-def callout(kind: str, body: str, *, css: str) -> str:
-    """A Quarto callout (a plain classed div for pandoc)."""
-    return f"\n::: {{.callout-{kind} .{css}}}\n{_md_escape(body)}\n:::\n"
-
-
-def read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ReportError(f"{path}: not found; run `evaluation analyse` first") from None
-    except json.JSONDecodeError as exc:
-        raise ReportError(f"{path}: not valid JSON (line {exc.lineno}); re-run the analysis") from None
-
-
-def read_csv(path: Path) -> Any:
-    """A DataFrame, or None when the file is absent (pandas imported here: the methods page
-    does not need it, and a page's kernel start-up is what a render waits for)."""
-    if not path.exists():
-        return None
-    import pandas as pd
-
-    return pd.read_csv(path)
-
-
 def methods(*, lang: str | None = None) -> str:
     """The whole methods page body in the page language."""
-    from evaluation.report.methods_text import METHODS
-
     lang = fmt.check_lang(lang or os.environ.get(LANG_ENV) or defaults.LANGUAGE)
     return METHODS[lang]
 
@@ -133,47 +41,8 @@ def methods_title(*, lang: str | None = None) -> str:
     return heading(text("methods_title", lang), 1)
 
 
-@dataclass(frozen=True)
-class Shared:
-    workspace: Workspace
-    lang: str
-
-    def t(self, key: str) -> str:
-        return text(key, self.lang)
-
-    def num(self, value: Any, digits: int = 2) -> str:
-        return fmt.number(value, lang=self.lang, digits=digits)
-
-    def ci(self, low: Any, high: Any, digits: int = 2) -> str:
-        return fmt.interval(low, high, lang=self.lang, digits=digits)
-
-    def pct(self, value: Any) -> str:
-        return fmt.percent(value, lang=self.lang)
-
-    def p(self, value: Any) -> str:
-        return fmt.p_value(value, lang=self.lang)
-
-    def prob(self, value: Any) -> str:
-        return fmt.probability(value, lang=self.lang)
-
-    def date(self, value: Any) -> str:
-        return fmt.date(value, lang=self.lang)
-
-    def status(self, registration: str | None) -> str:
-        """Registration status in words; an unknown status is shown as it is stored."""
-        if registration in REGISTRATION_STATUSES:
-            return self.t(f"status_{registration}")
-        return str(registration or "–")
-
-
-REGISTRATION_STATUSES = ("registered", "amended", "retrospective", "exploratory")
-
-
-# --- page objects (one per .qmd) -------------------------------------------------------------
 def portfolio(*, workspace: str | os.PathLike | None = None, lang: str | None = None):
     """The portfolio page's sections (reports/index.qmd)."""
-    from evaluation.report.portfolio_page import PortfolioPage
-
     ws, lang = resolve(workspace, lang)
     return PortfolioPage.load(Shared(ws, lang))
 
@@ -181,8 +50,6 @@ def portfolio(*, workspace: str | os.PathLike | None = None, lang: str | None = 
 def intervention(analysis_id: str, *, workspace: str | os.PathLike | None = None,
                  lang: str | None = None):
     """One intervention page's sections (reports/_intervention.qmd with `id` set)."""
-    from evaluation.report.intervention_page import InterventionPage
-
     if not analysis_id:
         raise ReportError("reports/_intervention.qmd: parameter `id` is empty; render it through "
                           "`evaluation report`, which writes one copy per analysis")

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from evaluation.portfolio import build as portfolio_mod
+from evaluation.portfolio.build import PORTFOLIO_FILE
 from evaluation.report import figures
-from evaluation.report.page import (
-    PORTFOLIO_FILE,
+from evaluation.report.markup import (
     Markup,
     Shared,
     callout,
