@@ -26,9 +26,9 @@ import pandas as pd
 from evaluation import progress
 from evaluation.design.model import parse_design
 from evaluation.diagnose import diagnose_prepared
-from evaluation.diagnose.primary import primary_outcome
-from evaluation.simulation.null_model import fit_null_model, placebo_history
+from evaluation.estimators.core import primary_outcome
 from evaluation.estimators.prepared import PreparedData
+from evaluation.simulation.null_model import fit_null_model, placebo_history
 
 N_UNITS, N_WEEKS, N_TREATED, START = 342, 156, 5, 104
 

@@ -23,8 +23,9 @@ from evaluation.diagnose import (
     parse_effects,
 )
 from evaluation.diagnose.diagnosands import minimum_detectable_reduction, summarise_effect
-from evaluation.diagnose.primary import FastTwfeRandomization, primary_outcome
 from evaluation.errors import AnalysisError, EvaluationError
+from evaluation.estimators.core import PrimaryAnalysis, estimate, primary_outcome
+from evaluation.estimators.did.fast_twfe import FastTwfeRandomization
 from evaluation.simulation.null_model import fit_null_model, nb_alpha, placebo_history
 from evaluation.workspace import init_workspace
 
@@ -137,7 +138,8 @@ def test_fast_path_equals_the_did_module(tmp_path, model):
     data = prepared(tmp_path, analysis={"model": model, "randomization_draws": 200})
     placebo = placebo_history(data).data
     assert FastTwfeRandomization.applies(placebo)
-    fast = FastTwfeRandomization(placebo)
+    fast = PrimaryAnalysis(placebo)
+    assert fast.fast is not None
     null = fit_null_model(placebo_history(data))
     compared = 0
     for seed in range(6):
@@ -155,6 +157,24 @@ def test_fast_path_equals_the_did_module(tmp_path, model):
             assert quick.p_value == pytest.approx(full.p_value, abs=1e-12)
             assert quick.covered == full.covered
     assert compared >= 4
+
+
+@pytest.mark.parametrize("kind, options", [
+    ("did", {"analysis": {"randomization_draws": 200}}),
+    ("did", {"analysis": {"inference": "cluster", "model": "quasi_poisson"}}),
+    ("its", {"n_units": 6, "n_treated": 4, "start": 60, "end": 90, "rate": 1.5}),
+])
+def test_analysis_and_diagnosis_share_one_primary_estimate(tmp_path, kind, options):
+    # The diagnosis simulates exactly what the analysis reports: the same primary estimate and
+    # p-value on the same data, from estimators.core (fast path or not).
+    data = prepared(tmp_path, kind=kind, **options)
+    reported = estimate(data).primary
+    simulated = primary_outcome(data, truth=0.0)
+    many = PrimaryAnalysis(data).outcome(data.panel["y"].to_numpy(), truth=0.0)
+    assert math.exp(simulated.estimate) == pytest.approx(reported["estimate"], rel=1e-9)
+    assert simulated.p_value == pytest.approx(reported["p_value"], abs=1e-12)
+    assert many.estimate == pytest.approx(simulated.estimate, abs=1e-8)
+    assert many.p_value == pytest.approx(simulated.p_value, abs=1e-12)
 
 
 def test_fast_path_refuses_what_it_does_not_implement(tmp_path):

@@ -19,7 +19,8 @@ from evaluation.analysis.prepare import prepare
 from evaluation.analysis.result import POSTERIOR_FILE, AnalysisResult
 from evaluation.design.model import Design, load_design
 from evaluation.errors import DesignError, RegistryError
-from evaluation.estimators.output import Check, EstimatorOutput
+from evaluation.estimators.core import estimate
+from evaluation.estimators.output import Check
 from evaluation.estimators.prepared import PreparedData
 from evaluation.workspace import Workspace, find_workspace
 
@@ -85,15 +86,6 @@ def read_neighbours(workspace: Workspace) -> pd.DataFrame | None:
     return frame[["unit", "neighbour"]]
 
 
-def estimate(data: PreparedData, *, neighbours: pd.DataFrame | None = None) -> EstimatorOutput:
-    """The registered frequentist analysis of the prepared data."""
-    if data.design.design == "did":
-        from evaluation.estimators.did import estimate_did
-
-        return estimate_did(data, neighbours=neighbours)
-    from evaluation.estimators.its import estimate_its
-
-    return estimate_its(data)
 
 
 def analyse(design: str | os.PathLike | Design, *, exploratory: bool = False,

@@ -26,9 +26,11 @@ import numpy as np
 from evaluation import defaults
 from evaluation.design.model import Design, canonical_json, load_design
 from evaluation.diagnose.diagnosands import minimum_detectable_reduction, summarise_effect
-from evaluation.diagnose.primary import FastTwfeRandomization
 from evaluation.diagnose.runner import SimulationTask, run_simulations
 from evaluation.errors import DesignError, EvaluationError
+from evaluation.estimators.core import PrimaryAnalysis
+from evaluation.estimators.did import choose_inference
+from evaluation.estimators.did.staggered import resolve_estimator
 from evaluation.estimators.prepared import PreparedData
 from evaluation.files import clean, frame_sha256, write_text_atomic
 from evaluation.simulation.null_model import NullModel, Placebo, fit_null_model, placebo_history
@@ -72,8 +74,8 @@ def diagnose_prepared(data: PreparedData, *, sims: int = defaults.DIAGNOSE_SIMS,
     wanted = parse_effects(effects)
     all_effects = tuple(sorted({0.0, *wanted, -design.decision.min_reduction}))
     truths = tuple(true_effect(placebo, null, effect) for effect in all_effects)
-    fast = FastTwfeRandomization(placebo.data) if FastTwfeRandomization.applies(placebo.data) else None
-    task = SimulationTask(data=placebo.data, null=null, effects=all_effects, truths=truths, fast=fast)
+    analysis = PrimaryAnalysis(placebo.data)
+    task = SimulationTask(analysis=analysis, null=null, effects=all_effects, truths=truths)
     values, errors = run_simulations(task, sims=sims, seed=spec.seed, workers=workers,
                                      scheduler=scheduler)
 
@@ -95,7 +97,7 @@ def diagnose_prepared(data: PreparedData, *, sims: int = defaults.DIAGNOSE_SIMS,
         "min_reduction": design.decision.min_reduction,
         "history": _history(data, placebo),
         "null_model": null.describe(),
-        "primary": _primary_description(placebo.data, fast=fast is not None),
+        "primary": _primary_description(placebo.data, fast=analysis.fast is not None),
         "diagnosands": rows,
         "power_at_min_reduction": {"power": at_min["power"], "mcse": at_min["power_mcse"]},
         "false_positive_rate": {"value": null_row["false_positive_rate"],
@@ -171,9 +173,6 @@ def _primary_description(data: PreparedData, *, fast: bool) -> dict[str, Any]:
         inference = spec.inference
         estimator = "segmented regression"
     else:
-        from evaluation.estimators.did import choose_inference
-        from evaluation.estimators.did.staggered import resolve_estimator
-
         try:
             inference = choose_inference(data)[0]
             estimator = resolve_estimator(data)[0]
@@ -184,8 +183,8 @@ def _primary_description(data: PreparedData, *, fast: bool) -> dict[str, Any]:
             "inference": inference, "randomization_draws": spec.randomization_draws,
             "checks": "not run (the primary estimate and its inference only)",
             "implementation": ("numpy iterative-scaling TWFE + vectorised permutation scores "
-                               "(checked against evaluation.did)" if fast
-                               else "the estimators' own lower-level functions"),
+                               "(held equal to the general path by the tests)" if fast
+                               else "the analysis' own primary fit (estimators.core)"),
             "coverage": coverage}
 
 

@@ -15,8 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from evaluation.diagnose.diagnosands import OUTCOME_FIELDS
-from evaluation.diagnose.primary import FastTwfeRandomization, Outcome, primary_outcome
-from evaluation.estimators.prepared import PreparedData
+from evaluation.estimators.core import PrimaryAnalysis
 from evaluation.progress import progress_bar
 from evaluation.simulation.null_model import NullModel
 
@@ -28,13 +27,12 @@ MAX_CHUNK = 50
 
 @dataclass(frozen=True)
 class SimulationTask:
-    """Everything a worker needs: the placebo data, the null model and the analysis to run."""
+    """Everything a worker needs: the null model and the primary analysis of the placebo data."""
 
-    data: PreparedData
+    analysis: PrimaryAnalysis
     null: NullModel
     effects: tuple[float, ...]
     truths: tuple[float, ...]  # the true estimand per effect (log RR, or difference)
-    fast: FastTwfeRandomization | None
 
     def run(self, seeds: Sequence[np.random.SeedSequence]) -> tuple[np.ndarray, dict[str, int]]:
         out = np.zeros((len(seeds), len(self.effects), len(OUTCOME_FIELDS)))
@@ -43,17 +41,12 @@ class SimulationTask:
             for j, (effect, truth) in enumerate(zip(self.effects, self.truths, strict=True)):
                 rng = np.random.default_rng(seed)  # the same stream for every effect size
                 y = self.null.simulate(rng, rate_ratio=1.0 + effect)
-                result = self.analyse(y, truth)
+                result = self.analysis.outcome(y, truth=truth)
                 if result.error is not None:
                     errors[result.error] = errors.get(result.error, 0) + 1
                 out[i, j] = (result.estimate, result.p_value, float(result.covered),
                              float(result.error is not None))
         return out, errors
-
-    def analyse(self, y: np.ndarray, truth: float) -> Outcome:
-        if self.fast is not None:
-            return self.fast.outcome(y, truth=truth)
-        return primary_outcome(self.data.with_outcome(y), truth=truth)
 
 
 def run_simulations(task: SimulationTask, *, sims: int, seed: int, workers: int = 1,

@@ -10,6 +10,7 @@ See segmented.py (model), inference.py (errors), counterfactual.py (series, aver
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -23,7 +24,7 @@ from evaluation.estimators.its.checks import (
     residual_autocorrelation,
 )
 from evaluation.estimators.its.counterfactual import averted, series_table
-from evaluation.estimators.its.inference import Wald, fit_with_inference, wald
+from evaluation.estimators.its.inference import InferenceResult, Wald, fit_with_inference, wald
 from evaluation.estimators.its.segmented import (
     TREATED,
     ItsFit,
@@ -36,7 +37,7 @@ from evaluation.estimators.its.validate import check_design, check_panel, check_
 from evaluation.estimators.output import EstimatorOutput, tidy_frame, tidy_row
 from evaluation.estimators.prepared import PreparedData
 
-__all__ = ["estimate_its"]
+__all__ = ["estimate_its", "fit_primary"]
 
 MODEL_NAMES = {"poisson": "Poisson", "quasi_poisson": "quasi-Poisson",
                "negative_binomial": "negative binomial (NB2)", "linear": "linear (OLS)"}
@@ -103,12 +104,29 @@ def validated_series(data: PreparedData) -> tuple[pd.DataFrame, ModelSpec, int]:
     return frame, model_spec(data), t_start
 
 
-def primary_level_change(data: PreparedData) -> Wald:
-    """Only the registered primary estimate (level change, registered inference): for simulations."""
+@dataclass(frozen=True)
+class ItsPrimary:
+    """The registered primary ITS fit: the series, its model, the registered inference and the
+    level change at the start (estimation scale: log rate ratio, or difference)."""
+
+    frame: pd.DataFrame
+    spec: ModelSpec
+    t_start: int
+    inference: InferenceResult
+    level: Wald
+
+    def covers(self, truth: float) -> bool:
+        return bool(self.level.low <= truth <= self.level.high)
+
+
+def fit_primary(data: PreparedData) -> ItsPrimary:
+    """The registered primary estimate (level change, registered inference): one path for the
+    analysis and the diagnosis."""
     frame, spec, t_start = validated_series(data)
     inference = fit_with_inference(frame.loc[~frame["excluded"]], spec=spec, t_start=t_start,
                                    requested=data.spec.inference, hac_lags=data.spec.hac_lags)
-    return wald(inference.fit, "level_change", alpha=data.spec.alpha)
+    level = wald(inference.fit, "level_change", alpha=data.spec.alpha)
+    return ItsPrimary(frame=frame, spec=spec, t_start=t_start, inference=inference, level=level)
 
 
 def estimate_its(data: PreparedData, *, with_checks: bool = True) -> EstimatorOutput:
@@ -117,16 +135,14 @@ def estimate_its(data: PreparedData, *, with_checks: bool = True) -> EstimatorOu
     with_checks=False skips the pre-specified checks (placebo starts, harmonics, influence);
     simulations use it, registered analyses never do.
     """
-    frame, spec, t_start = validated_series(data)
+    primary_fit = fit_primary(data)
+    frame, spec, t_start = primary_fit.frame, primary_fit.spec, primary_fit.t_start
+    inference, level = primary_fit.inference, primary_fit.level
+    fitted = inference.fit
     alpha = data.spec.alpha
     used_rows = frame.loc[~frame["excluded"]]
     start_label = period_json(data.periods[t_start])
     method, notes = describe(data, spec, start_label)
-
-    inference = fit_with_inference(used_rows, spec=spec, t_start=t_start,
-                                   requested=data.spec.inference, hac_lags=data.spec.hac_lags)
-    fitted = inference.fit
-    level = wald(fitted, "level_change", alpha=alpha)
     short = f"ITS {MODEL_NAMES[spec.model]}, {inference.info['used']} errors"
     scale = "rate_ratio" if spec.is_count else "difference"
 

@@ -1,24 +1,11 @@
-"""The registered primary analysis without its checks: estimate, p-value and coverage only.
+"""The primary DiD on many outcome vectors at once: Poisson TWFE with randomization inference.
 
-`estimate_did` always runs its pre-specified checks (placebo dates, leave-one-out, displacement,
-event study), each a handful of refits; a diagnosis needs only the primary estimate and its
-inference, so it calls the estimators' lower-level public functions:
-
-- did: `evaluation.did.validate`, `model_rows`, `choose_inference`, `fit_twfe` + `infer` (or
-  `fit_staggered` for staggered starts), and the randomization module for the test at the truth;
-- its: `build_series`, `fit_with_inference`, `wald` (what `estimate_its(with_checks=False)`
-  does, without the series table and the averted-attacks draws).
-
-Coverage: for Wald-type inference (cluster, model, HAC, wild bootstrap) the interval contains the
-true effect; for randomization inference "the sharp null at the true effect is not rejected"
-(one more null fit), which is exactly "the test-inversion interval contains the truth" without
-inverting the test in every simulation.
-
-`FastTwfeRandomization` does the same for the most common primary analysis (one start date,
-Poisson / quasi-Poisson TWFE, randomization inference) in numpy on the unit x period matrix: the
-TWFE fit by iterative scaling (with 0/1 regressors the Poisson ML fit matches the unit, period
-and treated-post totals), the null fits likewise, and the permutation scores as the
-randomization module computes them. The tests check it against the general path.
+For the most common primary analysis (one start date, Poisson / quasi-Poisson TWFE, randomization
+inference) the diagnosis needs thousands of fits of the same layout. This does them in numpy on the
+unit x period matrix: the TWFE fit by iterative scaling (with 0/1 regressors the Poisson ML fit
+matches the unit, period and treated-post totals), the null fits likewise, and the permutation
+scores as `randomization` computes them. `evaluation.estimators.core.PrimaryAnalysis` chooses it
+when it applies and falls back to the general path otherwise; the tests hold the two equal.
 """
 
 from __future__ import annotations
@@ -29,106 +16,26 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from evaluation.errors import EvaluationError
+from evaluation.errors import AnalysisError, EvaluationError
+from evaluation.estimators.did.primary import choose_inference, treated_cohorts
+from evaluation.estimators.did.randomization import make_assignments
+from evaluation.estimators.did.staggered import resolve_estimator
 from evaluation.estimators.prepared import PreparedData
 
 
 @dataclass(frozen=True)
-class Outcome:
-    """One simulated analysis: estimate (log RR, or difference for linear), p-value, coverage."""
+class FastOutcome:
+    """Log rate ratio, randomization p-value at no effect, and coverage of the truth."""
 
     estimate: float
     p_value: float
     covered: bool
-    error: str | None = None  # the analysis could not be run on this data set (e.g. no events)
 
 
-def failed(message: str) -> Outcome:
-    return Outcome(estimate=math.nan, p_value=math.nan, covered=False, error=message)
+class NotConverged(Exception):
+    """Iterative scaling did not converge; the data set goes to the general path."""
 
 
-def primary_outcome(data: PreparedData, *, truth: float) -> Outcome:
-    """The registered primary analysis of `data` and whether it covers `truth` (general path)."""
-    try:
-        if data.design.design == "its":
-            return _its(data, truth=truth)
-        return _did(data, truth=truth)
-    except EvaluationError as exc:  # the registered analysis would stop on these data too
-        return failed(str(exc).split(";")[0])
-
-
-# --- did -----------------------------------------------------------------------------------------
-def treated_cohorts(data: PreparedData) -> dict[str, int]:
-    rows = data.panel.loc[data.panel["treated_unit"], ["unit", "cohort"]].drop_duplicates()
-    return {str(u): int(c) for u, c in rows.itertuples(index=False)}
-
-
-def _did(data: PreparedData, *, truth: float) -> Outcome:
-    from evaluation.estimators.did import choose_inference, infer, model_rows, validate
-    from evaluation.estimators.did.staggered import fit_staggered, resolve_estimator
-    from evaluation.estimators.did.twfe import fit_twfe
-
-    spec = data.spec
-    validate(data)
-    ri_frame, frame, _ = model_rows(data)
-    used, _ = choose_inference(data)
-    estimator, _ = resolve_estimator(data)
-    treated = treated_cohorts(data)
-    if estimator == "twfe":
-        fit = fit_twfe(frame, model=spec.model)
-        summary = infer(ri_frame, fit=fit, treated=treated, used=used, data=data, interval=False)
-        beta, p, low, high = summary["beta"], summary["p_value"], summary["ci_low"], summary["ci_high"]
-    else:
-        staggered = fit_staggered(data, estimator=estimator, control_group=spec.control_group)
-        beta, p, low, high = (staggered.estimate, staggered.p_value, staggered.ci_low,
-                              staggered.ci_high)
-        if used == "randomization":
-            from evaluation.estimators.did.randomization import randomization_inference
-
-            p = randomization_inference(ri_frame, model=spec.model, treated=treated,
-                                        beta_hat=beta, se_hint=staggered.std_error,
-                                        draws=spec.randomization_draws, seed=spec.seed,
-                                        alpha=spec.alpha, n_periods=data.n_periods,
-                                        interval=False).p_value
-    if used == "randomization":
-        covered = randomization_p_value(data, ri_frame, treated, beta0=truth) > spec.alpha
-    else:
-        covered = bool(low <= truth <= high)
-    return Outcome(estimate=float(beta), p_value=float(p), covered=covered)
-
-
-def randomization_p_value(data: PreparedData, frame: pd.DataFrame, treated: dict[str, int], *,
-                          beta0: float) -> float:
-    """The design's randomization p-value of the sharp null `effect = beta0`."""
-    from evaluation.estimators.did.randomization import (
-        ScoreTable,
-        make_assignments,
-        null_residuals,
-        p_value_at,
-    )
-
-    spec = data.spec
-    unit_names = tuple(dict.fromkeys(frame["unit"]))
-    assignments = make_assignments(unit_names=unit_names, treated=treated,
-                                   draws=spec.randomization_draws, seed=spec.seed)
-    residuals_at = null_residuals(frame, model=spec.model)
-
-    def table_of(resid: np.ndarray, var: np.ndarray) -> ScoreTable:
-        return ScoreTable(frame, unit_names, resid, var, data.n_periods)
-
-    return p_value_at(residuals_at, table_of, assignments, beta0)[0]
-
-
-# --- its -----------------------------------------------------------------------------------------
-def _its(data: PreparedData, *, truth: float) -> Outcome:
-    from evaluation.estimators.its import primary_level_change
-
-    level = primary_level_change(data)
-    return Outcome(estimate=level.coef, p_value=level.p_value,
-                   covered=bool(level.low <= truth <= level.high))
-
-
-# --- fast path: one start, Poisson TWFE, randomization inference ----------------------------------
 class FastTwfeRandomization:
     """The primary DiD (Poisson TWFE + randomization inference) on many outcome vectors.
 
@@ -144,9 +51,6 @@ class FastTwfeRandomization:
 
     @staticmethod
     def applies(data: PreparedData) -> bool:
-        from evaluation.estimators.did import choose_inference
-        from evaluation.estimators.did.staggered import resolve_estimator
-
         if data.design.design != "did" or data.spec.model not in ("poisson", "quasi_poisson"):
             return False
         if data.repeated_cross_section or data.staggered:
@@ -161,8 +65,6 @@ class FastTwfeRandomization:
             return False
 
     def __init__(self, data: PreparedData) -> None:
-        from evaluation.estimators.did.randomization import make_assignments
-
         spec = data.spec
         self.alpha = spec.alpha
         panel = data.panel  # sorted by unit then t (PreparedData's contract)
@@ -179,7 +81,6 @@ class FastTwfeRandomization:
         self.d = d[:, self.columns]
         self.d_mask = self.d > 0
         treated = treated_cohorts(data)
-        self.data = data
         self.treated_pre = (self.d_mask.any(axis=1)[:, None]) & ~self.d_mask
         self.assignments = make_assignments(unit_names=self.units, treated=treated,
                                             draws=spec.randomization_draws, seed=spec.seed)
@@ -189,22 +90,21 @@ class FastTwfeRandomization:
         return np.asarray(y, dtype=float)[self.order].reshape(self.n_units, self.n_periods)[
             :, self.columns]
 
-    def outcome(self, y: np.ndarray, *, truth: float) -> Outcome:
+    def outcome(self, y: np.ndarray, *, truth: float) -> FastOutcome:
+        """The primary analysis of one outcome vector (panel row order). Raises AnalysisError
+        where the general path refuses the data too, NotConverged where it must take over."""
         Y = self.matrix(y)
         keep_u = Y.sum(axis=1) > 0
         keep_t = Y.sum(axis=0) > 0
         treated_rows = self.d_mask.any(axis=1)
-        if not keep_u[treated_rows].all():  # as evaluation.did.validate refuses these data
-            return failed("a treated unit has no events in these data")
+        if not keep_u[treated_rows].all():  # as did.twfe.validate refuses these data
+            raise AnalysisError("a treated unit has no events in these data")
         if not keep_u[~treated_rows].any():
-            return failed("no control unit with events in these data")
-        try:
-            beta = self.twfe_beta(Y, keep_u, keep_t)
-            p0 = self.p_value(Y, keep_u, keep_t, beta0=0.0)
-            p_truth = self.p_value(Y, keep_u, keep_t, beta0=truth)
-        except _NotConverged:
-            return primary_outcome(self.data.with_outcome(y), truth=truth)
-        return Outcome(estimate=beta, p_value=p0, covered=bool(p_truth > self.alpha))
+            raise AnalysisError("no control unit with events in these data")
+        beta = self.twfe_beta(Y, keep_u, keep_t)
+        p0 = self.p_value(Y, keep_u, keep_t, beta0=0.0)
+        p_truth = self.p_value(Y, keep_u, keep_t, beta0=truth)
+        return FastOutcome(estimate=beta, p_value=p0, covered=bool(p_truth > self.alpha))
 
     # Poisson ML fits by iterative scaling -------------------------------------------------------
     def _scale(self, Y: np.ndarray, E: np.ndarray, ED: np.ndarray | None,
@@ -237,7 +137,7 @@ class FastTwfeRandomization:
             if change < self.TOL:
                 break
         else:
-            raise _NotConverged
+            raise NotConverged
         return a, b, g
 
     def twfe_beta(self, Y: np.ndarray, keep_u: np.ndarray, keep_t: np.ndarray) -> float:
@@ -281,7 +181,3 @@ class FastTwfeRandomization:
 def _relative_change(old: np.ndarray, new: np.ndarray) -> float:
     scale = np.maximum(np.abs(new), 1e-300)
     return float(np.max(np.abs(new - old) / scale, initial=0.0))
-
-
-class _NotConverged(Exception):
-    """Iterative scaling did not converge; the data set is analysed by the general path."""
