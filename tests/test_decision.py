@@ -19,10 +19,11 @@ from evaluation.analysis.decision import (
     evidence_level,
     frequentist_probabilities,
 )
+from evaluation.report import verdict_text
 
 RULE = {"min_reduction": 0.10, "continue_probability": 0.80, "stop_probability": 0.50}
-PASS_PRETREND = {"name": "pre_trends", "status": "pass", "detail": "p = 0.41", "blocking": True}
-FAIL_PRETREND = {"name": "pre_trends", "status": "fail", "detail": "joint test of leads p = 0.003",
+PASS_PRETREND = {"name": "pre_trends", "kind": "pre_trends", "status": "pass", "detail": "p = 0.41", "blocking": True}
+FAIL_PRETREND = {"name": "pre_trends", "kind": "pre_trends", "status": "fail", "detail": "joint test of leads p = 0.003",
                  "blocking": True}
 REG = {"status": "registered", "matches": True, "design": "did", "controlled": True}
 
@@ -66,13 +67,14 @@ def test_adapt_needs_p_any_at_the_continue_probability_even_with_a_low_stop_boun
 def test_reliable_bayesian_fit_decides_with_posterior_probabilities():
     out = decide(primary=primary(), bayesian=bayes(0.97, 0.83), checks=[PASS_PRETREND],
                  registration=REG, rule=RULE)
-    assert out["verdict"] == "continue" and out["label_nl"] == "doorzetten"
+    assert out["verdict"] == "continue" and verdict_text.label(out["verdict"], "nl") == "doorzetten"
     assert out["basis"]["source"] == "bayesian"
     assert out["basis"]["p_min_reduction"] == 0.83
-    # reasons carry the numbers in Dutch notation, and in English in reasons_en
-    assert "0,85" in out["reasons"][0] and "83%" in out["reasons"][1]
-    assert "0.85" in out["reasons_en"][0] and "[0.70, 1.02]" in out["reasons_en"][0]
-    assert 1 <= len(out["reasons"]) <= 2
+    # the report turns the codes into reasons with the numbers in Dutch or English notation
+    nl, en = verdict_text.reasons(out, "nl"), verdict_text.reasons(out, "en")
+    assert "0,85" in nl[0] and "83%" in nl[1]
+    assert "0.85" in en[0] and "[0.70, 1.02]" in en[0]
+    assert 1 <= len(nl) <= 2
     assert out["evidence_level"]["smss"] == 3
     json.dumps(out, allow_nan=False)  # stored in result.json as is
 
@@ -93,9 +95,9 @@ def test_blocking_problems_give_inconclusive_never_continue(blocker):
     out = decide(primary=primary(0.6, 0.5, 0.7, 1e-6), bayesian=fit, checks=checks,
                  registration=reg, rule=RULE)
     assert out["verdict"] == "inconclusive"
-    assert out["label_nl"] == "nog niet te zeggen"
-    assert out["blocking"], "the blocking reason is named"
-    text = " ".join(out["reasons_en"])
+    assert verdict_text.label(out["verdict"], "nl") == "nog niet te zeggen"
+    assert out["blocking"] and out["reason"] == "blocked", "the blocking reason is named"
+    text = " ".join(verdict_text.reasons(out, "en"))
     key = {"exploratory": "exploratory", "mismatch": "registration", "pretrend": "pre_trends",
            "unreliable": "r_hat 1.07"}[blocker]
     assert key in text
@@ -105,12 +107,12 @@ def test_string_registration_and_check_objects_are_accepted():
     from evaluation.estimators.output import Check
 
     out = decide(primary=primary(), bayesian=None, registration="exploratory", rule=RULE,
-                 checks=[Check(name="placebo", status="fail", detail="1 of 4", blocking=False)])
-    assert out["verdict"] == "inconclusive" and out["blocking"] == ["exploratory"]
+                 checks=[Check(name="placebo", kind="placebo", status="fail", detail="1 of 4", blocking=False)])
+    assert out["verdict"] == "inconclusive" and out["blocking"] == [{"code": "exploratory"}]
 
 
 def test_failed_non_blocking_check_does_not_block():
-    checks = [PASS_PRETREND, {"name": "placebo", "status": "fail", "detail": "1 of 4 significant",
+    checks = [PASS_PRETREND, {"name": "placebo", "kind": "placebo", "status": "fail", "detail": "1 of 4 significant",
                               "blocking": False}]
     out = decide(primary=primary(0.6, 0.5, 0.72, 1e-5), bayesian=None, checks=checks,
                  registration=REG, rule=RULE)
@@ -118,11 +120,12 @@ def test_failed_non_blocking_check_does_not_block():
 
 
 def test_unreliable_fit_is_mentioned_once_not_twice():
-    checks = [PASS_PRETREND, {"name": "bayesian_reliability", "status": "fail",
+    checks = [PASS_PRETREND, {"name": "bayesian_reliability", "kind": "bayesian_reliability",
+                              "status": "fail",
                               "detail": "r_hat 1.07 > 1.01", "blocking": True}]
     out = decide(primary=primary(), bayesian=bayes(0.99, 0.95, reliable=False), checks=checks,
                  registration=REG, rule=RULE)
-    assert out["blocking"] == ["bayesian_unreliable"]
+    assert [b["code"] for b in out["blocking"]] == ["bayesian_unreliable"]
 
 
 def test_frequentist_mapping_matches_the_interval_statements():
@@ -190,7 +193,8 @@ def test_missing_estimate_is_inconclusive():
 
 def test_evidence_levels():
     its = evidence_level(design="its", controlled=False, primary={}, checks=[])
-    assert its["smss"] == 2 and "vergelijkingsreeks" in its["explanation"]
+    assert its["smss"] == 2 and its["code"] == "no_comparison"
+    assert "vergelijkingsreeks" in verdict_text.evidence({"evidence_level": its}, "nl")
     assert evidence_level(design="did", controlled=True, primary={},
                           checks=[PASS_PRETREND])["smss"] == 3
     assert evidence_level(design="did", controlled=True, primary={},
@@ -199,7 +203,7 @@ def test_evidence_levels():
     assert evidence_level(design="its", controlled=True, primary={}, checks=[skipped])["smss"] == 2
     assert evidence_level(design="its", controlled=True, primary={},
                           checks=[PASS_PRETREND])["smss"] == 3
-    placebo = {"name": "placebo_start_dates", "status": "pass", "detail": "", "blocking": False}
+    placebo = {"name": "placebo_start_dates", "kind": "placebo", "status": "pass", "detail": "", "blocking": False}
     assert evidence_level(design="its", controlled=True, primary={}, checks=[placebo])["smss"] == 3
     assert evidence_level(design="its", controlled=True, primary={},
                           checks=[dict(placebo, status="fail")])["smss"] == 2
@@ -219,3 +223,9 @@ def test_rule_from_a_design_decision_spec():
     out = decide(primary=primary(0.6, 0.5, 0.72, 1e-5), bayesian=None, checks=[PASS_PRETREND],
                  registration=REG, rule=DecisionSpec(min_reduction=0.5))
     assert out["rule"]["min_reduction"] == 0.5 and out["verdict"] == "adapt"
+
+
+def test_verdict_catalogues_have_the_same_keys_in_both_languages():
+    for catalogue in verdict_text.CATALOGUES:
+        nl, en = catalogue["nl"], catalogue["en"]
+        assert (set(nl) == set(en)) if isinstance(nl, dict) else isinstance(en, str)

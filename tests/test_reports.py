@@ -25,7 +25,7 @@ from evaluation.analysis.decision import decide
 from evaluation.analysis.result import AnalysisResult
 from evaluation.estimators.output import Check, tidy_frame, tidy_row
 from evaluation.portfolio.build import write_portfolio
-from evaluation.report import ReportError
+from evaluation.report import ReportError, verdict_text
 from evaluation.report import formatting as fmt
 from evaluation.report.fallback import execute, parse_qmd, set_parameters
 from evaluation.report.render import render_reports
@@ -80,15 +80,15 @@ def make_analysis(ws: Workspace, analysis_id: str, *, design: str = "did", rr: f
                  ci[1], p_value, method=primary["method"], scale=scale),
         tidy_row("trend", 1.002, 0.001, 1.0, 1.004, 0.04, method=primary["method"], scale=scale),
     ])
-    checks = [Check(name="pre_trends", status=pretrend, blocking=True,
+    checks = [Check(name="pre_trends", kind="pre_trends", status=pretrend, blocking=True,
                     detail="joint Wald test of 7 leads: p = 0.41 (fail when p < 0.05)",
                     values={"p_value": 0.41}),
-              Check(name="placebo_starts", status="pass", detail="0 of 4 placebo starts significant"),
-              Check(name="displacement", status="skipped", detail="no data/neighbours.csv")]
+              Check(name="placebo_starts", kind="placebo", status="pass", detail="0 of 4 placebo starts significant"),
+              Check(name="displacement", kind="displacement", status="skipped", detail="no data/neighbours.csv")]
     if not controlled:
         checks = checks[1:]
     if bayes is not None:
-        checks.append(Check(name="bayesian_reliability", status="pass" if bayes["reliable"] else "fail",
+        checks.append(Check(name="bayesian_reliability", kind="bayesian_reliability", status="pass" if bayes["reliable"] else "fail",
                             detail=bayes.get("reliability_reason", ""), blocking=True))
     rule = {"min_reduction": 0.10, "continue_probability": 0.80, "stop_probability": 0.50}
     decision = decide(primary=primary, bayesian=bayes, checks=[c.to_dict() for c in checks],
@@ -318,11 +318,11 @@ def test_intervention_numbers_equal_result_json_in_dutch_notation(site_nl):
         averted = res["extras"]["averted"]
         assert fmt.interval(averted["ci_low"], averted["ci_high"], lang="nl", digits=1) in effects
         decision = res["decision"]
-        assert decision["label_nl"] in page
-        for reason in decision["reasons"]:
+        assert verdict_text.label(decision["verdict"], "nl") in page
+        for reason in verdict_text.reasons(decision, "nl"):
             assert reason in page
         assert f"{decision['evidence_level']['smss']}</strong>" in page
-        assert decision["evidence_level"]["explanation"] in page
+        assert verdict_text.evidence(decision, "nl") in page
         for check in res["checks"]:
             assert check["name"] in section(page, "checks-table")
         footer = page[page.index('id="report-footer"'):]
@@ -387,7 +387,7 @@ def test_portfolio_page_numbers_table_and_forest_plot(site_nl):
     table = section(page, "verdict-table")
     for row in portfolio["interventions"]:
         assert f'href="interventions/{row["id"]}.html"' in table
-        assert row["label_nl"] in table
+        assert verdict_text.label(row["verdict"], "nl") in table
         assert fmt.number(row["estimate"], lang="nl") in table
         assert fmt.p_value(row["p_holm"], lang="nl") in table
     assert portfolio["multiple_testing"]["note_nl"] in page
@@ -421,10 +421,10 @@ def test_cli_report_in_english(tmp_path):
     assert 'lang="en"' in index and "Verdicts" in index
     assert "portfolio.json is missing" in index  # no portfolio written: said so, not hidden
     page = page_text(out / "interventions" / "cam-en.html")
-    assert res["decision"]["label_en"] == "continue" and ">continue<" in page
+    assert res["decision"]["verdict"] == "continue" and ">continue<" in page
     assert fmt.interval(res["primary"]["ci_low"], res["primary"]["ci_high"], lang="en") in page
     assert "[0.74, 0.97]" in page and "[0,74; 0,97]" not in page
-    for reason in res["decision"]["reasons_en"]:
+    for reason in verdict_text.reasons(res["decision"], "en"):
         assert reason in page
 
 

@@ -1,7 +1,8 @@
-"""The verdict: continue, adapt, stop or inconclusive, from the registered decision rule.
+"""The verdict rule as data and pure functions: continue, adapt, stop or inconclusive.
 
-`decide()` is called once per analysis by the orchestrator; its dict is stored in
-result.json["decision"] and reports only show it. The rule, stated once (methods.qmd quotes it):
+`decide()` is called once per analysis; its dict is stored in result.json["decision"]. It holds
+codes and numbers only: the report layer (`evaluation.report.verdict_text`) turns them into
+sentences in the page language. The rule, stated once (the methods page quotes it):
 
   P_any = P(RR < 1)                        (some reduction)
   P_min = P(RR <= 1 - min_reduction)       (at least the registered minimum reduction)
@@ -32,16 +33,11 @@ from typing import Any
 from scipy.stats import norm
 
 from evaluation import defaults
-from evaluation.report import formatting as fmt
 
 VERDICTS = ("continue", "adapt", "stop", "inconclusive")
-LABELS = {
-    "nl": {"continue": "doorzetten", "adapt": "aanpassen", "stop": "stoppen",
-           "inconclusive": "nog niet te zeggen"},
-    "en": {"continue": "continue", "adapt": "adapt", "stop": "stop",
-           "inconclusive": "inconclusive"},
-}
-BAYES_CHECK = "bayesian_reliability"  # the orchestrator's check that repeats `reliable`
+# The check kinds that test the comparison's parallel trends, per design (a controlled ITS has
+# no event study: its pre-period placebo starts test the same thing).
+PRETREND_KINDS = {"did": ("pre_trends",), "its": ("pre_trends", "placebo")}
 
 
 @dataclass(frozen=True)
@@ -49,6 +45,20 @@ class Rule:
     min_reduction: float
     continue_probability: float
     stop_probability: float
+
+    @classmethod
+    def of(cls, rule: Any) -> Rule:
+        """From a design's DecisionSpec, a dict, or None (the defaults)."""
+        data = rule.model_dump() if hasattr(rule, "model_dump") else dict(rule or {})
+        return cls(min_reduction=float(data.get("min_reduction", defaults.MIN_REDUCTION)),
+                   continue_probability=float(data.get("continue_probability",
+                                                       defaults.CONTINUE_PROBABILITY)),
+                   stop_probability=float(data.get("stop_probability", defaults.STOP_PROBABILITY)))
+
+    def to_dict(self) -> dict[str, float]:
+        return {"min_reduction": self.min_reduction,
+                "continue_probability": self.continue_probability,
+                "stop_probability": self.stop_probability}
 
 
 @dataclass(frozen=True)
@@ -65,45 +75,42 @@ class Basis:
     p_value: float | None = None
     pct_change: float | None = None
 
+    def to_dict(self) -> dict[str, Any]:
+        return {"source": self.source, "scale": self.scale, "estimate": self.estimate,
+                "low": self.low, "high": self.high, "p_any_reduction": self.p_any,
+                "p_min_reduction": self.p_min, "p_value": self.p_value,
+                "pct_change": self.pct_change}
+
 
 def decide(*, primary: dict[str, Any], bayesian: dict[str, Any] | None,
            checks: list[Any], registration: str | dict[str, Any],
            rule: Any) -> dict[str, Any]:
-    """The verdict dict stored in result.json["decision"] (see the module docstring for the rule)."""
-    rule_obj = _rule(rule)
+    """The verdict dict stored in result.json["decision"] (see the module docstring for the rule).
+
+    `reason` says what decided: "blocked" (see `blocking`), "no_estimate", or "rule" (the
+    verdict follows from `basis` and `rule`).
+    """
+    rule_obj = Rule.of(rule)
     reg = _registration(registration)
     check_dicts = [_check(c) for c in checks]
     evidence = evidence_level(design=reg["design"], controlled=reg["controlled"],
                               primary=primary, checks=check_dicts)
-    blocking = _blocking(reg, check_dicts, bayesian)
+    blocking = blocking_problems(reg, check_dicts, bayesian)
     basis = None
     if blocking:
-        verdict, reasons = "inconclusive", _join_blocking(blocking)
+        verdict, reason = "inconclusive", "blocked"
     else:
         basis = _basis(primary, bayesian, rule_obj)
         if basis is None:
-            verdict = "inconclusive"
-            reasons = {"nl": ["Er is geen bruikbare schatting van het effect (schatting of interval "
-                              "ontbreekt), dus de data kunnen nog niets zeggen."],
-                       "en": ["There is no usable effect estimate (estimate or interval missing), "
-                              "so the data cannot tell yet."]}
+            verdict, reason = "inconclusive", "no_estimate"
         else:
-            verdict = classify(p_any=basis.p_any, p_min=basis.p_min, rule=rule_obj)
-            reasons = _reasons(basis, rule_obj, verdict)
+            verdict, reason = classify(p_any=basis.p_any, p_min=basis.p_min, rule=rule_obj), "rule"
     return {
         "verdict": verdict,
-        "label_nl": LABELS["nl"][verdict],
-        "label_en": LABELS["en"][verdict],
-        "reasons": reasons["nl"],
-        "reasons_en": reasons["en"],
-        "blocking": [b["code"] for b in blocking],
-        "basis": None if basis is None else {
-            "source": basis.source, "scale": basis.scale, "estimate": basis.estimate,
-            "low": basis.low, "high": basis.high, "p_any_reduction": basis.p_any,
-            "p_min_reduction": basis.p_min},
-        "rule": {"min_reduction": rule_obj.min_reduction,
-                 "continue_probability": rule_obj.continue_probability,
-                 "stop_probability": rule_obj.stop_probability},
+        "reason": reason,
+        "blocking": blocking,
+        "basis": None if basis is None else basis.to_dict(),
+        "rule": rule_obj.to_dict(),
         "evidence_level": evidence,
     }
 
@@ -186,155 +193,51 @@ def _prob_below(threshold: float, centre: float, sides: tuple[float, float]) -> 
 
 
 # --- blocking problems -----------------------------------------------------------------------
-def _blocking(reg: dict[str, Any], checks: list[dict[str, Any]],
-              bayesian: dict[str, Any] | None) -> list[dict[str, str]]:
-    found = []
+def blocking_problems(reg: dict[str, Any], checks: list[dict[str, Any]],
+                      bayesian: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """What stops the rule from deciding, as codes with their details."""
+    found: list[dict[str, Any]] = []
     if reg["status"] == "exploratory":
-        found.append({"code": "exploratory",
-                      "nl": "De analyse is verkennend (niet volgens een geldige registratie), dus "
-                            "er volgt geen oordeel uit.",
-                      "en": "The analysis is exploratory (not run under a valid registration), so "
-                            "it gives no verdict."})
+        found.append({"code": "exploratory"})
     if reg["matches"] is False:
-        found.append({"code": "registration_mismatch",
-                      "nl": "Het ontwerp wijkt af van de registratie; registreer de wijziging als "
-                            "amendement voordat er een oordeel kan volgen.",
-                      "en": "The design differs from its registration; record the change as an "
-                            "amendment before a verdict can follow."})
+        found.append({"code": "registration_mismatch"})
     unreliable = bayesian is not None and not bayesian.get("reliable", False)
     if unreliable:
-        why = bayesian.get("reliability_reason") or "diagnostics failed"
         found.append({"code": "bayesian_unreliable",
-                      "nl": f"Het Bayesiaanse model is niet betrouwbaar geschat ({why}).",
-                      "en": f"The Bayesian model did not fit reliably ({why})."})
+                      "detail": bayesian.get("reliability_reason") or "diagnostics failed"})
     for check in checks:
         if check["blocking"] and check["status"] == "fail":
-            if unreliable and check["name"] == BAYES_CHECK:
+            if unreliable and check["kind"] == "bayesian_reliability":
                 continue  # already said above
-            detail = check["detail"].rstrip(".")
-            found.append({"code": f"check:{check['name']}",
-                          "nl": f"De controle '{check['name']}' is niet geslaagd: {detail}.",
-                          "en": f"The check '{check['name']}' failed: {detail}."})
+            found.append({"code": "check_failed", "check": check["name"], "kind": check["kind"],
+                          "detail": check["detail"]})
     return found
-
-
-def _join_blocking(blocking: list[dict[str, str]]) -> dict[str, list[str]]:
-    reasons = {lang: [blocking[0][lang]] for lang in ("nl", "en")}
-    if len(blocking) == 2:
-        for lang in ("nl", "en"):
-            reasons[lang].append(blocking[1][lang])
-    elif len(blocking) > 2:
-        rest = ", ".join(b["code"] for b in blocking[1:])
-        reasons["nl"].append(f"Daarnaast blokkeren: {rest}.")
-        reasons["en"].append(f"Also blocking: {rest}.")
-    return reasons
-
-
-# --- reasons ---------------------------------------------------------------------------------
-def _reasons(basis: Basis, rule: Rule, verdict: str) -> dict[str, list[str]]:
-    out = {}
-    for lang in ("nl", "en"):
-        n = {  # numbers in the page language
-            "est": fmt.number(basis.estimate, lang=lang),
-            "ci": fmt.interval(basis.low, basis.high, lang=lang),
-            "pct": fmt.percent(basis.pct_change, lang=lang),
-            "p": fmt.p_value(basis.p_value, lang=lang),
-            "p_any": fmt.probability(basis.p_any, lang=lang),
-            "p_min": fmt.probability(basis.p_min, lang=lang),
-            "min": fmt.percent(100 * rule.min_reduction, lang=lang, digits=0, signed=False),
-            "cont": fmt.probability(rule.continue_probability, lang=lang),
-            "stop": fmt.probability(rule.stop_probability, lang=lang),
-        }
-        out[lang] = [_first_sentence(basis, lang, n), _rule_sentence(verdict, lang, n)]
-    return out
-
-
-def _first_sentence(basis: Basis, lang: str, n: dict[str, str]) -> str:
-    what = "rate ratio" if basis.scale == "rate_ratio" else ("verschil" if lang == "nl" else "difference")
-    if basis.source == "bayesian":
-        if lang == "nl":
-            return (f"De Bayesiaanse schatting van de rate ratio is {n['est']} (95%-HDI {n['ci']}), "
-                    f"een verandering van {n['pct']}.")
-        return (f"The Bayesian estimate of the rate ratio is {n['est']} (95% HDI {n['ci']}), "
-                f"a change of {n['pct']}.")
-    if lang == "nl":
-        return (f"De geschatte {what} is {n['est']} (95%-BI {n['ci']}; p = {n['p']}), "
-                f"een verandering van {n['pct']}.")
-    return (f"The estimated {what} is {n['est']} (95% CI {n['ci']}; p = {n['p']}), "
-            f"a change of {n['pct']}.")
-
-
-def _rule_sentence(verdict: str, lang: str, n: dict[str, str]) -> str:
-    if lang == "nl":
-        head = (f"De kans op een daling van minstens {n['min']} is {n['p_min']} en op enige daling "
-                f"{n['p_any']}")
-        tail = {
-            "continue": f"; dat haalt de drempel voor doorzetten ({n['cont']}).",
-            "stop": f"; dat is onder de drempel voor stoppen ({n['stop']}).",
-            "adapt": f"; er is waarschijnlijk een daling, maar waarschijnlijk kleiner dan {n['min']}.",
-            "inconclusive": f"; dat is te onzeker voor doorzetten ({n['cont']} nodig) of stoppen.",
-        }[verdict]
-        return head + tail
-    head = (f"The probability of a reduction of at least {n['min']} is {n['p_min']}, and of any "
-            f"reduction {n['p_any']}")
-    tail = {
-        "continue": f"; this meets the threshold to continue ({n['cont']}).",
-        "stop": f"; this is below the threshold to stop ({n['stop']}).",
-        "adapt": f"; there is probably a reduction, but probably smaller than {n['min']}.",
-        "inconclusive": f"; too uncertain to continue ({n['cont']} needed) or to stop.",
-    }[verdict]
-    return head + tail
 
 
 # --- evidence level --------------------------------------------------------------------------
 def evidence_level(*, design: str | None, controlled: bool | None, primary: dict[str, Any],
                    checks: list[dict[str, Any]]) -> dict[str, Any]:
-    """Maryland Scientific Methods Scale of the design as run, with a one-line explanation.
+    """Maryland Scientific Methods Scale of the design as run, and the code saying why.
 
     ITS without a comparison series: 2 (before-after with a trend, no control). DiD or controlled
     ITS: 3 when a pre-trend check passed (the comparison group is shown to move in parallel; for a
-    controlled ITS without one, its pre-period placebo-start check), else 2. Level 4-5 need many units with rich controls or randomisation, which these designs lack.
+    controlled ITS without an event study, its pre-period placebo-start check), else 2. Levels 4-5
+    need many units with rich controls or randomisation, which these designs lack.
     """
     if controlled is None:
         controlled = bool(primary.get("n_control"))
     if design == "its" and not controlled:
-        return {"smss": 2, "explanation": "Tijdreeks vóór en na zonder vergelijkingsreeks "
-                "(trend en seizoen gecorrigeerd, geen controlegroep).",
-                "explanation_en": "Time series before and after without a comparison series "
-                "(trend and season adjusted, no control group)."}
-    pre = [c for c in checks if _is_pretrend(c["name"])]
-    if not pre and design == "its":
-        # a controlled ITS has no event study; its pre-period placebo starts test the same thing
-        pre = [c for c in checks if "placebo" in c["name"].lower()]
-    kind_nl = "Verschil-in-verschillen" if design == "did" else "Gecontroleerde tijdreeks"
-    kind_en = "Difference-in-differences" if design == "did" else "Controlled time series"
+        return {"smss": 2, "code": "no_comparison", "design": design}
+    kinds = PRETREND_KINDS.get(design or "did", PRETREND_KINDS["did"])
+    pre = [c for c in checks if c["kind"] == kinds[0]] or \
+        [c for c in checks if c["kind"] in kinds[1:]]
     if any(c["status"] == "pass" for c in pre) and not any(c["status"] == "fail" for c in pre):
-        return {"smss": 3, "explanation": f"{kind_nl} met een vergelijkingsgroep die vóór de start "
-                "parallel liep (pre-trendtoets geslaagd).",
-                "explanation_en": f"{kind_en} with a comparison group that moved in parallel "
-                "before the start (pre-trend check passed)."}
-    status = "mislukt" if any(c["status"] == "fail" for c in pre) else "niet uitgevoerd"
-    status_en = "failed" if status == "mislukt" else "not run"
-    return {"smss": 2, "explanation": f"{kind_nl} met vergelijkingsgroep, maar de pre-trendtoets is "
-            f"{status}, dus vergelijkbaarheid is niet aangetoond.",
-            "explanation_en": f"{kind_en} with a comparison group, but the pre-trend check "
-            f"{status_en}, so comparability is not shown."}
-
-
-def _is_pretrend(name: str) -> bool:
-    name = name.lower()
-    return ("trend" in name and "pre" in name) or "parallel" in name or "leads" in name
+        return {"smss": 3, "code": "parallel_shown", "design": design}
+    code = "pretrend_failed" if any(c["status"] == "fail" for c in pre) else "pretrend_not_run"
+    return {"smss": 2, "code": code, "design": design}
 
 
 # --- input normalisation ---------------------------------------------------------------------
-def _rule(rule: Any) -> Rule:
-    data = rule.model_dump() if hasattr(rule, "model_dump") else dict(rule or {})
-    return Rule(min_reduction=float(data.get("min_reduction", defaults.MIN_REDUCTION)),
-                continue_probability=float(data.get("continue_probability",
-                                                    defaults.CONTINUE_PROBABILITY)),
-                stop_probability=float(data.get("stop_probability", defaults.STOP_PROBABILITY)))
-
-
 def _registration(registration: str | dict[str, Any]) -> dict[str, Any]:
     if isinstance(registration, str):
         return {"status": registration, "matches": None, "design": None, "controlled": None}
@@ -345,8 +248,9 @@ def _registration(registration: str | dict[str, Any]) -> dict[str, Any]:
 
 def _check(check: Any) -> dict[str, Any]:
     data = check.to_dict() if hasattr(check, "to_dict") else dict(check)
-    return {"name": str(data.get("name", "")), "status": data.get("status", "skipped"),
-            "detail": str(data.get("detail", "")), "blocking": bool(data.get("blocking", False))}
+    return {"name": str(data.get("name", "")), "kind": str(data.get("kind", "")),
+            "status": data.get("status", "skipped"), "detail": str(data.get("detail", "")),
+            "blocking": bool(data.get("blocking", False))}
 
 
 def _finite(*values: Any) -> bool:

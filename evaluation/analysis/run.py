@@ -165,7 +165,7 @@ def _copy_diagnosis(ws: Workspace, design: Design, folder: Path) -> None:
 
 def _bayes_checks(summary: dict[str, Any]) -> list[Check]:
     checks = [Check(
-        name="bayesian_reliability",
+        name="bayesian_reliability", kind="bayesian_reliability",
         status="pass" if summary.get("reliable") else "fail",
         detail=summary.get("reliability_reason", ""),
         blocking=True,
@@ -174,7 +174,7 @@ def _bayes_checks(summary: dict[str, Any]) -> list[Check]:
     prior_pred = summary.get("prior_predictive")
     if prior_pred:
         checks.append(Check(
-            name="prior_predictive", status=prior_pred["status"],
+            name="prior_predictive", kind="prior_predictive", status=prior_pred["status"],
             detail=(f"Rule: the prior's {prior_pred['quantile']:.0%} quantile of a period's simulated count "
                     f"({prior_pred['simulated_period_count_quantile']:.0f}) must stay below "
                     f"{prior_pred['max_multiple']}x the largest observed count ({prior_pred['limit']:.0f})."),
@@ -182,7 +182,7 @@ def _bayes_checks(summary: dict[str, Any]) -> list[Check]:
         ))
     sensitivity = summary.get("prior_sensitivity_check")
     if sensitivity:
-        checks.append(Check(name="prior_sensitivity", status=sensitivity["status"],
+        checks.append(Check(name="prior_sensitivity", kind="prior_sensitivity", status=sensitivity["status"],
                             detail=sensitivity["detail"], values=sensitivity.get("values", {})))
     return checks
 

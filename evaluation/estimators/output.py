@@ -8,7 +8,7 @@ lives in one tidy table with `TIDY_COLUMNS`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import pandas as pd
 
@@ -19,18 +19,34 @@ CheckStatus = Literal["pass", "fail", "skipped"]
 Scale = Literal["rate_ratio", "difference"]
 
 
-@dataclass(frozen=True)
+# What a check examines; the decision rule and the report tell checks apart by this, never by
+# their names (which stay stable identifiers in result.json).
+CheckKind = Literal["pre_trends", "placebo", "leave_one_out", "displacement", "seasonality",
+                    "autocorrelation", "influence", "bayesian_reliability", "prior_predictive",
+                    "prior_sensitivity"]
+CHECK_KINDS: tuple[str, ...] = get_args(CheckKind)
+CHECK_STATUSES: tuple[str, ...] = get_args(CheckStatus)
+
+
+@dataclass(frozen=True, kw_only=True)
 class Check:
     """A pre-specified check. `blocking` checks turn a verdict into inconclusive when they fail."""
 
     name: str
+    kind: CheckKind
     status: CheckStatus
-    detail: str
+    detail: str = ""
     blocking: bool = False
     values: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        if self.kind not in CHECK_KINDS:
+            raise ValueError(f"Check.kind: {self.kind!r} is not one of {', '.join(CHECK_KINDS)}")
+        if self.status not in CHECK_STATUSES:
+            raise ValueError(f"Check.status: {self.status!r} is not one of {', '.join(CHECK_STATUSES)}")
+
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "status": self.status, "detail": self.detail,
+        return {"name": self.name, "kind": self.kind, "status": self.status, "detail": self.detail,
                 "blocking": self.blocking, "values": clean(self.values)}
 
 

@@ -99,8 +99,6 @@ def verdict_rows(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "p_min_reduction": bayes.get("p_min_reduction") if bayes else None,
             "min_reduction": rule.get("min_reduction", defaults.MIN_REDUCTION),
             "verdict": decision.get("verdict"),
-            "label_nl": decision.get("label_nl"),
-            "label_en": decision.get("label_en"),
             "smss": (decision.get("evidence_level") or {}).get("smss"),
             "data_cutoff": res.get("data_cutoff"),
         })

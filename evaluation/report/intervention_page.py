@@ -20,7 +20,7 @@ from evaluation.analysis.result import (
     RESULT_FILE,
     SERIES_FILE,
 )
-from evaluation.report import ReportError, figures
+from evaluation.report import ReportError, figures, verdict_text
 from evaluation.report import formatting as fmt
 from evaluation.report.markup import (
     Markup,
@@ -248,12 +248,10 @@ class InterventionPage:
         decision = self.result.get("decision")
         if not decision:
             return out + callout("warning", s.t("verdict_missing"), css="verdict-missing")
-        label = decision.get("label_nl") if s.lang == "nl" else decision.get("label_en")
-        reasons = decision.get("reasons") if s.lang == "nl" else decision.get("reasons_en")
+        label = verdict_text.label(decision.get("verdict"), s.lang)
         evidence = decision.get("evidence_level") or {}
-        explanation = evidence.get("explanation") if s.lang == "nl" else \
-            evidence.get("explanation_en", evidence.get("explanation"))
-        items = "".join(f"<li>{_esc(r)}</li>" for r in reasons or [])
+        explanation = verdict_text.evidence(decision, s.lang)
+        items = "".join(f"<li>{_esc(r)}</li>" for r in verdict_text.reasons(decision, s.lang))
         body = (f'<div class="verdict-box" id="verdict-box"><p class="verdict-label">'
                 f'{verdict_badge(decision.get("verdict"), label)}</p><ul>{items}</ul>'
                 f'<p class="evidence">{_esc(s.t("evidence"))}: <strong>{evidence.get("smss", "–")}'

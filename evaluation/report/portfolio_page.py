@@ -12,7 +12,7 @@ from typing import Any
 
 from evaluation.portfolio import build as portfolio_mod
 from evaluation.portfolio.build import PORTFOLIO_FILE
-from evaluation.report import figures
+from evaluation.report import figures, verdict_text
 from evaluation.report.markup import (
     Markup,
     Shared,
@@ -131,7 +131,7 @@ class PortfolioPage:
         for r in self.rows:
             link = Markup(f'<a href="interventions/{html.escape(r["id"])}.html">'
                           f'{html.escape(str(r.get("title") or r["id"]))}</a>')
-            label = r.get("label_nl") if s.lang == "nl" else r.get("label_en")
+            label = verdict_text.label(r.get("verdict"), s.lang)
             body.append([link, s.t(f"design_{r['design']}") if r.get("design") in ("did", "its")
                          else str(r.get("design")),
                          s.num(r.get("estimate")), s.ci(r.get("ci_low"), r.get("ci_high")),

@@ -43,7 +43,7 @@ def placebo_check(frame: pd.DataFrame, *, treated: dict[str, int], estimate: Est
     positions = sorted({int(round(f * n_pre)) for f in defaults.DID_PLACEBO_FRACTIONS})
     dates = [pre_t[i] for i in positions if min_p <= i <= n_pre - min_p]
     if not dates:
-        return Check(name="placebo_dates", status="skipped",
+        return Check(name="placebo_dates", kind="placebo", status="skipped",
                      detail=f"the pre-period has {n_pre} periods, too few for a placebo start "
                             f"date with {min_p} periods on each side")
     results: dict[str, Any] = {}
@@ -56,7 +56,7 @@ def placebo_check(frame: pd.DataFrame, *, treated: dict[str, int], estimate: Est
         results[str(date)] = {"estimate": to_scale(res["beta"], scale), "p_value": res["p_value"]}
     tested = {k: v for k, v in results.items() if "p_value" in v}
     if not tested:
-        return Check(name="placebo_dates", status="skipped",
+        return Check(name="placebo_dates", kind="placebo", status="skipped",
                      detail="no placebo date could be estimated (treated units without events "
                             "in the pre-period)", values={"placebo": results})
     level = alpha / len(tested)
@@ -66,7 +66,7 @@ def placebo_check(frame: pd.DataFrame, *, treated: dict[str, int], estimate: Est
               f"placebo {_label(scale)} is significant at {level:.3g} (alpha {alpha:g} / "
               f"{len(tested)} dates); "
               + (f"significant at t = {', '.join(failed)}" if failed else "none is"))
-    return Check(name="placebo_dates", status=status, detail=detail,
+    return Check(name="placebo_dates", kind="placebo", status=status, detail=detail,
                  values={"placebo": results, "level": level})
 
 
@@ -79,7 +79,7 @@ def leave_one_out_check(frame: pd.DataFrame, *, treated: dict[str, int], estimat
     the result); fail otherwise; skipped with a single treated unit.
     """
     if len(treated) < 2:
-        return Check(name="leave_one_out", status="skipped",
+        return Check(name="leave_one_out", kind="leave_one_out", status="skipped",
                      detail="only one treated unit: there is no unit to leave out")
     lo, hi = primary["ci_low"], primary["ci_high"]
     estimates: dict[str, float] = {}
@@ -96,7 +96,7 @@ def leave_one_out_check(frame: pd.DataFrame, *, treated: dict[str, int], estimat
     detail = (f"{shown}; rule: pass when every leave-one-out {_label(scale)} lies inside the "
               f"primary interval [{lo:.3g}, {hi:.3g}]; "
               + (f"outside for {', '.join(outside)}" if outside else "all inside"))
-    return Check(name="leave_one_out", status=status, detail=detail,
+    return Check(name="leave_one_out", kind="leave_one_out", status=status, detail=detail,
                  values={"estimates": estimates, "ci_low": lo, "ci_high": hi})
 
 
@@ -113,7 +113,7 @@ def displacement_check(frame: pd.DataFrame, *, treated: dict[str, int],
     or when no treated unit has an untreated neighbour in the panel.
     """
     if neighbours is None:
-        return Check(name="displacement", status="skipped",
+        return Check(name="displacement", kind="displacement", status="skipped",
                      detail="no data/neighbours.csv in the workspace (columns unit, neighbour)")
     pairs = pd.concat([neighbours[["unit", "neighbour"]],
                        neighbours.rename(columns={"unit": "neighbour", "neighbour": "unit"})
@@ -121,7 +121,7 @@ def displacement_check(frame: pd.DataFrame, *, treated: dict[str, int],
     pairs = pairs.loc[pairs["unit"].isin(treated) & ~pairs["neighbour"].isin(treated)
                       & pairs["neighbour"].isin(set(frame["unit"]))]
     if pairs.empty:
-        return Check(name="displacement", status="skipped",
+        return Check(name="displacement", kind="displacement", status="skipped",
                      detail="no treated unit has an untreated neighbour in the panel")
     starts = pairs.assign(start=pairs["unit"].map(treated)).groupby("neighbour")["start"].min()
     exposed = {str(u): int(c) for u, c in starts.items()}
@@ -129,7 +129,7 @@ def displacement_check(frame: pd.DataFrame, *, treated: dict[str, int],
     sub = sub.assign(d=(sub["t"] >= sub["unit"].map(exposed).fillna(np.inf)).astype(int))
     res = estimate(sub, treated=exposed, interval=True)
     if "skipped" in res:
-        return Check(name="displacement", status="skipped", detail=res["skipped"])
+        return Check(name="displacement", kind="displacement", status="skipped", detail=res["skipped"])
     est = to_scale(res["beta"], scale)
     lo, hi = to_scale(res["ci_low"], scale), to_scale(res["ci_high"], scale)
     increase = res["beta"] > 0 and res["p_value"] < alpha
@@ -137,6 +137,6 @@ def displacement_check(frame: pd.DataFrame, *, treated: dict[str, int],
               f"{est:.3g} [{lo:.3g}, {hi:.3g}], p = {res['p_value']:.3g}; rule: fail when the "
               f"neighbours show a significant increase (p < {alpha:g}); "
               + ("they do" if increase else "they do not"))
-    return Check(name="displacement", status="fail" if increase else "pass", detail=detail,
+    return Check(name="displacement", kind="displacement", status="fail" if increase else "pass", detail=detail,
                  values={"neighbours": sorted(exposed), "estimate": est, "ci_low": lo,
                          "ci_high": hi, "p_value": res["p_value"]})

@@ -168,14 +168,14 @@ def wald_check(tested: list[int], estimates: np.ndarray, cov: np.ndarray, *, lea
     if not tested:
         reason = ("no period before the start besides the reference period" if not lead_times
                   else "no lead could be estimated (no events before the start)")
-        return Check(name=CHECK_NAME, status="skipped", blocking=True, values=values,
+        return Check(name=CHECK_NAME, kind="pre_trends", status="skipped", blocking=True, values=values,
                      detail=f"Pre-trends not tested: {reason}. {PRE_TRENDS_RULE}")
     rank = int(np.linalg.matrix_rank(cov))
     wald = float(estimates @ np.linalg.pinv(cov) @ estimates)
     p_value = float(stats.chi2.sf(wald, rank)) if rank > 0 else math.nan
     values.update({"wald": wald, "df": rank, "p_value": p_value})
     if not math.isfinite(p_value):
-        return Check(name=CHECK_NAME, status="skipped", blocking=True, values=values,
+        return Check(name=CHECK_NAME, kind="pre_trends", status="skipped", blocking=True, values=values,
                      detail=f"Pre-trends not tested: the leads' covariance is singular. {PRE_TRENDS_RULE}")
     failed = p_value < alpha
     verdict = ("fail: the treated units already differed in trend before the start"
@@ -183,7 +183,7 @@ def wald_check(tested: list[int], estimates: np.ndarray, cov: np.ndarray, *, lea
     detail = (f"Joint Wald test of {len(tested)} lead(s) (e = {', '.join(map(str, tested))}, "
               f"{reference}): chi2({rank}) = {wald:.3g}, p = {p_value:.3g} vs alpha = {alpha:g} "
               f"-> {verdict}. Errors: {errors}. Rule: fails when p < alpha.")
-    return Check(name=CHECK_NAME, status="fail" if failed else "pass", detail=detail,
+    return Check(name=CHECK_NAME, kind="pre_trends", status="fail" if failed else "pass", detail=detail,
                  blocking=True, values=values)
 
 

@@ -73,7 +73,7 @@ def placebo_starts(frame: pd.DataFrame, *, spec: ModelSpec, t_start: int, choice
                   if i >= defaults.MIN_PRE_PERIODS and len(times) - i >= defaults.ITS_PLACEBO_MIN_AFTER]
     name = "placebo_start_dates"
     if not candidates:
-        return Check(name, "skipped", (
+        return Check(name=name, kind="placebo", status="skipped", detail=(
             f"pre-period of {len(times)} periods too short for a placebo start (needs "
             f"{defaults.MIN_PRE_PERIODS} before and {defaults.ITS_PLACEBO_MIN_AFTER} after it)"))
     k = min(defaults.ITS_PLACEBO_STARTS, len(candidates))
@@ -91,7 +91,7 @@ def placebo_starts(frame: pd.DataFrame, *, spec: ModelSpec, t_start: int, choice
               f"alpha/{len(picks)} = {level:.4g} (Bonferroni); {shown}")
     # In a controlled ITS the placebo dates are the pre-trend test of the comparison (the
     # decision rule counts it as such for the evidence level), so a failure blocks the verdict.
-    return Check(name, status, detail, blocking=spec.controlled,
+    return Check(name=name, kind="placebo", status=status, detail=detail, blocking=spec.controlled,
                  values={"placebos": results, "threshold": level})
 
 
@@ -106,7 +106,8 @@ def harmonics_sensitivity(frame: pd.DataFrame, *, spec: ModelSpec, t_start: int,
     top = max_harmonics(spec.frequency)
     counts = sorted({min(h, top) for h in defaults.ITS_HARMONICS_RANGE})
     if top == 0:
-        return Check(name, "skipped", f"frequency `{spec.frequency}` has no seasonal cycle")
+        return Check(name=name, kind="seasonality", status="skipped",
+                     detail=f"frequency `{spec.frequency}` has no seasonal cycle")
     variants = []
     for h in counts:
         w = _level(frame, spec=ModelSpec(**{**spec.__dict__, "harmonics": h}), t_start=t_start,
@@ -124,8 +125,8 @@ def harmonics_sensitivity(frame: pd.DataFrame, *, spec: ModelSpec, t_start: int,
                       for v in variants)
     detail = ("rule: pass when all rate ratios lie on the same side of 1 as the primary or all "
               f"intervals overlap the primary interval; {shown}")
-    return Check(name, status, detail, values={"variants": variants, "same_side": same_side,
-                                               "all_overlap": overlap})
+    return Check(name=name, kind="seasonality", status=status, detail=detail,
+                 values={"variants": variants, "same_side": same_side, "all_overlap": overlap})
 
 
 def residual_autocorrelation(tests: dict[str, LjungBox], *, inference_used: str) -> Check:
@@ -144,7 +145,8 @@ def residual_autocorrelation(tests: dict[str, LjungBox], *, inference_used: str)
         note = (" (errors are Newey-West, which allows for it)" if inference_used == "hac"
                 else " (model-based errors in use: intervals may be too narrow)")
     detail = f"rule: pass when Ljung-Box p >= {alpha} for every series; {shown}{note}"
-    return Check("residual_autocorrelation", "fail" if failing else "pass", detail,
+    return Check(name="residual_autocorrelation", kind="autocorrelation",
+                 status="fail" if failing else "pass", detail=detail,
                  values={g: t.to_dict() for g, t in tests.items()})
 
 
@@ -196,7 +198,8 @@ def influential_periods(frame: pd.DataFrame, *, spec: ModelSpec, t_start: int, c
         if w is not None:
             shifts.append((t, w.coef))
     if not shifts:
-        return Check("influential_periods", "skipped", "no leave-one-out refit was estimable")
+        return Check(name="influential_periods", kind="influence", status="skipped",
+                     detail="no leave-one-out refit was estimable")
     outside = [(t, c) for t, c in shifts if not (primary.low <= c <= primary.high)]
     t_max, c_max = max(shifts, key=lambda tc: abs(tc[1] - primary.coef))
     scale = math.exp if spec.is_count else float
@@ -206,6 +209,7 @@ def influential_periods(frame: pd.DataFrame, *, spec: ModelSpec, t_start: int, c
               f"dropped; largest shift when dropping {period_json(periods[t_max])}: {what} "
               f"{scale(c_max):.4g} (primary {scale(primary.coef):.4g}); "
               f"{len(outside)} of {len(shifts)} periods move it outside{screened}")
-    return Check("influential_periods", "fail" if outside else "pass", detail, values={
+    return Check(name="influential_periods", kind="influence", status="fail" if outside else "pass",
+                 detail=detail, values={
         "largest_shift_period": period_json(periods[t_max]), "largest_shift_estimate": scale(c_max),
         "outside": [period_json(periods[t]) for t, _ in outside], "n_refits": len(shifts)})
