@@ -20,7 +20,6 @@ from evaluation.analysis.result import POSTERIOR_FILE, AnalysisResult
 from evaluation.design.model import Design, load_design
 from evaluation.errors import DesignError, RegistryError
 from evaluation.estimators.core import estimate
-from evaluation.estimators.output import Check
 from evaluation.estimators.prepared import PreparedData
 from evaluation.workspace import Workspace, find_workspace
 
@@ -117,10 +116,11 @@ def analyse(design: str | os.PathLike | Design, *, exploratory: bool = False,
         bayesian_summary, idata, checks = None, None, list(output.checks)
         if design_obj.analysis.bayesian:
             from evaluation.estimators.bayes import fit_bayesian
+            from evaluation.estimators.bayes.checks import bayesian_checks
 
             fitted = fit_bayesian(data, frequentist=output)
             bayesian_summary, idata = fitted.summary, fitted.idata
-            checks.extend(_bayes_checks(bayesian_summary))
+            checks.extend(bayesian_checks(bayesian_summary))
             advance()
 
     from evaluation.analysis.decision import decide
@@ -163,28 +163,6 @@ def _copy_diagnosis(ws: Workspace, design: Design, folder: Path) -> None:
         target.unlink()
 
 
-def _bayes_checks(summary: dict[str, Any]) -> list[Check]:
-    checks = [Check(
-        name="bayesian_reliability", kind="bayesian_reliability",
-        status="pass" if summary.get("reliable") else "fail",
-        detail=summary.get("reliability_reason", ""),
-        blocking=True,
-        values=summary.get("diagnostics", {}),
-    )]
-    prior_pred = summary.get("prior_predictive")
-    if prior_pred:
-        checks.append(Check(
-            name="prior_predictive", kind="prior_predictive", status=prior_pred["status"],
-            detail=(f"Rule: the prior's {prior_pred['quantile']:.0%} quantile of a period's simulated count "
-                    f"({prior_pred['simulated_period_count_quantile']:.0f}) must stay below "
-                    f"{prior_pred['max_multiple']}x the largest observed count ({prior_pred['limit']:.0f})."),
-            values={k: v for k, v in prior_pred.items() if k not in {"status", "detail"}},
-        ))
-    sensitivity = summary.get("prior_sensitivity_check")
-    if sensitivity:
-        checks.append(Check(name="prior_sensitivity", kind="prior_sensitivity", status=sensitivity["status"],
-                            detail=sensitivity["detail"], values=sensitivity.get("values", {})))
-    return checks
 
 
 def _context(design: Design, data: PreparedData, registration: Any) -> dict[str, Any]:

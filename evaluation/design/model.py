@@ -108,14 +108,18 @@ class TreatmentSpec(_Frozen):
     def start_of(self, unit: str) -> Period:
         if isinstance(self.start, dict):
             return self.start[unit]
-        assert self.start is not None
+        if self.start is None:
+            raise DesignError(f"treatment.start: not given (the starts come from start_column "
+                              f"`{self.start_column}` in the data); unit {unit} has no start here")
         return self.start
 
     @property
     def first_start(self) -> Period:
         if isinstance(self.start, dict):
             return min(self.start.values())
-        assert self.start is not None
+        if self.start is None:
+            raise DesignError(f"treatment.start: not given (the starts come from start_column "
+                              f"`{self.start_column}` in the data)")
         return self.start
 
 

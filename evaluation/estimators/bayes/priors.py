@@ -27,7 +27,9 @@ def did_priors(*, model: str, log_rr_sd: float,
                outcome_scale: float | None = None) -> dict[str, str]:
     """Statements for the DiD model of `model` (poisson, negative_binomial or linear)."""
     if model == "linear":
-        assert outcome_scale is not None
+        if outcome_scale is None:
+            raise ValueError("did_priors: a linear model needs outcome_scale (the treated units' "
+                             "mean outcome before the start)")
         sd = log_rr_sd * outcome_scale
         return {
             "effect": (f"difference ~ Normal(0, {sd:.4g}) = {log_rr_sd:g} x the treated units' "
