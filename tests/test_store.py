@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 from pathlib import Path
 
 import duckdb
@@ -406,7 +405,8 @@ def test_bad_unit_rows_name_rows_and_store_nothing(tmp_path):
 
 # --- speed -------------------------------------------------------------------------------------
 @pytest.mark.slow
-def test_a_million_rows_import_in_seconds(tmp_path):
+def test_a_million_rows_are_all_accounted_for_in_file_order(tmp_path):
+    """Speed is measured by benchmarks/import_performance.py, never here."""
     n = 1_000_000
     rng = np.random.default_rng(1)
     frame = pd.DataFrame(
@@ -424,12 +424,13 @@ def test_a_million_rows_import_in_seconds(tmp_path):
     )
     frame.loc[::1000, "outcome"] = "boem"
     frame.to_csv(tmp_path / "big.csv", index=False)
-    started = time.perf_counter()
     report = store.import_incidents(
         tmp_path / "big.csv", db_path=tmp_path / "s.duckdb", today=TODAY
     )
-    assert time.perf_counter() - started < 30
     assert (report.stored_new, report.quarantined) == (n - 1000, 1000)
+    # DuckDB reads in parallel; the data rows still keep the file's order
+    assert report.rejects["row"].tolist() == list(range(1, n + 1, 1000))
+    assert (report.rejects["incident_id"] == "I" + (report.rejects["row"] - 1).astype(str)).all()
 
 
 def test_names_come_from_the_reference_then_the_units_table_never_from_incident_rows(tmp_path):
