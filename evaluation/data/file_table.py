@@ -49,12 +49,15 @@ def load_file_table(con: duckdb.DuckDBPyConnection, path: str | Path, *, table: 
     sha = file_sha256(path)
     if path.suffix.lower() in PARQUET_SUFFIXES:
         columns, dutch = _parquet(con, path), False
-        select = ", ".join(_parquet_text(name, kind) for name, kind in columns)
+        select = ", ".join(
+            f"{_parquet_text(name, kind)} AS {quoted(_own(name))}" for name, kind in columns
+        )
         source = f"read_parquet({_literal(str(path))})"
-        names = tuple(name for name, _ in columns)
+        names = tuple(_own(name) for name, _ in columns)
     else:
         names, source, dutch = _csv(path)
-        select = ", ".join(f"trim(coalesce({quoted(n)}, '')) AS {quoted(n)}" for n in names)
+        select = ", ".join(f"trim(coalesce({quoted(n)}, '')) AS {quoted(_own(n))}" for n in names)
+        names = tuple(_own(n) for n in names)
     try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {table}_text AS SELECT {select} FROM {source}")
     except (duckdb.InvalidInputException, duckdb.IOException, duckdb.ConversionException) as exc:
@@ -66,6 +69,12 @@ def load_file_table(con: duckdb.DuckDBPyConnection, path: str | Path, *, table: 
     )
     rows = int(con.execute(f"SELECT count(*) FROM {table}_text").fetchone()[0])
     return FileTable(path=path, table=table, columns=names, rows=rows, sha256=sha, dutch=dutch)
+
+
+def _own(name: str) -> str:
+    # `row` is the data row number this module adds; a delivered column of that name is kept
+    # under another name rather than lost
+    return "row (in file)" if name == "row" else name
 
 
 def drop_file_table(con: duckdb.DuckDBPyConnection, loaded: FileTable) -> None:
@@ -163,4 +172,4 @@ def _parquet_text(name: str, kind: str) -> str:
         text = f"strftime(CAST({column} AS DATE), '%Y-%m-%d')"
     else:
         text = f"CAST({column} AS VARCHAR)"
-    return f"trim(coalesce({text}, '')) AS {column}"
+    return f"trim(coalesce({text}, ''))"
