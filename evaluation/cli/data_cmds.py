@@ -159,8 +159,10 @@ def register(cli: click.Group) -> None:
     def units_cmd(ctx: CliContext, file: Path, db: str | None) -> None:
         """Import population per municipality and year (columns code, name, year, population).
 
-        All rows are checked first: any bad row stops the import with nothing stored. Importing
-        again replaces the same code-years.
+        All rows are checked first: any bad row stops the import with nothing stored. The number
+        format is decided for the whole file (a ';'-separated file is Dutch: 670.000 is 670000);
+        an ambiguous file, or a population below 500 or above 1.5 million, is refused with the
+        rows. New figures for the same code-years supersede the old ones as a new data version.
         """
         from evaluation.data.units import import_units
 

@@ -102,7 +102,7 @@ def checked_incidents_sql(
                lower(s.outcome) AS outcome, nullif(s.neighbourhood_code, '') AS neighbourhood_code,
                concat_ws('; ', {', '.join(reasons)}) AS reason
         FROM (SELECT *, CASE WHEN regexp_full_match(date, '{_ISO_DATE_SQL}')
-                             THEN CAST(try_strptime(date, '%Y-%m-%d') AS DATE) END AS parsed_date
+                             THEN TRY_CAST(date AS DATE) END AS parsed_date
               FROM {source}) s
         LEFT JOIN (SELECT incident_id, min("row") AS first_row FROM {source}
                    WHERE incident_id <> '' GROUP BY incident_id HAVING count(*) > 1) d
