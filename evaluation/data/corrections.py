@@ -106,12 +106,18 @@ def correct_incidents(
             drop_file_table(con, loaded)
             current = latest_version(con)
         advance()
-    return ImportReport(
+    report = ImportReport(
         file=path.name, sha256=loaded.sha256, rows_read=loaded.rows, stored_new=int(corrected),
         already_present=int(unchanged), quarantined=int(quarantined),
         quarantined_new=quarantined_new, rejects=rejects, ignored_columns=ignored,
         version=version if corrected else None, data_version=current,
     )
+    if report.stored + report.quarantined != report.rows_read:  # every row accounted for
+        raise RuntimeError(
+            f"{path}: rows read {report.rows_read} != corrected or unchanged {report.stored} + "
+            f"quarantined {report.quarantined}"
+        )
+    return report
 
 
 def _merged_sql(loaded, given: Sequence[str]) -> str:
