@@ -154,7 +154,7 @@ def _convert_unversioned(con: duckdb.DuckDBPyConnection) -> None:
     stored = con.execute("SELECT count(*) FROM incident_records").fetchone()[0]
     record_version(
         con, version=1, kind="conversion", file="", file_sha256="", read=stored, stored=stored,
-        present=0, quarantined=0, note="the store as it was before data versions existed",
+        present=0, quarantined=0, note="the store before data versions",
     )
 
 
