@@ -13,6 +13,17 @@ OUTCOMES: tuple[str, ...] = ("explosie", "poging")
 FREQUENCIES: tuple[str, ...] = ("day", "week", "month", "quarter", "year")
 # Incident files above this size (about 200,000 rows, some 2 s to import) get a progress bar.
 IMPORT_PROGRESS_BYTES = 20_000_000
+# DuckDB's memory while importing: larger files spill to `<store>.tmp/` instead of growing the
+# process (a million incident rows stay at about 330 MB in all, Python included).
+STORE_MEMORY_LIMIT = "200MB"
+# Plausible incident dates: from this day up to tomorrow (a delivery made late in the evening
+# may carry tomorrow's date in another time zone); any other date is quarantined.
+FIRST_PLAUSIBLE_DATE = "1990-01-01"
+FUTURE_DAYS_ALLOWED = 1
+# Plausible population of one municipality (the smallest Dutch one, Schiermonnikoog, has about
+# 950 inhabitants; the largest, Amsterdam, about 930,000): outside this range a number was misread.
+POPULATION_MIN = 500
+POPULATION_MAX = 1_500_000
 
 # --- design: data block ----------------------------------------------------------------------
 DATA_SOURCE = "store"

@@ -79,7 +79,8 @@ def test_summary_json_equals_python_api(ws, tmp_path, capsys):
     assert printed["by_year"] == {"2024": 7}
     assert run(ws, "data", "summary") == 0
     text = capsys.readouterr().out
-    assert "Amsterdam" in text and "Incidents per year" in text
+    assert "Incidents per year" in text and "GM0363" in text
+    assert "municipality reference: none loaded" in text and "data version 1" in text
 
 
 def test_db_option_and_environment_override_the_workspace_store(ws, tmp_path, monkeypatch):
@@ -126,3 +127,86 @@ def test_summary_without_a_store_is_a_one_line_error(ws, capsys):
 def test_missing_file_exits_1(ws, tmp_path, capsys):
     assert run(ws, "data", "import", str(tmp_path / "nope.csv")) == 1
     assert "file not found" in capsys.readouterr().err
+
+
+# --- the bad inputs: each one line naming the file, the rows and the fix; exit 1 ------
+REFERENCE = "code,name,valid_from,valid_to,successor\nGM0363,Amsterdam,,,\nGM0599,Rotterdam,,,\n"
+INCIDENTS = "incident_id,date,municipality_code,municipality,target_type,outcome,neighbourhood_code\n"
+BAD_INPUTS = {
+    "unknown code": (
+        "import", INCIDENTS + "A1,2024-03-01,GM0363,Amsterdam,woning,explosie,\n"
+        "A2,2024-03-02,GM9999,Nergens,woning,explosie,\n",
+        ["in.csv: 1 row(s) quarantined (rows 2)", "fix them"],
+        "GM9999 is not in the municipality reference"),
+    "date before 1677": (
+        "import", INCIDENTS + "A1,1600-05-05,GM0363,Amsterdam,woning,explosie,\n"
+        "A2,2024-03-02,GM0363,Amsterdam,woning,explosie,\n",
+        ["in.csv: 1 row(s) quarantined (rows 1)"], "date: before 1990-01-01"),
+    "date in 1850": (
+        "import", INCIDENTS + "A1,1850-01-01,GM0363,Amsterdam,woning,explosie,\n",
+        ["in.csv: 1 row(s) quarantined (rows 1)"], "date: before 1990-01-01"),
+    "unreadable csv": (
+        "import", INCIDENTS + "A1,2024-03-01,GM0363\n",
+        ["in.csv: not a readable CSV file (line 2: Expected Number of Columns: 7 Found: 3)",
+         "fix the file"], None),
+    "ambiguous population": (
+        "units", 'code,name,year,population\nGM0363,A,2024,"918.000"\nGM0599,R,2024,"670.000"\n',
+        ["in.csv: column `population`: ambiguous numbers:", "(data row 1)",
+         "without separators", "nothing was stored"], None),
+    "implausible population": (
+        "units", "code;name;year;population\nGM0363;A;2024;418\nGM0599;R;2024;670.000\n",
+        ["in.csv: population: below 500", "(data rows 1)", "nothing was stored"], None),
+    "unit code not in the reference": (
+        "units", "code,name,year,population\nGM0001,X,2024,5000\n",
+        ["in.csv: code(s) GM0001 are not in the municipality reference (data rows 1)"], None),
+    "correction of an unknown incident": (
+        "correct", "incident_id,outcome\nNOPE,poging\n",
+        ["in.csv: 1 row(s) quarantined (rows 1)"], "incident_id: not in the store"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_INPUTS), ids=list(BAD_INPUTS))
+def test_bad_inputs_exit_1_with_one_line(ws, tmp_path, capsys, case):
+    command, text, parts, shown = BAD_INPUTS[case]
+    (tmp_path / "ref.csv").write_text(REFERENCE, encoding="utf-8")
+    assert run(ws, "data", "municipalities", str(tmp_path / "ref.csv")) == 0
+    if command == "correct":
+        assert run(ws, "data", "import", str(incident_file(tmp_path, 2, name="first.csv"))) == 0
+    path = tmp_path / "in.csv"
+    path.write_text(text, encoding="utf-8")
+    capsys.readouterr()
+    assert run(ws, "data", command, str(path)) == 1
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ")
+    assert all(part in lines[0] for part in parts), lines[0]
+    if shown:  # the full reason is kept with the row in the quarantine table
+        import duckdb
+
+        con = duckdb.connect(str(ws.db_path()), read_only=True)
+        reasons = [r for (r,) in con.execute("SELECT reason FROM quarantine").fetchall()]
+        con.close()
+        assert len(reasons) == 1 and shown in reasons[0]
+
+
+def test_dutch_population_and_corrections_through_the_cli(ws, tmp_path, capsys):
+    units = tmp_path / "u.csv"
+    units.write_text("code;name;year;population\nGM0363;Amsterdam;2024;918.000\n", encoding="utf-8")
+    assert run(ws, "data", "units", str(units)) == 0
+    assert "(dutch number format)" in capsys.readouterr().out
+    assert run(ws, "data", "import", str(incident_file(tmp_path, 3))) == 0
+    fix = tmp_path / "fix.csv"
+    fix.write_text("incident_id,target_type,reason\nI1,bedrijf,verkeerd doel\n", encoding="utf-8")
+    assert run(ws, "data", "correct", str(fix)) == 0
+    assert run(ws, "data", "retract", "I2", "--reason", "dubbel") == 0
+    capsys.readouterr()
+    assert run(ws, "data", "history", "--verify", "--json") == 0
+    history = json.loads(capsys.readouterr().out)
+    assert [(v["kind"], v["rows_stored"]) for v in history] == [
+        ("units", 1), ("incidents", 3), ("correction", 1), ("retraction", 1)]
+    assert run(ws, "data", "history") == 0
+    out = capsys.readouterr().out
+    assert "verkeerd doel" not in out and "dubbel" in out and "matches the stored data" in out
+    summary = store_summary.summary(ws.db_path())
+    assert (summary["incidents"], summary["corrections"], summary["retractions"]) == (2, 1, 1)
+    assert summary["by_target_type"]["2024"]["bedrijf"] == 1

@@ -130,12 +130,31 @@ def test_codes_are_well_formed_and_consistent(demo):
     assert set(incidents["outcome"]) == set(defaults.OUTCOMES)
     pd.to_datetime(incidents["date"], format="%Y-%m-%d")  # raises on a malformed date
     assert list(units.columns) == ["code", "name", "year", "population"]
-    assert units["code"].nunique() == 342 and len(units) == 342 * 3
-    assert (units.groupby("code")["year"].apply(sorted).map(tuple) == (2023, 2024, 2025)).all()
+    # 342 municipalities up to 2024; on 1 January 2025 GM9128 and GM9156 merge into GM9325
+    assert units["code"].nunique() == 343 and len(units) == 342 * 3 - 2 + 1
+    years = units.groupby("code")["year"].apply(sorted).map(tuple)
+    assert (years.drop(["GM9128", "GM9156", "GM9325"]) == (2023, 2024, 2025)).all()
+    assert (years["GM9128"], years["GM9156"], years["GM9325"]) == ((2023, 2024),) * 2 + ((2025,),)
     assert (units["population"] > 0).all() and units["code"].str.match(r"^GM\d{4}$").all()
     names = units.drop_duplicates("code").set_index("code")["name"]
     assert (incidents["municipality"] == incidents["municipality_code"].map(names)).all()
     assert names["GM0518"] == "Den Haag" and names["GM0796"] == "'s-Hertogenbosch"
+
+
+def test_the_reference_lists_every_code_and_the_one_merger(demo):
+    reference = demo.municipalities.set_index("code")
+    assert list(demo.municipalities.columns) == ["code", "name", "valid_from", "valid_to", "successor"]
+    assert set(demo.incidents["municipality_code"]) <= set(reference.index) == set(demo.units["code"])
+    ended = reference.loc[reference["successor"] != ""]
+    assert ended[["valid_to", "successor"]].to_dict("index") == {
+        "GM9128": {"valid_to": "2024-12-31", "successor": "GM9325"},
+        "GM9156": {"valid_to": "2024-12-31", "successor": "GM9325"}}
+    assert reference.loc["GM9325", "valid_from"] == "2025-01-01"
+    by_code = demo.incidents.groupby("municipality_code")["date"].agg(["min", "max"])
+    assert by_code.loc[["GM9128", "GM9156"], "max"].max() < "2025-01-01" <= by_code.loc["GM9325", "min"]
+    population = demo.units.set_index(["code", "year"])["population"]
+    grown = population[("GM9128", 2024)] + population[("GM9156", 2024)]
+    assert 1.0 < population[("GM9325", 2025)] / grown < 1.02  # one more year of growth
 
 
 def test_neighbours_cover_treated_units_with_untreated_neighbours(demo):
@@ -154,7 +173,7 @@ def test_neighbours_cover_treated_units_with_untreated_neighbours(demo):
 
 # --- files: determinism, --until --------------------------------------------------------------
 def test_same_seed_gives_byte_identical_files(written):
-    for name in ("incidents", "units", "neighbours", "ground_truth"):
+    for name in ("incidents", "units", "neighbours", "municipalities", "ground_truth"):
         assert written["a"][name].read_bytes() == written["b"][name].read_bytes(), name
     assert written["a"]["incidents"].read_bytes() != written["other"]["incidents"].read_bytes()
     assert written["a"]["ground_truth"].read_bytes() != written["other"]["ground_truth"].read_bytes()

@@ -210,7 +210,7 @@ def test_store_panel_exposure_by_year(tmp_path, small_store):
             "code": ["GM0004", "GM0004"],
             "name": ["Vier"] * 2,
             "year": [2024, 2025],
-            "population": [10, 11],
+            "population": [1_000, 1_100],
         }
     ).to_csv(tmp_path / "u4.csv", index=False)
     store_units.import_units(tmp_path / "u4.csv", db_path=small_store)
@@ -220,7 +220,7 @@ def test_store_panel_exposure_by_year(tmp_path, small_store):
     exposure = frame.set_index(["unit", "period"])["exposure"]
     assert exposure[("GM0002", pd.Timestamp("2024-12-01"))] == 2000
     assert exposure[("GM0002", pd.Timestamp("2025-01-01"))] == 2200
-    assert exposure[("GM0004", pd.Timestamp("2025-01-01"))] == 11
+    assert exposure[("GM0004", pd.Timestamp("2025-01-01"))] == 1_100
 
 
 def test_store_cutoff_and_missing_store(small_store, tmp_path):

@@ -39,8 +39,10 @@ def source_path(design: Design, workspace: Workspace) -> Path:
     return path if path.is_absolute() else workspace.root / path
 
 
-def source_panel(design: Design, workspace: Workspace, *, db: str | os.PathLike | None = None) -> SourcePanel:
-    """Read the design's data source as a balanced panel (store) or a validated panel file."""
+def source_panel(design: Design, workspace: Workspace, *, db: str | os.PathLike | None = None,
+                 data_version: int | None = None) -> SourcePanel:
+    """Read the design's data source as a balanced panel (store, at `data_version`: None for the
+    latest) or a validated panel file."""
     spec = design.data
     if spec.from_store:
         db_path = workspace.db_path(db)
@@ -49,18 +51,20 @@ def source_panel(design: Design, workspace: Workspace, *, db: str | os.PathLike 
                 f"{db_path}: the incident database does not exist; import incidents first with "
                 "`evaluation data import FILE` (or `make demo` for the demo data)"
             )
-        cutoff = panel.store_cutoff(db_path)
+        cutoff = panel.store_cutoff(db_path, version=data_version)
         # Only periods that have ended by the cut-off: a half-observed last period would look
         # like a drop in attacks.
         end = min(_as_date(design.window.end), cutoff)
         frame = panel.build_store_panel(
             db_path, frequency=spec.frequency, start=_as_date(design.window.start), end=end,
             target_types=spec.target_types, outcomes=spec.outcomes, outcome_name=spec.outcome,
-            with_exposure=spec.exposure is not None,
+            with_exposure=spec.exposure is not None, version=data_version,
         )
+        attrs = dict(frame.attrs)
         last_complete = _last_complete_period(cutoff, spec.frequency)
         frame = frame.loc[frame["period"] <= last_complete].reset_index(drop=True)
-        return SourcePanel(frame=frame, cutoff=cutoff, integer_periods=False, source=str(db_path))
+        return SourcePanel(frame=frame, cutoff=cutoff, integer_periods=False, source=str(db_path),
+                           data_version=attrs["data_version"], boundaries=attrs["boundaries"])
 
     path = source_path(design, workspace)
     if not path.exists():

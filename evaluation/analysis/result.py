@@ -1,7 +1,8 @@
 """`AnalysisResult`: the read-only result of one analysis, exactly what `analyses/<id>/` holds.
 
 `to_dict()` is `result.json`; `write()` adds `estimates.csv` and the plot data. Every file is
-deterministic text (see `evaluation.files`), so equal results give byte-identical files.
+deterministic text (see `evaluation.files`), so equal results give byte-identical files, and the
+folder is replaced as a whole, so it always holds one complete run.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from evaluation.estimators.output import Check
-from evaluation.files import clean, frame_to_csv, write_text_atomic
+from evaluation.files import clean, frame_to_csv, replaced_folder, write_text_atomic
 
 # Files in analyses/<id>/ (besides result.json and estimates.csv), written when present.
 SERIES_FILE = "series.csv"  # observed, fitted and counterfactual series per period and group
@@ -46,6 +47,8 @@ class AnalysisResult:
     bayesian: dict[str, Any] | None = None
     decision: dict[str, Any] | None = None
     context: dict[str, Any] = field(default_factory=dict)  # title, units, dates, registry info
+    # the store's data version the analysis used ({number, sha256}); None for a panel file
+    data_version: dict[str, Any] | None = None
 
     def tidy(self) -> pd.DataFrame:
         return self.estimates.copy()
@@ -55,8 +58,10 @@ class AnalysisResult:
         p = self.primary
         verdict = (self.decision or {}).get("verdict", "-")
         scale = "RR" if p.get("scale") == "rate_ratio" else "diff"
+        version = f"; data version {self.data_version['number']}" if self.data_version else ""
         return (f"{self.id}: {verdict}; {scale} {p['estimate']:.3f} "
-                f"({p['ci_low']:.3f}-{p['ci_high']:.3f}), p={p['p_value']:.3f} [{self.registration}]")
+                f"({p['ci_low']:.3f}-{p['ci_high']:.3f}), p={p['p_value']:.3f} "
+                f"[{self.registration}{version}]")
 
     def to_dict(self) -> dict[str, Any]:
         out = {
@@ -73,6 +78,7 @@ class AnalysisResult:
             "bayesian": self.bayesian,
             "decision": self.decision,
             "context": self.context,
+            "data_version": self.data_version,
         }
         return clean(out)
 
@@ -80,15 +86,16 @@ class AnalysisResult:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
 
     def write(self, folder: str | os.PathLike) -> Path:
-        """Write result.json, estimates.csv and the plot data; byte-identical for equal results."""
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
+        """Replace `folder` as a whole with this result's files (see `write_files`)."""
+        with replaced_folder(folder) as staging:
+            self.write_files(staging)
+        return Path(folder)
+
+    def write_files(self, folder: Path) -> None:
+        """result.json, estimates.csv and the plot data into `folder` (byte-identical for equal
+        results); `analyse` writes them into the staging folder beside the posterior."""
         write_text_atomic(folder / RESULT_FILE, self.to_json())
         write_text_atomic(folder / ESTIMATES_FILE, frame_to_csv(self.estimates))
         for name, frame in ((SERIES_FILE, self.series), (EVENT_STUDY_FILE, self.event_study)):
-            path = folder / name
             if frame is not None and len(frame):
-                write_text_atomic(path, frame_to_csv(frame))
-            elif path.exists():
-                path.unlink()
-        return folder
+                write_text_atomic(folder / name, frame_to_csv(frame))

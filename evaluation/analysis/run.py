@@ -15,12 +15,14 @@ from typing import Any
 
 import pandas as pd
 
-from evaluation.analysis.prepare import prepare
-from evaluation.analysis.result import POSTERIOR_FILE, AnalysisResult
+from evaluation.analysis.prepare import prepare, source_panel
+from evaluation.analysis.result import DIAGNOSIS_FILE, POSTERIOR_FILE, AnalysisResult
+from evaluation.data.panel import SourcePanel
 from evaluation.design.model import Design, load_design
-from evaluation.errors import DesignError, RegistryError
+from evaluation.errors import AnalysisError, DesignError, RegistryError
 from evaluation.estimators.core import estimate
 from evaluation.estimators.prepared import PreparedData
+from evaluation.files import replaced_folder
 from evaluation.workspace import Workspace, find_workspace
 
 SOFTWARE = ("numpy", "pandas", "scipy", "statsmodels", "linearmodels", "pyfixest", "csdid",
@@ -74,7 +76,8 @@ def units_treated_elsewhere(design: Design, workspace: Workspace) -> set[str]:
     return units
 
 
-def read_neighbours(workspace: Workspace) -> pd.DataFrame | None:
+def read_neighbours(workspace: Workspace, merged: dict[str, str] | None = None) -> pd.DataFrame | None:
+    """The neighbour list, with codes of merged municipalities mapped like the incidents."""
     path = workspace.neighbours
     if not path.exists():
         return None
@@ -82,15 +85,24 @@ def read_neighbours(workspace: Workspace) -> pd.DataFrame | None:
     missing = {"unit", "neighbour"} - set(frame.columns)
     if missing:
         raise DesignError(f"{path}: column(s) {', '.join(sorted(missing))} missing; a neighbour list has columns unit, neighbour")
-    return frame[["unit", "neighbour"]]
+    frame = frame[["unit", "neighbour"]]
+    if merged:
+        frame = frame.apply(lambda column: column.map(lambda code: merged.get(code, code)))
+        frame = frame.loc[frame["unit"] != frame["neighbour"]].drop_duplicates(ignore_index=True)
+    return frame
 
 
 
 
 def analyse(design: str | os.PathLike | Design, *, exploratory: bool = False,
             workspace: Workspace | str | os.PathLike | None = None,
-            db: str | os.PathLike | None = None, write: bool = True) -> AnalysisResult:
-    """Run the registered analysis of `design` and (by default) write analyses/<id>/."""
+            db: str | os.PathLike | None = None, write: bool = True,
+            data_version: int | None = None) -> AnalysisResult:
+    """Run the registered analysis of `design` and (by default) write analyses/<id>/.
+
+    `data_version`: analyse the incident store as it stood at that data version (default: the
+    latest); the same version gives the same result.
+    """
     ws = workspace if isinstance(workspace, Workspace) else find_workspace(workspace)
     design_obj, _ = resolve_design(design, ws)
 
@@ -109,9 +121,12 @@ def analyse(design: str | os.PathLike | Design, *, exploratory: bool = False,
 
     steps = 3 if design_obj.analysis.bayesian else 2
     with progress_bar(f"analysing {design_obj.id}", steps) as advance:
-        data = prepare(design_obj, ws, db=db, exclude_units=units_treated_elsewhere(design_obj, ws))
+        source = _source(design_obj, ws, db=db, data_version=data_version)
+        data = prepare(design_obj, ws, db=db, exclude_units=units_treated_elsewhere(design_obj, ws),
+                       source=source)
         advance()
-        output = estimate(data, neighbours=read_neighbours(ws))
+        merged = (source.boundaries or {}).get("merged")
+        output = estimate(data, neighbours=read_neighbours(ws, merged))
         advance()
         bayesian_summary, idata, checks = None, None, list(output.checks)
         if design_obj.analysis.bayesian:
@@ -138,34 +153,42 @@ def analyse(design: str | os.PathLike | Design, *, exploratory: bool = False,
         primary=primary, estimates=output.estimates, checks=tuple(checks),
         software=software_versions(), series=output.series, event_study=output.event_study,
         extras=output.extras, bayesian=bayesian_summary, decision=decision,
-        context=_context(design_obj, data, registration),
+        context=_context(design_obj, data, registration, source), data_version=source.data_version,
     )
     if write:
-        folder = result.write(ws.analysis_dir(design_obj.id))
-        posterior = folder / POSTERIOR_FILE
-        if idata is not None:
-            from evaluation.estimators.bayes import save_posterior
+        # written beside analyses/<id>/ and switched in as a whole: a run killed half-way leaves
+        # the previous result, never a folder with files from two runs
+        with replaced_folder(ws.analysis_dir(design_obj.id)) as folder:
+            result.write_files(folder)
+            if idata is not None:
+                from evaluation.estimators.bayes import save_posterior
 
-            save_posterior(idata, posterior)
-        elif posterior.exists():
-            posterior.unlink()
-        _copy_diagnosis(ws, design_obj, folder)
+                save_posterior(idata, folder / POSTERIOR_FILE)
+            _copy_diagnosis(ws, design_obj, folder)
     return result
+
+
+def _source(design: Design, ws: Workspace, *, db: str | os.PathLike | None,
+            data_version: int | None) -> SourcePanel:
+    if data_version is not None and not design.data.from_store:
+        raise AnalysisError(
+            f"--data-version: {design.id} reads the panel file {design.data.source}, which has no "
+            "data versions; leave out --data-version (data versions belong to the incident store)"
+        )
+    return source_panel(design, ws, db=db, data_version=data_version)
 
 
 def _copy_diagnosis(ws: Workspace, design: Design, folder: Path) -> None:
     """The pre-registration diagnosis (designs/<id>.diagnosis.json) travels with the result."""
     source = ws.designs / f"{design.id}.diagnosis.json"
-    target = folder / "diagnosis.json"
     if source.exists():
-        shutil.copyfile(source, target)
-    elif target.exists():
-        target.unlink()
+        shutil.copyfile(source, folder / DIAGNOSIS_FILE)
 
 
 
 
-def _context(design: Design, data: PreparedData, registration: Any) -> dict[str, Any]:
+def _context(design: Design, data: PreparedData, registration: Any,
+             source: SourcePanel) -> dict[str, Any]:
     starts = {u: _iso(design.treatment.start_of(u)) for u in design.treatment.units} \
         if design.treatment.start is not None else {}
     return {
@@ -187,7 +210,19 @@ def _context(design: Design, data: PreparedData, registration: Any) -> dict[str,
         "registration": registration.to_dict() if hasattr(registration, "to_dict") else {},
         "decision_rule": design.decision.model_dump(),
         "notes": list(data.notes),
+        # names shown in reports: the municipality reference's (or the units table's), never
+        # an incident row's
+        "unit_names": _unit_names(source.frame, data.treated_units),
+        # the municipal boundaries every count and population was mapped onto (store only)
+        "boundaries": source.boundaries,
     }
+
+
+def _unit_names(frame: pd.DataFrame, units: tuple[str, ...]) -> dict[str, str]:
+    if "name" not in frame:
+        return {}
+    names = frame.drop_duplicates("unit").set_index("unit")["name"]
+    return {u: str(names[u]) for u in units if u in names.index and isinstance(names[u], str)}
 
 
 def _iso(value: Any) -> Any:

@@ -20,8 +20,12 @@ def register(cli: click.Group) -> None:
                   help="Run even if the design does not match its registration; every output is labelled exploratory.")
     @click.option("--json", "as_json", is_flag=True, help="Print result.json instead of a summary line.")
     @click.option("--db", type=click.Path(dir_okay=False, path_type=Path), help="Incident database (default data/evaluation.duckdb or $EVALUATION_DB).")
+    @click.option("--data-version", type=click.IntRange(min=1), default=None,
+                  help="Analyse the incident store as it stood at this data version (default: the "
+                       "latest; see `evaluation data history`). The same version gives the same result.")
     @click.pass_obj
-    def analyse_cmd(obj, design: str | None, all_designs: bool, exploratory: bool, as_json: bool, db: Path | None) -> None:
+    def analyse_cmd(obj, design: str | None, all_designs: bool, exploratory: bool, as_json: bool, db: Path | None,
+                    data_version: int | None) -> None:
         """Run the registered analysis of DESIGN (an id or a design file) and write analyses/<id>/."""
         from evaluation.analysis.run import analyse
         from evaluation.progress import progress_bar
@@ -30,7 +34,7 @@ def register(cli: click.Group) -> None:
         if all_designs == bool(design):
             raise click.UsageError("give one DESIGN (id or file) or --all")
         if design:
-            result = analyse(design, exploratory=exploratory, workspace=ws, db=db)
+            result = analyse(design, exploratory=exploratory, workspace=ws, db=db, data_version=data_version)
             click.echo(result.to_json() if as_json else result.one_line())
             return
         paths = sorted(ws.designs.glob("*.yaml"))
@@ -40,7 +44,8 @@ def register(cli: click.Group) -> None:
         with progress_bar("analysing", len(paths)) as advance:
             for path in paths:
                 try:
-                    results.append(analyse(path, exploratory=exploratory, workspace=ws, db=db))
+                    results.append(analyse(path, exploratory=exploratory, workspace=ws, db=db,
+                                           data_version=data_version))
                 except EvaluationError as exc:
                     failures.append(f"{path.stem}: {exc}")
                 advance()

@@ -18,8 +18,11 @@ import numpy as np
 import pandas as pd
 
 from evaluation import defaults
+from evaluation.data.municipalities import Boundaries, boundaries_at, read_reference, valid_in_year
 from evaluation.data.periods import check_frequency, period_range, period_start
-from evaluation.data.store import LATEST_NAME, connect, has_table, require_incidents
+from evaluation.data.schema import incidents_at, units_at
+from evaluation.data.store import connect
+from evaluation.data.versions import resolve_version
 from evaluation.errors import DataError, DesignError, format_rows
 
 
@@ -31,6 +34,8 @@ class SourcePanel:
     cutoff: Any  # last period present in the source: the last incident date, or a period number
     integer_periods: bool
     source: str  # plain description: the store file or the panel file
+    data_version: dict[str, Any] | None = None  # store: {number, sha256}; a panel file: None
+    boundaries: dict[str, Any] | None = None  # store: the municipal boundaries used
 
     @property
     def periods(self) -> list[Any]:
@@ -38,11 +43,11 @@ class SourcePanel:
 
 
 # --- store panels -----------------------------------------------------------------------------
-def store_cutoff(db_path: str | Path) -> dt.date:
-    """Date of the last stored incident (the data cutoff of a store analysis)."""
+def store_cutoff(db_path: str | Path, *, version: int | None = None) -> dt.date:
+    """Date of the last stored incident at data `version` (the cutoff of a store analysis)."""
     with connect(db_path, read_only=True) as con:
-        require_incidents(con, db_path)
-        last = con.execute("SELECT max(date) FROM incidents").fetchone()[0]
+        number = resolve_version(con, db_path, version).number
+        last = con.execute(f"SELECT max(date) FROM ({incidents_at(number)})").fetchone()[0]
     if last is None:
         raise DataError(
             f"{db_path}: the incident store is empty; import incidents with "
@@ -61,13 +66,18 @@ def build_store_panel(
     outcomes: Sequence[str] = defaults.OUTCOMES,
     outcome_name: str = defaults.OUTCOME,
     with_exposure: bool = False,
+    version: int | None = None,
 ) -> pd.DataFrame:
-    """Balanced unit x period counts of stored incidents, zeros explicit.
+    """Balanced unit x period counts of stored incidents at data `version`, zeros explicit.
 
-    Units are every municipality in the incidents or the units table; periods run from the one
-    containing `start` to the one containing `end`, each counted in full. Columns: unit, name,
-    period, y (float) and, with `with_exposure`, exposure = population in the period's calendar
-    year. `attrs`: outcome_name, frequency, data_cutoff (last stored incident date).
+    With a municipality reference, units are the municipalities as they stood on `end` (the
+    boundary date): incidents and population of municipalities that merged away count for their
+    successor throughout, so a merger is never a jump. Without one, units are every code in the
+    incidents or the units table. Names come from the reference, else the units table, never
+    from incident rows. Periods run from the one containing `start` to the one containing `end`,
+    each counted in full. Columns: unit, name, period, y (float) and, with `with_exposure`,
+    exposure = population in the period's calendar year. `attrs`: outcome_name, frequency,
+    data_cutoff (last stored incident date), data_version {number, sha256}, boundaries.
     """
     check_frequency(frequency)
     for field, values, allowed in (
@@ -83,30 +93,24 @@ def build_store_panel(
     periods = period_range(start, end, frequency)
     step_end = period_range(periods[-1], periods[-1] + pd.Timedelta(days=400), frequency)[1]
     with connect(db_path, read_only=True) as con:
-        require_incidents(con, db_path)
-        with_units = has_table(con, "units")
+        data_version = resolve_version(con, db_path, version)
+        incidents = f"({incidents_at(data_version.number)})"
         events = con.execute(
-            "SELECT municipality_code AS unit, date FROM incidents WHERE date >= ? AND date < ? "
+            f"SELECT municipality_code AS unit, date FROM {incidents} WHERE date >= ? AND date < ? "
             "AND list_contains(?, target_type) AND list_contains(?, outcome)",
             [periods[0].date(), step_end.date(), list(target_types), list(outcomes)],
         ).df()
-        unit_sql = (
-            f"SELECT municipality_code AS unit, {LATEST_NAME} AS name FROM incidents GROUP BY ALL"
-        )
-        if with_units:  # the latest registered name of a unit wins over incident spellings
-            unit_sql = (
-                f"SELECT coalesce(u.code, i.unit) AS unit, coalesce(u.name, i.name) AS name "
-                f"FROM ({unit_sql}) i FULL JOIN (SELECT code, arg_max(name, year) AS name "
-                f"FROM units GROUP BY code) u ON u.code = i.unit"
-            )
-        units = con.execute(unit_sql + " ORDER BY unit").df()
-        population = (
-            con.execute("SELECT code AS unit, year, population FROM units").df()
-            if with_units
-            else pd.DataFrame(columns=["unit", "year", "population"])
-        )
-        cutoff = con.execute("SELECT max(date) FROM incidents").fetchone()[0]
-    if units.empty:
+        codes = [c for (c,) in con.execute(
+            f"SELECT DISTINCT municipality_code FROM {incidents} ORDER BY 1").fetchall()]
+        population = con.execute(
+            f"SELECT code AS unit, name, year, population FROM ({units_at(data_version.number)}) "
+            "ORDER BY code, year"
+        ).df()
+        reference = read_reference(con, data_version.number)
+        cutoff = con.execute(f"SELECT max(date) FROM {incidents}").fetchone()[0]
+    boundary = boundaries_at(reference, pd.Timestamp(end).date())
+    units, names = _units_and_names(boundary, codes, population, events, db_path)
+    if not units:
         raise DataError(
             f"{db_path}: the incident store is empty; import incidents with "
             "`evaluation data import FILE`"
@@ -115,7 +119,7 @@ def build_store_panel(
     counts = (
         pd.DataFrame(
             {
-                "unit": events["unit"].astype(str),
+                "unit": events["unit"].astype(str).map(boundary.code_on_date),
                 "period": period_start(pd.to_datetime(events["date"]), frequency),
             }
         )
@@ -123,21 +127,67 @@ def build_store_panel(
         .rename("y")
         .reset_index()
     )
-    grid = pd.MultiIndex.from_product(
-        [units["unit"].astype(str), periods], names=["unit", "period"]
-    ).to_frame(index=False)
+    grid = pd.MultiIndex.from_product([units, periods], names=["unit", "period"]).to_frame(
+        index=False
+    )
     panel = grid.merge(counts, on=["unit", "period"], how="left")
     panel["y"] = panel["y"].fillna(0).astype(float)
-    panel.insert(1, "name", panel["unit"].map(dict(zip(units["unit"], units["name"], strict=True))))
+    panel.insert(1, "name", panel["unit"].map(names))
     if with_exposure:
-        panel["exposure"] = _exposure(panel, population, db_path)
+        panel["exposure"] = _exposure(panel, harmonised_population(population, boundary, reference),
+                                      db_path)
     panel = panel.sort_values(["unit", "period"], ignore_index=True)
     panel.attrs.update(
         outcome_name=outcome_name,
         frequency=frequency,
         data_cutoff=cutoff.isoformat() if cutoff else None,
+        data_version=data_version.to_dict(),
+        boundaries=boundary.to_dict(),
     )
     return panel
+
+
+def _units_and_names(boundary: Boundaries, codes: list[str], population: pd.DataFrame,
+                     events: pd.DataFrame, db_path: str | Path) -> tuple[list[str], dict]:
+    """The panel's units and their names (reference, else the units table's latest name)."""
+    latest_name = population.groupby("unit")["name"].last().to_dict()
+    if not boundary.reference:
+        units = sorted(set(codes) | set(population["unit"].astype(str)))
+        return units, {u: latest_name.get(u) for u in units}
+    unknown = sorted(set(events["unit"]) - set(boundary.names))
+    if unknown:
+        counted = events.loc[events["unit"].isin(unknown), "unit"].value_counts().sort_index()
+        raise DataError(
+            f"{db_path}: incidents with code(s) not in the municipality reference: "
+            f"{format_rows([f'{c} ({n})' for c, n in counted.items()])}; correct them with "
+            "`evaluation data correct FILE` or retract them with `evaluation data retract`"
+        )
+    kept = {boundary.code_on_date(c) for c in events["unit"]}  # e.g. ended without successor
+    units = sorted(set(boundary.current) | kept)
+    return units, {u: boundary.names.get(u) for u in units}
+
+
+def harmonised_population(population: pd.DataFrame, boundary: Boundaries,
+                          reference: pd.DataFrame) -> pd.DataFrame:
+    """Population per unit on the boundary date and year: a municipality's own figure, else (for
+    the years before it was formed) the sum over the municipalities that merged into it, but
+    only when every one of them that existed that year has a figure."""
+    if not boundary.merged:
+        return population[["unit", "year", "population"]]
+    frame = population.assign(target=population["unit"].map(boundary.code_on_date))
+    own = frame.loc[frame["unit"] == frame["target"], ["unit", "year", "population"]]
+    parts = frame.loc[frame["unit"] != frame["target"]]
+    sums = parts.groupby(["target", "year"], as_index=False).agg(
+        population=("population", "sum"), given=("unit", "nunique"))
+    expected = [
+        (target, year, sum(valid_in_year(reference, p, year)
+                           for p, t in boundary.merged.items() if t == target))
+        for target, year in zip(sums["target"], sums["year"], strict=True)
+    ]
+    sums["expected"] = [n for _, _, n in expected]
+    complete = sums.loc[sums["given"] >= sums["expected"]].rename(columns={"target": "unit"})
+    combined = pd.concat([own, complete[["unit", "year", "population"]]], ignore_index=True)
+    return combined.drop_duplicates(["unit", "year"], keep="first")
 
 
 def _exposure(panel: pd.DataFrame, population: pd.DataFrame, db_path: str | Path) -> pd.Series:

@@ -2,12 +2,12 @@
 
 Every row of an imported file is accounted for: it is stored, recognised as already stored, or
 put in the `quarantine` table with its raw values and the reason(s). An import is one transaction,
-so a failure half-way leaves the store as it was. Validation is vectorised (pandas), never a Python
-loop per row, so files of a million rows import in seconds.
+so a failure half-way leaves the store as it was, and a file that cannot be read as a whole
+(unreadable, columns missing) stores nothing. DuckDB reads the file and runs every check itself
+(see `file_table` and `validation`), so a million rows import in seconds.
 
-Tables: `incidents`, `quarantine`, `imports` (a log without wall-clock times, so that nothing in
-the store depends on when it was filled) and `units` (population per municipality and year,
-imported by `evaluation.store_units`; `evaluation.store_summary` summarises the store).
+The store is append-only (`schema`): an import that stores anything creates a new numbered data
+version with the hash of the data; importing the same file again changes nothing.
 """
 
 from __future__ import annotations
@@ -19,164 +19,35 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
-import numpy as np
 import pandas as pd
 
 from evaluation import defaults
-from evaluation.data.tables import file_sha256, missing_columns_error, read_table_file
+from evaluation.data.file_table import FileTable, drop_file_table, load_file_table
+from evaluation.data.schema import (
+    IMPORTED,
+    ensure_schema,
+    incident_history_at,
+    is_versioned,
+    latest_version,
+    needs_conversion,
+    record_version,
+    table_kind,
+)
+from evaluation.data.tables import missing_columns_error
+from evaluation.data.validation import (
+    INCIDENT_COLUMNS,
+    MUNICIPALITY_CODE,
+    REQUIRED_INCIDENT_COLUMNS,
+    checked_incidents_sql,
+    differences_sql,
+)
 from evaluation.errors import DataError
 from evaluation.progress import progress_bar
 
-INCIDENT_COLUMNS = (
-    "incident_id",
-    "date",
-    "municipality_code",
-    "municipality",
-    "target_type",
-    "outcome",
-    "neighbourhood_code",
-)
-REQUIRED_INCIDENT_COLUMNS = INCIDENT_COLUMNS[:-1]
-MUNICIPALITY_CODE = r"^GM\d{4}$"
-NEIGHBOURHOOD_CODE = r"^BU\d{8}$"
-ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
-# The name of a municipality as on its latest incident (ties broken by name: deterministic).
-LATEST_NAME = "arg_max(municipality, strftime(date, '%Y-%m-%d') || municipality)"
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS incidents (
-    incident_id VARCHAR PRIMARY KEY, date DATE NOT NULL, municipality_code VARCHAR NOT NULL,
-    municipality VARCHAR NOT NULL, target_type VARCHAR NOT NULL, outcome VARCHAR NOT NULL,
-    neighbourhood_code VARCHAR, source_file VARCHAR NOT NULL, source_row BIGINT NOT NULL);
-CREATE TABLE IF NOT EXISTS quarantine (
-    file VARCHAR NOT NULL, file_sha256 VARCHAR NOT NULL, "row" BIGINT NOT NULL,
-    incident_id VARCHAR, date VARCHAR, municipality_code VARCHAR, municipality VARCHAR,
-    target_type VARCHAR, outcome VARCHAR, neighbourhood_code VARCHAR, reason VARCHAR NOT NULL);
-CREATE TABLE IF NOT EXISTS imports (
-    import_no INTEGER NOT NULL, kind VARCHAR NOT NULL, file VARCHAR NOT NULL,
-    file_sha256 VARCHAR NOT NULL, rows_read BIGINT NOT NULL, rows_stored BIGINT NOT NULL,
-    rows_already_present BIGINT NOT NULL, rows_quarantined BIGINT NOT NULL);
-CREATE TABLE IF NOT EXISTS units (
-    code VARCHAR NOT NULL, name VARCHAR NOT NULL, year INTEGER NOT NULL,
-    population BIGINT NOT NULL);
-"""
+__all__ = ["INCIDENT_COLUMNS", "MUNICIPALITY_CODE", "REQUIRED_INCIDENT_COLUMNS", "ImportReport",
+           "connect", "import_incidents", "open_for_writing", "transaction"]
 
 
-# --- validation -------------------------------------------------------------------------------
-# A check is (mask, text): `text` is a string, or a function of the failing row positions that
-# returns one string per position. Texts are built only for failing rows, so that validating a
-# million clean rows costs a few vectorised comparisons and no string building.
-Check = tuple[np.ndarray, "str | Callable[[np.ndarray], np.ndarray]"]
-
-
-def _reasons(checks: list[Check], n: int, sep: str = "; ") -> np.ndarray:
-    """Per row: the texts of every failed check joined by `sep`; '' for a row that passed all."""
-    out = np.full(n, "", dtype=object)
-    if not checks:
-        return out
-    failing = np.flatnonzero(np.column_stack([np.asarray(m, bool) for m, _ in checks]).any(axis=1))
-    if failing.size == 0:
-        return out
-    joined = np.full(failing.size, "", dtype=object)
-    for mask, text in checks:
-        body = text if isinstance(text, str) else np.asarray(text(failing), dtype=object)
-        joined = joined + np.where(np.asarray(mask, bool)[failing], body + sep, "").astype(object)
-    out[failing] = pd.Series(joined, dtype=object).str.removesuffix(sep).to_numpy(dtype=object)
-    return out
-
-
-def _shown(values: pd.Series) -> np.ndarray:
-    text = values.astype(object).where(values.notna(), "").astype(str).to_numpy(dtype=object)
-    return np.where(text == "", "empty", text).astype(object)
-
-
-def validate_incidents(raw: pd.DataFrame, *, today: dt.date) -> pd.DataFrame:
-    """Clean values plus `row` (1-based data row) and `reason` ('' for a valid row).
-
-    `raw` holds text as read by `read_table_file(as_text=True)`; it is not modified.
-    """
-    frame = pd.DataFrame({c: raw[c] if c in raw else "" for c in INCIDENT_COLUMNS}, index=raw.index)
-    frame["row"] = np.arange(1, len(frame) + 1)
-    # Case and surrounding spaces in the vocabulary are typing noise, not a different category.
-    frame["target_type"] = frame["target_type"].str.lower()
-    frame["outcome"] = frame["outcome"].str.lower()
-    checks: list[Check] = [(frame[c] == "", f"{c}: missing") for c in REQUIRED_INCIDENT_COLUMNS]
-
-    text_date = frame["date"]
-    dates = pd.to_datetime(
-        text_date.where(text_date.str.match(ISO_DATE), None), format="%Y-%m-%d", errors="coerce"
-    )
-    checks.append(((text_date != "") & dates.isna(), "date: not a real date in YYYY-MM-DD form"))
-    checks.append((dates > pd.Timestamp(today), f"date: in the future (after {today.isoformat()})"))
-    for column, allowed in (("target_type", defaults.TARGET_TYPES), ("outcome", defaults.OUTCOMES)):
-        bad = (frame[column] != "") & ~frame[column].isin(allowed)
-        checks.append((bad, f"{column}: unknown value (allowed: {', '.join(allowed)})"))
-    code = frame["municipality_code"]
-    checks.append(
-        ((code != "") & ~code.str.match(MUNICIPALITY_CODE), "municipality_code: not GM + 4 digits")
-    )
-    hood = frame["neighbourhood_code"]
-    checks.append(
-        (
-            (hood != "") & ~hood.str.match(NEIGHBOURHOOD_CODE),
-            "neighbourhood_code: not BU + 8 digits",
-        )
-    )
-
-    ids = frame["incident_id"]
-    first_row = frame["row"].groupby(ids).transform("min").where(ids != "", 0).to_numpy()
-    later = (first_row > 0) & (first_row != frame["row"].to_numpy())
-    checks.append(
-        (
-            later,
-            lambda rows: (
-                "incident_id: duplicate of row "
-                + first_row[rows].astype(int).astype(str).astype(object)
-            ),
-        )
-    )
-
-    frame["date"] = dates.astype("datetime64[ns]")
-    frame["neighbourhood_code"] = hood.where(hood != "", None)
-    frame["reason"] = _reasons(checks, len(frame))
-    return frame
-
-
-def _compare_with_store(
-    con: duckdb.DuckDBPyConnection, valid: pd.DataFrame
-) -> tuple[np.ndarray, np.ndarray]:
-    """(already_present mask, conflict reason or '') for valid rows, against stored incidents."""
-    con.register("_candidates", valid[["incident_id"]])
-    stored = con.execute("SELECT i.* FROM incidents i JOIN _candidates c USING (incident_id)").df()
-    con.unregister("_candidates")
-    theirs = valid[["incident_id"]].merge(stored, on="incident_id", how="left")
-    theirs.index = valid.index
-    known = theirs["municipality"].notna().to_numpy()
-    theirs["date"] = pd.to_datetime(theirs["date"]).astype("datetime64[ns]")
-    fields: list[Check] = []
-    for column in INCIDENT_COLUMNS[1:]:
-        ours_col, theirs_col = valid[column], theirs[column]
-        if column != "date":  # NULL and '' are the same missing neighbourhood
-            ours_col, theirs_col = ours_col.fillna(""), theirs_col.fillna("")
-        differs = known & (ours_col != theirs_col).to_numpy(bool)
-        if column == "date":
-            theirs_col = theirs_col.dt.strftime("%Y-%m-%d")
-        fields.append(
-            (
-                differs,
-                lambda rows, c=column, t=theirs_col: c + " (stored " + _shown(t.iloc[rows]) + ")",
-            )
-        )
-    detail = _reasons(fields, len(valid), sep=", ")
-    conflict = detail != ""
-    reason = _reasons(
-        [(conflict, lambda rows: "conflicts with the stored incident: differs in " + detail[rows])],
-        len(valid),
-    )
-    return known & ~conflict, reason
-
-
-# --- import -----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ImportReport:
     """Counts of one import; `rows_read == stored_new + already_present + quarantined`."""
@@ -190,14 +61,31 @@ class ImportReport:
     quarantined_new: int  # not already in the quarantine table from an earlier import of this file
     rejects: pd.DataFrame = field(repr=False)  # row, incident_id, reason of quarantined rows
     ignored_columns: tuple[str, ...] = ()
+    version: int | None = None  # the data version this import created; None: nothing changed
+    data_version: int = 0  # the store's data version after the import
+    # stored rows whose municipality name is not the reference's name for their code (the code
+    # is used; the name is kept as delivered): row, municipality_code, municipality, reference
+    name_mismatches: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
 
     @property
     def stored(self) -> int:
         return self.stored_new + self.already_present
 
 
+# --- connections --------------------------------------------------------------------------------
+def _open(db_path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+    try:
+        con = duckdb.connect(str(db_path), read_only=read_only)
+        # DuckDB's own progress bar would print in the middle of our output
+        con.execute("SET enable_progress_bar = false")
+    except duckdb.Error as exc:
+        raise DataError(f"{db_path}: cannot open the incident store ({exc})") from None
+    return con
+
+
 @contextmanager
 def connect(db_path: str | Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to the store; a store from before data versions is converted first."""
     db_path = Path(db_path)
     if read_only and not db_path.is_file():
         raise DataError(
@@ -205,12 +93,19 @@ def connect(db_path: str | Path, *, read_only: bool = False) -> Iterator[duckdb.
             "`evaluation data import FILE` (or point --db / EVALUATION_DB at the store)"
         )
     db_path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        con = duckdb.connect(str(db_path), read_only=read_only)
-        # DuckDB's own progress bar would print in the middle of our output
-        con.execute("SET enable_progress_bar = false")
-    except duckdb.Error as exc:
-        raise DataError(f"{db_path}: cannot open the incident store ({exc})") from None
+    con = _open(db_path, read_only)
+    if needs_conversion(con):
+        if read_only:  # convert once with a writing connection, then read as asked
+            con.close()
+            con = _open(db_path, False)
+        try:
+            with transaction(con):
+                ensure_schema(con)
+        finally:
+            if read_only:
+                con.close()
+        if read_only:
+            con = _open(db_path, True)
     try:
         yield con
     finally:
@@ -218,13 +113,33 @@ def connect(db_path: str | Path, *, read_only: bool = False) -> Iterator[duckdb.
 
 
 @contextmanager
-def _stages(path: Path, description: str, steps: int) -> Iterator[Callable[[], None]]:
-    """A progress bar over the import steps, only for files big enough to take seconds."""
-    if not path.is_file() or path.stat().st_size < defaults.IMPORT_PROGRESS_BYTES:
-        yield lambda: None
-        return
-    with progress_bar(f"{description} from {path.name}", steps) as advance:
-        yield advance
+def open_for_writing(db_path: str | Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """An in-memory connection for reading a delivered file, with the store attached on demand.
+
+    Files are read and checked before the store is opened, so a file that cannot be used
+    leaves no trace (not even a new, empty store). Call `attach_store` when it is needed.
+    """
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+    # A bounded buffer: DuckDB spills to disk beside the store rather than grow with the file.
+    con.execute(f"SET memory_limit = '{defaults.STORE_MEMORY_LIMIT}'")
+    spill = str(Path(db_path).with_name(Path(db_path).name + ".tmp")).replace("'", "''")
+    con.execute(f"SET temp_directory = '{spill}'")
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def attach_store(con: duckdb.DuckDBPyConnection, db_path: str | Path) -> None:
+    """Attach the store file to `con` as its default database (created when new)."""
+    db_path = Path(db_path)
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        con.execute(f"ATTACH '{str(db_path).replace(chr(39), chr(39) * 2)}' AS store")
+    except duckdb.Error as exc:
+        raise DataError(f"{db_path}: cannot open the incident store ({exc})") from None
+    con.execute("USE store")
 
 
 @contextmanager
@@ -238,111 +153,22 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     con.commit()
 
 
-def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    for statement in _SCHEMA.split(";"):
-        if statement.strip():
-            con.execute(statement)
+@contextmanager
+def stages(path: Path, description: str, steps: int) -> Iterator[Callable[[], None]]:
+    """A progress bar over the import steps, only for files big enough to take seconds."""
+    if not path.is_file() or path.stat().st_size < defaults.IMPORT_PROGRESS_BYTES:
+        yield lambda: None
+        return
+    with progress_bar(f"{description} from {path.name}", steps) as advance:
+        yield advance
 
 
-def log_import(
-    con, *, kind: str, file: str, sha: str, read: int, stored: int, present: int, quarantined: int
-) -> None:
-    number = con.execute("SELECT coalesce(max(import_no), 0) + 1 FROM imports").fetchone()[0]
-    con.execute(
-        "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [number, kind, file, sha, read, stored, present, quarantined],
-    )
-
-
-def _insert_incidents(con, rows: pd.DataFrame, file: str) -> None:
-    table = rows[list(INCIDENT_COLUMNS)].assign(source_file=file, source_row=rows["row"])
-    con.register("_new_incidents", table)
-    con.execute(
-        "INSERT INTO incidents SELECT incident_id, CAST(date AS DATE), municipality_code, "
-        "municipality, target_type, outcome, neighbourhood_code, source_file, source_row "
-        "FROM _new_incidents"
-    )
-    con.unregister("_new_incidents")
-
-
-def _insert_quarantine(con, rows: pd.DataFrame, file: str, sha: str) -> int:
-    """Quarantine rows not yet quarantined for this file content; returns how many were added."""
-    table = rows.assign(file=file, file_sha256=sha)
-    con.register("_rejects", table)
-    added = con.execute(
-        'INSERT INTO quarantine SELECT r.file, r.file_sha256, r."row", '
-        + ", ".join(f"r.{c}" for c in INCIDENT_COLUMNS)
-        + ", r.reason FROM _rejects r WHERE NOT EXISTS (SELECT 1 FROM quarantine q "
-        'WHERE q.file_sha256 = r.file_sha256 AND q."row" = r."row")'
-    ).fetchone()[0]
-    con.unregister("_rejects")
-    return int(added)
-
-
-def import_incidents(
-    path: str | Path, *, db_path: str | Path, today: dt.date | None = None
-) -> ImportReport:
-    """Import an incident file (CSV or Parquet) into the store in one transaction."""
-    path = Path(path)
-    with _stages(path, "importing incidents", 4) as advance:
-        raw = read_table_file(path, as_text=True)
-        missing = [c for c in REQUIRED_INCIDENT_COLUMNS if c not in raw.columns]
-        if missing:
-            raise missing_columns_error(path, missing, list(raw.columns))
-        ignored = tuple(c for c in raw.columns if c not in INCIDENT_COLUMNS)
-        sha = file_sha256(path)
-        advance()
-        checked = validate_incidents(raw, today=today or dt.date.today())
-        advance()
-        with connect(db_path) as con, transaction(con):
-            ensure_schema(con)
-            valid = checked.loc[checked["reason"] == ""]
-            present, conflict = _compare_with_store(con, valid)
-            new = valid.loc[~present & (conflict == "")]
-            checked.loc[valid.index, "reason"] = conflict
-            rejected = checked.loc[checked["reason"] != ""]
-            advance()
-            _insert_incidents(con, new, path.name)
-            raw_rejects = raw.loc[rejected.index].reindex(
-                columns=list(INCIDENT_COLUMNS), fill_value=""
-            )
-            raw_rejects = raw_rejects.assign(row=rejected["row"], reason=rejected["reason"])
-            quarantined_new = _insert_quarantine(con, raw_rejects, path.name, sha)
-            log_import(
-                con,
-                kind="incidents",
-                file=path.name,
-                sha=sha,
-                read=len(raw),
-                stored=len(new),
-                present=int(present.sum()),
-                quarantined=len(rejected),
-            )
-        advance()
-    report = ImportReport(
-        file=path.name,
-        sha256=sha,
-        rows_read=len(raw),
-        stored_new=len(new),
-        already_present=int(present.sum()),
-        quarantined=len(rejected),
-        quarantined_new=quarantined_new,
-        rejects=raw_rejects[["row", "incident_id", "reason"]].reset_index(drop=True),
-        ignored_columns=ignored,
-    )
-    # every row is accounted for: stored, already present, or quarantined
-    if report.stored + report.quarantined != report.rows_read:  # the invariant, even under python -O
-        raise RuntimeError(f"{path}: rows read {report.rows_read} != stored {report.stored} + quarantined {report.quarantined}")
-    return report
-
-
-# --- reading the store ------------------------------------------------------------------------
 def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return bool(
-        con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
-        ).fetchone()[0]
-    )
+    return table_kind(con, name) is not None
+
+
+def has_reference(con: duckdb.DuckDBPyConnection) -> bool:
+    return bool(con.execute("SELECT count(*) FROM municipality_records").fetchone()[0])
 
 
 def require_incidents(con: duckdb.DuckDBPyConnection, db_path: str | Path) -> None:
@@ -351,3 +177,139 @@ def require_incidents(con: duckdb.DuckDBPyConnection, db_path: str | Path) -> No
             f"{db_path}: not an incident store (no incidents table); import incidents "
             "with `evaluation data import FILE`"
         )
+
+
+def require_versioned(con: duckdb.DuckDBPyConnection, db_path: str | Path) -> None:
+    require_incidents(con, db_path)
+    if not is_versioned(con):
+        raise DataError(
+            f"{db_path}: an incident table without data versions (not written by "
+            "`evaluation data import`); import the incidents with `evaluation data import FILE`"
+        )
+
+
+def require_columns(loaded: FileTable, required: tuple[str, ...]) -> None:
+    missing = [c for c in required if c not in loaded.columns]
+    if missing:
+        raise missing_columns_error(loaded.path, missing, list(loaded.columns))
+
+
+def insert_quarantine(con: duckdb.DuckDBPyConnection, *, loaded: FileTable, checked: str) -> int:
+    """Quarantine the raw values of the rows of `checked` (row, reason) with a reason, unless
+    already quarantined for this file content; returns how many were added."""
+    raw = ", ".join(
+        f"f.{c}" if c in loaded.columns else "''" for c in INCIDENT_COLUMNS
+    )
+    before = con.execute("SELECT count(*) FROM quarantine").fetchone()[0]
+    con.execute(
+        f"INSERT INTO quarantine SELECT ?, ?, f.\"row\", {raw}, c.reason "
+        f"FROM {checked} c JOIN {loaded.table} f USING (\"row\") WHERE c.reason <> '' "
+        "AND NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.file_sha256 = ? "
+        'AND q."row" = f."row") ORDER BY f."row"',
+        [loaded.path.name, loaded.sha256, loaded.sha256],
+    )
+    return int(con.execute("SELECT count(*) FROM quarantine").fetchone()[0] - before)
+
+
+def rejects_frame(con: duckdb.DuckDBPyConnection, checked: str) -> pd.DataFrame:
+    return con.execute(
+        f"SELECT \"row\", incident_id, reason FROM {checked} WHERE reason <> '' ORDER BY \"row\""
+    ).df()
+
+
+# --- import -------------------------------------------------------------------------------------
+def import_incidents(
+    path: str | Path, *, db_path: str | Path, today: dt.date | None = None
+) -> ImportReport:
+    """Import an incident file (CSV or Parquet) into the store in one transaction."""
+    path = Path(path)
+    with stages(path, "importing incidents", 3) as advance, open_for_writing(db_path) as con:
+        loaded = load_file_table(con, path, table="_delivered")
+        require_columns(loaded, REQUIRED_INCIDENT_COLUMNS)
+        ignored = tuple(c for c in loaded.columns if c not in INCIDENT_COLUMNS)
+        source = "(SELECT \"row\", " + ", ".join(
+            c if c in loaded.columns else f"'' AS {c}" for c in INCIDENT_COLUMNS
+        ) + f" FROM {loaded.table})"
+        advance()
+        attach_store(con, db_path)
+        with transaction(con):
+            ensure_schema(con)
+            version = latest_version(con) + 1
+            checked_sql = checked_incidents_sql(
+                source, today=today or dt.date.today(), reference=has_reference(con)
+            )
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _checked AS {checked_sql}")
+            present = _compare_with_store(con)
+            advance()
+            quarantined_new = insert_quarantine(con, loaded=loaded, checked="_checked")
+            drop_file_table(con, loaded)  # its memory is needed for the insert
+            stored_new = _insert_new(con, loaded.path.name, version)
+            quarantined = con.execute(
+                "SELECT count(*) FROM _checked WHERE reason <> ''"
+            ).fetchone()[0]
+            if stored_new:
+                record_version(
+                    con, version=version, kind="incidents", file=loaded.path.name,
+                    file_sha256=loaded.sha256, read=loaded.rows, stored=stored_new,
+                    present=present, quarantined=quarantined,
+                )
+            rejects = rejects_frame(con, "_checked")
+            mismatches = _name_mismatches(con, version) if stored_new else pd.DataFrame()
+            current = latest_version(con)
+        advance()
+    report = ImportReport(
+        file=loaded.path.name, sha256=loaded.sha256, rows_read=loaded.rows, stored_new=stored_new,
+        already_present=present, quarantined=int(quarantined), quarantined_new=quarantined_new,
+        rejects=rejects, ignored_columns=ignored, version=version if stored_new else None,
+        data_version=current, name_mismatches=mismatches,
+    )
+    if report.stored + report.quarantined != report.rows_read:  # the invariant, even under -O
+        raise RuntimeError(
+            f"{path}: rows read {report.rows_read} != stored {report.stored} + quarantined "
+            f"{report.quarantined}"
+        )
+    return report
+
+
+def _compare_with_store(con: duckdb.DuckDBPyConnection) -> int:
+    """Mark valid rows already stored (equal to any stored record of their id, so that neither a
+    later correction nor a retraction makes the original file conflict) and quarantine the
+    others whose id is stored with other values; returns how many were already present."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _known AS "
+        "SELECT c.\"row\", bool_or(" + " AND ".join(
+            f"coalesce(CAST(r.{col} AS VARCHAR), '') = coalesce(CAST(c.{col} AS VARCHAR), '')"
+            for col in INCIDENT_COLUMNS[1:]
+        ) + ") AS same FROM _checked c JOIN incident_records r USING (incident_id) "
+        "WHERE c.reason = '' GROUP BY c.\"row\""
+    )
+    con.execute(
+        "UPDATE _checked SET reason = 'conflicts with the stored incident: differs in ' || "
+        + differences_sql("_checked", "latest")
+        + f" FROM _known k, ({incident_history_at(None)}) latest "
+        "WHERE k.\"row\" = _checked.\"row\" AND NOT k.same "
+        "AND latest.incident_id = _checked.incident_id"
+    )
+    return int(con.execute("SELECT count(*) FROM _known WHERE same").fetchone()[0])
+
+
+def _insert_new(con: duckdb.DuckDBPyConnection, file: str, version: int) -> int:
+    return int(
+        con.execute(
+            f"INSERT INTO incident_records SELECT c.incident_id, ?, '{IMPORTED}', c.date, "
+            "c.municipality_code, c.municipality, c.target_type, c.outcome, "
+            "c.neighbourhood_code, ?, c.\"row\", NULL FROM _checked c "
+            "WHERE c.reason = '' AND c.\"row\" NOT IN (SELECT \"row\" FROM _known)",
+            [version, file],
+        ).fetchone()[0]
+    )
+
+
+def _name_mismatches(con: duckdb.DuckDBPyConnection, version: int) -> pd.DataFrame:
+    return con.execute(
+        "SELECT r.source_row AS \"row\", r.municipality_code, r.municipality, m.name AS reference "
+        "FROM incident_records r JOIN municipalities m ON m.code = r.municipality_code "
+        "WHERE r.version = ? AND r.municipality IS NOT NULL "
+        "AND lower(r.municipality) <> lower(m.name) ORDER BY r.source_row",
+        [version],
+    ).df()

@@ -11,11 +11,21 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from evaluation.errors import DataError
+from evaluation.errors import DataError, format_rows
 
 
 def file_sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    """SHA-256 of a file's bytes, read in blocks (a large delivery is never held whole)."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def semicolon_separated(header: str) -> bool:
+    """A header line with more ';' than ',' is a Dutch (Excel) CSV: ';' separates, ',' is decimal."""
+    return header.count(";") > header.count(",")
 
 
 def read_table_file(
@@ -49,8 +59,7 @@ def read_table_file(
             f"{path}: not UTF-8 text (byte {exc.start}); save the file as UTF-8 CSV"
         ) from None
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    header = text.split("\n", 1)[0]
-    semicolon = header.count(";") > header.count(",")
+    semicolon = semicolon_separated(text.split("\n", 1)[0])
     options = {"sep": ";", "decimal": ","} if semicolon else {"sep": ","}
     try:
         if as_text:
@@ -88,6 +97,20 @@ def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
             text = col
         out[str(name)] = text.astype(object).where(col.notna(), "").astype(str).str.strip()
     return pd.DataFrame(out, index=frame.index)
+
+
+def refuse_bad_rows(source: str, checks: dict[str, pd.Series]) -> None:
+    """One DataError naming, per failed check, its data rows (1-based); a file checked as a
+    whole stores nothing when any row fails."""
+    problems = [
+        f"{text} (data rows {format_rows(np.flatnonzero(np.asarray(mask, bool)) + 1)})"
+        for text, mask in checks.items()
+        if np.asarray(mask, bool).any()
+    ]
+    if problems:
+        raise DataError(
+            f"{source}: {'; '.join(problems)}; fix these rows and import again (nothing was stored)"
+        )
 
 
 def missing_columns_error(path: Path, missing: list[str], present: list[str]) -> DataError:

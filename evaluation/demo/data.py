@@ -32,7 +32,7 @@ import pandas as pd
 
 from evaluation import defaults
 from evaluation.demo.interventions import INTERVENTIONS, rate_ratio_surface
-from evaluation.demo.units import build_map, neighbourhood_codes
+from evaluation.demo.units import build_map, neighbourhood_codes, registered_after_merger
 from evaluation.errors import DataError
 
 PERIOD_START = dt.date(2023, 1, 1)
@@ -81,6 +81,7 @@ class DemoData:
     units: pd.DataFrame
     neighbours: pd.DataFrame
     ground_truth: dict[str, Any]
+    municipalities: pd.DataFrame  # the municipality reference, with one synthetic merger
 
 
 def generate_demo_data(*, seed: int = defaults.DEMO_SEED) -> DemoData:
@@ -112,12 +113,14 @@ def generate_demo_data(*, seed: int = defaults.DEMO_SEED) -> DemoData:
     incidents = _attributes(frame, towns, days, streams[4])
     truth = _ground_truth(seed, towns, days, intensity, rate_ratio, incidents)
     return DemoData(incidents=incidents, units=demo_map.units.copy(),
-                    neighbours=demo_map.neighbours.copy(), ground_truth=truth)
+                    neighbours=demo_map.neighbours.copy(), ground_truth=truth,
+                    municipalities=demo_map.reference.copy())
 
 
 def write_demo_data(out_dir: str | Path, *, seed: int = defaults.DEMO_SEED,
                     until: dt.date | str | None = None) -> dict[str, Path]:
-    """Write incidents.csv, units.csv, neighbours.csv and ground_truth.json into `out_dir`.
+    """Write incidents.csv, units.csv, neighbours.csv, municipalities.csv and ground_truth.json
+    into `out_dir`.
 
     `until` drops incidents after that date (registration as it stood then); the ground truth is
     always the full scenario. Returns the written paths by name.
@@ -132,9 +135,11 @@ def write_demo_data(out_dir: str | Path, *, seed: int = defaults.DEMO_SEED,
         truth["incidents_until"] = cutoff
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    paths = {name: out / f"{name}.csv" for name in ("incidents", "units", "neighbours")}
+    tables = {"incidents": incidents, "units": data.units, "neighbours": data.neighbours,
+              "municipalities": data.municipalities}
+    paths = {name: out / f"{name}.csv" for name in tables}
     paths["ground_truth"] = out / "ground_truth.json"
-    for name, frame in (("incidents", incidents), ("units", data.units), ("neighbours", data.neighbours)):
+    for name, frame in tables.items():
         frame.to_csv(paths[name], index=False, lineterminator="\n")
     text = json.dumps(truth, indent=2, ensure_ascii=False) + "\n"
     paths["ground_truth"].write_text(text, encoding="utf-8")
@@ -276,7 +281,7 @@ def _attributes(frame: pd.DataFrame, towns: pd.DataFrame, days: pd.DatetimeIndex
     frame["municipality_code"] = towns["code"].to_numpy()[frame["unit"].to_numpy()]
     frame["municipality"] = towns["name"].to_numpy()[frame["unit"].to_numpy()]
     frame["incident_id"] = [f"DEMO-{i:06d}" for i in range(1, len(frame) + 1)]
-    return frame[list(INCIDENT_COLUMNS)].reset_index(drop=True)
+    return registered_after_merger(frame[list(INCIDENT_COLUMNS)]).reset_index(drop=True)
 
 
 def _series_share_target(frame: pd.DataFrame) -> pd.DataFrame:

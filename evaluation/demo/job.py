@@ -10,6 +10,7 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from evaluation import defaults
 from evaluation.errors import EvaluationError, RegistryError
@@ -18,14 +19,11 @@ from evaluation.workspace import Workspace
 
 def load_demo_data(ws: Workspace, *, seed: int | None = None, echo: Callable[[str], None] = print) -> dict[str, Path]:
     """Generate the demo files into data/demo/ and import them into the workspace's store."""
-    from evaluation.data.store import import_incidents
-    from evaluation.data.units import import_units
     from evaluation.demo.data import write_demo_data
 
     paths = write_demo_data(ws.data / "demo", seed=seed if seed is not None else defaults.DEMO_SEED)
     db = ws.db_path()
-    import_units(paths["units"], db_path=db)
-    report = import_incidents(paths["incidents"], db_path=db)
+    report = import_demo_files(paths, db)
     if report.quarantined:
         raise EvaluationError(
             f"{paths['incidents']}: {report.quarantined} demo rows were quarantined (the store at {db} holds "
@@ -35,6 +33,18 @@ def load_demo_data(ws: Workspace, *, seed: int | None = None, echo: Callable[[st
     echo(f"demo data: {report.rows_read} synthetic incidents in {paths['incidents']} "
          f"({report.stored_new} new, {report.already_present} already present) -> {db}")
     return paths
+
+
+def import_demo_files(paths: dict[str, Path], db: Path) -> Any:
+    """The municipality reference first (incident codes are checked against it), then the
+    population, then the incidents; returns the incident import's report."""
+    from evaluation.data.municipalities import import_municipalities
+    from evaluation.data.store import import_incidents
+    from evaluation.data.units import import_units
+
+    import_municipalities(paths["municipalities"], db_path=db)
+    import_units(paths["units"], db_path=db)
+    return import_incidents(paths["incidents"], db_path=db)
 
 
 def verify_registry(ws: Workspace, *, echo: Callable[[str], None] = print) -> None:
@@ -81,8 +91,6 @@ def register_demo_designs(ws: Workspace, *, by: str, seed: int = defaults.DEMO_S
     import datetime as dt
 
     from evaluation.analysis.prepare import source_panel
-    from evaluation.data.store import import_incidents
-    from evaluation.data.units import import_units
     from evaluation.demo.data import write_demo_data
     from evaluation.design.model import load_design
     from evaluation.registry import register
@@ -96,7 +104,6 @@ def register_demo_designs(ws: Workspace, *, by: str, seed: int = defaults.DEMO_S
             folder = Path(tmp) / design.id
             paths = write_demo_data(folder, seed=seed, until=until)
             db = folder / "store.duckdb"
-            import_units(paths["units"], db_path=db)
-            import_incidents(paths["incidents"], db_path=db)
+            import_demo_files(paths, db)
             entries.append(register(design, workspace=ws, by=by, source=source_panel(design, ws, db=db)))
     return entries

@@ -5,10 +5,16 @@ name units and the seed changes only the incidents. The 18 municipalities that a
 Field Lab pilots or the national top five carry their real CBS code, name and (rounded)
 population; the other 324 are synthetic (`GM9001` .. `GM9324`, "Demogemeente NNN").
 Coordinates are used only to find neighbours and are not written anywhere.
+
+One synthetic merger (herindeling) happens on 1 January 2025: Demogemeente 128 and 156 become
+Demogemeente 325 (GM9325). From that day their incidents and population carry the new code, and
+the municipality reference (`municipalities.csv`) records the succession, so that analyses
+exercise the mapping of both onto one boundary year.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,6 +48,11 @@ REAL_MUNICIPALITIES: tuple[tuple[str, str, int, float, float], ...] = (
     ("GM0995", "Lelystad", 80_000, 52.52, 5.47),
 )
 
+# The synthetic merger: two small neighbouring municipalities, far from every pilot.
+MERGER_DATE = dt.date(2025, 1, 1)
+MERGED_CODES: tuple[str, ...] = ("GM9128", "GM9156")
+SUCCESSOR_CODE, SUCCESSOR_NAME = "GM9325", "Demogemeente 325"
+
 # Rough bounding box of the Netherlands for the synthetic municipalities' centres.
 _LAT_RANGE = (51.25, 53.40)
 _LON_RANGE = (3.60, 7.10)
@@ -56,6 +67,7 @@ class DemoMap:
     municipalities: pd.DataFrame  # code, name, population_2023, lat, lon, synthetic, neighbourhoods
     units: pd.DataFrame  # code, name, year, population (the units.csv table)
     neighbours: pd.DataFrame  # unit, neighbour (symmetric, the neighbours.csv table)
+    reference: pd.DataFrame  # code, name, valid_from, valid_to, successor (municipalities.csv)
 
 
 def build_map() -> DemoMap:
@@ -64,8 +76,50 @@ def build_map() -> DemoMap:
     municipalities = _municipalities(rng)
     return DemoMap(
         municipalities=municipalities,
-        units=_population_table(municipalities, rng),
+        units=_merge_population(_population_table(municipalities, rng)),
         neighbours=_neighbours(municipalities, rng),
+        reference=_reference(municipalities),
+    )
+
+
+def _reference(municipalities: pd.DataFrame) -> pd.DataFrame:
+    """The municipality list as a reference file: open-ended, but for the merger."""
+    ended = municipalities["code"].isin(MERGED_CODES)
+    last_day = (MERGER_DATE - dt.timedelta(days=1)).isoformat()
+    table = pd.DataFrame({
+        "code": municipalities["code"], "name": municipalities["name"], "valid_from": "",
+        "valid_to": np.where(ended, last_day, ""), "successor": np.where(ended, SUCCESSOR_CODE, ""),
+    })
+    successor = pd.DataFrame([{"code": SUCCESSOR_CODE, "name": SUCCESSOR_NAME,
+                               "valid_from": MERGER_DATE.isoformat(), "valid_to": "",
+                               "successor": ""}])
+    return pd.concat([table, successor], ignore_index=True).sort_values("code", ignore_index=True)
+
+
+def _merge_population(units: pd.DataFrame) -> pd.DataFrame:
+    """From the merger's year on, the successor's population replaces its predecessors'."""
+    after = (units["year"] >= MERGER_DATE.year) & units["code"].isin(MERGED_CODES)
+    merged = (units.loc[after].groupby("year", as_index=False)["population"].sum()
+              .assign(code=SUCCESSOR_CODE, name=SUCCESSOR_NAME))
+    return (pd.concat([units.loc[~after], merged[list(units.columns)]], ignore_index=True)
+            .sort_values(["code", "year"], ignore_index=True))
+
+
+def registered_after_merger(incidents: pd.DataFrame) -> pd.DataFrame:
+    """Incidents as registered on their date: from the merger on, the successor's code and name,
+    and its neighbourhood codes (wijk numbers of the second predecessor moved up by 50, as CBS
+    renumbers the neighbourhoods of a new municipality). `date` holds ISO date strings."""
+    moved = incidents["municipality_code"].isin(MERGED_CODES) & (
+        incidents["date"] >= MERGER_DATE.isoformat())
+    hood = incidents["neighbourhood_code"]
+    offset = incidents["municipality_code"].map({c: 50 * i for i, c in enumerate(MERGED_CODES)})
+    renumbered = ("BU" + SUCCESSOR_CODE[2:]
+                  + (hood.str[6:8].where(moved, "0").astype(int) + offset.fillna(0).astype(int))
+                  .map("{:02d}".format) + hood.str[8:])
+    return incidents.assign(
+        municipality_code=incidents["municipality_code"].where(~moved, SUCCESSOR_CODE),
+        municipality=incidents["municipality"].where(~moved, SUCCESSOR_NAME),
+        neighbourhood_code=hood.where(~moved, renumbered),
     )
 
 

@@ -138,6 +138,14 @@ STRINGS: dict[str, tuple[str, str]] = {
     "diagnosis_title": ("Onderscheidend vermogen", "Power"),
     "footer_data_hash": ("Datahash", "Data hash"),
     "footer_cutoff": ("Data tot en met", "Data up to"),
+    "data_version": ("Gegevensversie", "Data version"),
+    "boundaries": ("Gemeentelijke indeling", "Municipal boundaries"),
+    "boundaries_of": ("gemeenten zoals in {year}; tellingen en inwonertallen van samengevoegde "
+                      "gemeenten tellen over de hele periode mee bij hun opvolger",
+                      "municipalities as in {year}; counts and population of merged "
+                      "municipalities count for their successor over the whole period"),
+    "boundaries_none": ("geen gemeentelijst geladen: codes zoals geregistreerd",
+                        "no municipality list loaded: codes as registered"),
     "footer_software": ("Software", "Software"),
     "footer_rendered_from": ("Gemaakt uit", "Made from"),
     "notes": ("Opmerkingen bij de data", "Notes on the data"),

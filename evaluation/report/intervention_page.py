@@ -66,13 +66,31 @@ class InterventionPage:
         return float(rule.get("min_reduction", 0.10))
 
     def _units(self) -> list[tuple[str, str]]:
+        names = self.context.get("unit_names") or {}  # from the municipality reference
         out = []
         for unit in self.context.get("units") or []:
             if isinstance(unit, dict):
                 out.append((str(unit.get("code")), str(unit.get("name") or unit.get("code"))))
             else:
-                out.append((str(unit), str(unit)))
+                out.append((str(unit), str(names.get(unit) or unit)))
         return out
+
+    def _data_rows(self) -> list[list[str]]:
+        """The data version and the municipal boundaries the counts were mapped onto."""
+        s, rows = self.s, []
+        version = self.result.get("data_version")
+        if version:
+            rows.append([s.t("data_version"), f"{version['number']} (sha256 "
+                                              f"{str(version['sha256'])[:12]}…)"])
+        bounds = self.context.get("boundaries")
+        if bounds:
+            merged = bounds.get("merged") or {}
+            text = (s.t("boundaries_of").format(year=bounds.get("year"))
+                    if bounds.get("reference") else s.t("boundaries_none"))
+            if merged:
+                text += "; " + ", ".join(f"{old} → {new}" for old, new in merged.items())
+            rows.append([s.t("boundaries"), text])
+        return rows
 
     def _neighbourhoods(self) -> bool:
         units = self._units()
@@ -108,7 +126,8 @@ class InterventionPage:
         rows = [[s.t("owner"), c.get("owner", "–")], [s.t("hypothesis"), c.get("hypothesis", "–")],
                 [s.t("col_design"), s.t(f"design_{design}") if design in ("did", "its") else design],
                 [s.t("units"), units or "–"], [s.t("start_dates"), start_text or "–"],
-                [s.t("end_date"), s.date(c.get("end"))], [s.t("window"), window_text]]
+                [s.t("end_date"), s.date(c.get("end"))], [s.t("window"), window_text],
+                *self._data_rows()]
         out = heading(s.t("about_title"), 2, anchor="about") + table(["", ""], rows, table_id="about-table")
         notes = c.get("notes") or []
         if notes:
@@ -275,6 +294,9 @@ class InterventionPage:
                 f'{_esc(s.t("design_hash"))}: <code>{_esc(r.get("design_sha256", ""))}</code><br/>'
                 f'{_esc(s.t("footer_data_hash"))}: <code>{_esc(r.get("data_sha256", ""))}</code><br/>'
                 f'{_esc(s.t("footer_cutoff"))}: {_esc(s.date(r.get("data_cutoff")))}<br/>'
+                + (f'{_esc(s.t("data_version"))}: {_esc(r["data_version"]["number"])} '
+                   f'<code>{_esc(r["data_version"]["sha256"])}</code><br/>'
+                   if r.get("data_version") else "") +
                 f'{_esc(s.t("footer_software"))}: {_esc(software)}<br/>'
                 f'{_esc(s.t("footer_rendered_from"))}: <code>analyses/{_esc(r["id"])}/</code>'
                 f"</p></footer>")

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from evaluation import defaults
 from evaluation.analysis.result import RESULT_FILE
+from evaluation.files import replaced_folder
 from evaluation.report import ReportError
 from evaluation.report import formatting as fmt
 from evaluation.report.page import LANG_ENV, WORKSPACE_ENV
@@ -98,6 +99,7 @@ def render_reports(workspace: Workspace | str | os.PathLike | None = None, *,
     if engine not in ("auto", "quarto", "fallback"):
         raise ReportError(f"engine: unknown value {engine!r}; use auto, quarto or fallback")
     out_dir = Path(out).resolve() if out else ws.root / "_site"
+    _check_replaceable(out_dir)
     ids = prepare_sources(ws)
     env = {WORKSPACE_ENV: str(ws.root), LANG_ENV: lang}
     started = time.perf_counter()
@@ -106,15 +108,19 @@ def render_reports(workspace: Workspace | str | os.PathLike | None = None, *,
         raise ReportError(f"quarto: need version >= {'.'.join(map(str, MIN_QUARTO))} on PATH, "
                           f"found {'none' if version is None else '.'.join(map(str, version))}; "
                           "install Quarto or use --engine fallback")
-    if version is not None and version >= MIN_QUARTO:
-        pages = _render_quarto(ws, out_dir=out_dir, lang=lang, env=env)
-        note = f"rendered with Quarto {'.'.join(map(str, version))}"
-        used = "quarto"
-    else:
-        pages = _render_fallback(ws, ids, out_dir=out_dir, lang=lang, env=env, jobs=jobs)
-        note = ("Quarto >= 1.4 not found: rendered with the fallback (Jupyter kernel + pandoc)"
-                if engine == "auto" else "rendered with the fallback (Jupyter kernel + pandoc)")
-        used = "fallback"
+    # rendered beside the site and switched in as a whole: a render that fails or is killed
+    # half-way leaves the previous site, never a mix of two renders
+    with replaced_folder(out_dir) as staging:
+        if version is not None and version >= MIN_QUARTO:
+            pages = _render_quarto(ws, out_dir=staging, lang=lang, env=env)
+            note = f"rendered with Quarto {'.'.join(map(str, version))}"
+            used = "quarto"
+        else:
+            pages = _render_fallback(ws, ids, out_dir=staging, lang=lang, env=env, jobs=jobs)
+            note = ("Quarto >= 1.4 not found: rendered with the fallback (Jupyter kernel + pandoc)"
+                    if engine == "auto" else "rendered with the fallback (Jupyter kernel + pandoc)")
+            used = "fallback"
+        pages = [out_dir / page.relative_to(staging) for page in pages]
     return RenderResult(engine=used, out_dir=out_dir, pages=tuple(pages),
                         seconds=time.perf_counter() - started, note=note)
 
@@ -133,7 +139,6 @@ def _render_fallback(ws: Workspace, ids: list[str], *, out_dir: Path, lang: str,
                      env: dict[str, str], jobs: int | None) -> list[Path]:
     from evaluation.report.fallback import render_page
 
-    _clean_previous(out_dir)
     jobs_list = [(ws.reports / "index.qmd", out_dir / "index.html", 0),
                  (ws.reports / "methods.qmd", out_dir / "methods.html", 0)]
     jobs_list += [(ws.reports / "interventions" / f"{i}.qmd",
@@ -158,13 +163,12 @@ def _render_fallback(ws: Workspace, ids: list[str], *, out_dir: Path, lang: str,
         return [future.result() for future in futures]
 
 
-def _clean_previous(out_dir: Path) -> None:
-    # remove only what a previous render wrote, never other files in a user-chosen folder
-    for name in ("index.html", "methods.html"):
-        (out_dir / name).unlink(missing_ok=True)
-    for name in ("index_files", "methods_files", "interventions"):
-        if (out_dir / name).is_dir():
-            shutil.rmtree(out_dir / name)
+def _check_replaceable(out_dir: Path) -> None:
+    """The site folder is replaced as a whole: refuse a folder that holds something else."""
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / "index.html").exists():
+        raise ReportError(f"{out_dir}: not empty and not a rendered site (no index.html); the "
+                          "site folder is replaced as a whole, so give an empty or new folder "
+                          "with --out")
 
 
 def _nav(depth: int, lang: str) -> str:
