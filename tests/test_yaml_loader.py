@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+from test_design import BASE_YAML
 
 from evaluation.design.model import load_design
 from evaluation.design.yaml_loader import load_yaml
@@ -14,21 +15,7 @@ from evaluation.report import ReportError
 from evaluation.report.fallback import parse_qmd
 
 PACKAGE = Path(__file__).resolve().parents[1] / "evaluation"
-DESIGN = """\
-id: fl-01-school-visits
-title: School visits
-owner: Jongerenwerk op Zuid
-hypothesis: Visits reduce attacks by at least 10%.
-design: did
-treatment:
-  units: [GM0599, GM0363]
-  start: 2025-04-14
-window:
-  start: 2024-01-01
-  end: 2025-07-22
-decision:
-  min_reduction: 0.1
-"""
+DESIGN = BASE_YAML + "decision:\n  min_reduction: 0.1\n"  # 13 lines
 
 
 def write(tmp_path, text):

@@ -46,6 +46,10 @@ class AnalysisResult:
     bayesian: dict[str, Any] | None = None
     decision: dict[str, Any] | None = None
     context: dict[str, Any] = field(default_factory=dict)  # title, units, dates, registry info
+    # prospective | before_outcome_data | retrospective; None for an exploratory analysis
+    registration_timing: str | None = None
+    # the ledger head the analysis ran under: {"head_sha256", "length"} (`registry verify` checks it)
+    ledger: dict[str, Any] = field(default_factory=dict)
 
     def tidy(self) -> pd.DataFrame:
         return self.estimates.copy()
@@ -73,6 +77,8 @@ class AnalysisResult:
             "bayesian": self.bayesian,
             "decision": self.decision,
             "context": self.context,
+            "registration_timing": self.registration_timing,
+            "ledger": self.ledger,
         }
         return clean(out)
 
