@@ -264,4 +264,4 @@ def test_design_check_warns_about_overlaps_and_status_lists_drafts(ws, capsys):
     code, out, _ = run(ws, capsys, "register", str(draft), "--by", "x")
     assert code == 0 and "control pool frozen: 2 unit(s) treated by 1 other registered design(s)" in out
     code, out, _ = run(ws, capsys, "status")
-    assert "control pool deviation(s): GM0344 treated by later registrations" in out.splitlines()[0]
+    assert "1 control pool deviation(s): GM0344 treated by later registrations" in out.splitlines()[0]

@@ -15,7 +15,7 @@ from evaluation.data.periods import period_json
 from evaluation.design.checks import check_design_against_data
 from evaluation.design.model import Design, load_design, read_yaml, validation_messages
 from evaluation.design.template import design_template
-from evaluation.errors import DesignError, RegistryError
+from evaluation.errors import DesignError, RegistryError, format_rows
 from evaluation.registry.ledger import read_entries
 from evaluation.workspace import Workspace
 
@@ -297,7 +297,8 @@ def _status_detail(row: dict[str, Any]) -> str:
     if row["amendments"]:
         parts.append(f"{row['amendments']} amendment(s), last {row['last_change']}")
     if row["deviations"]:
-        parts.append(f"control pool deviation(s): {', '.join(row['deviations'])} treated by later registrations")
+        parts.append(f"{len(row['deviations'])} control pool deviation(s): {format_rows(row['deviations'], 3)} "
+                     "treated by later registrations")
     if row["status"] == "modified-since-registration":
         parts.append(row["problem"] or f"file hash {str(row['design_sha256'])[:12]} differs: `evaluation amend`")
     if row["status"] == "missing":

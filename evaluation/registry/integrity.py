@@ -112,7 +112,8 @@ def git_history_problems(workspace: Workspace) -> tuple[list[str], list[str]]:
         rel = workspace.registry.resolve().relative_to(top.resolve()).as_posix()
     except ValueError:
         return [], ["the ledger lies outside the workspace's git repository: its history was not checked"]
-    log = _git(git, top, "log", "--reverse", "--format=%H %cs", "--", rel) or ""
+    # --first-parent: the mainline; a merged branch counts by its merge commit, never by siblings
+    log = _git(git, top, "log", "--first-parent", "--reverse", "--format=%H %cs", "--", rel) or ""
     versions: list[tuple[str, list[LedgerLine]]] = []
     for line in log.splitlines():
         commit, _, date = line.partition(" ")
