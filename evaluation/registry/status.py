@@ -77,7 +77,7 @@ def registration_of(design_id: str, sha256: str, entries: list[dict[str, Any]]) 
     first, latest = own[0], own[-1]
     amendments = tuple(amendment_record(e) for e in own[1:])
     matches = latest.get("design_sha256") == sha256
-    timing = entry_timing([e for e in own if changes_design(e)][-1])
+    timing = entry_timing(([e for e in own if changes_design(e)] or own)[-1])
     retrospective = timing == "retrospective"
     status: Status
     if not matches:
