@@ -149,37 +149,48 @@ def test_design_check_warns_about_overlaps(ws):
 
 
 # --- the analysis: with the frozen pool, and without the deviating unit -----------------------------------
-def panel_workspace(tmp_path, *, n_units=12, n_periods=60, start=45, seed=4):
+def panel_workspace(tmp_path, *, n_units=12, n_periods=60, start=45, seed=4, analysis=None, planted=None):
+    """fl-01-a treats GM0001-2 from period 45, fl-02-b treats GM0006 from 50 (no true effects);
+    `planted`: {unit: (size multiple, rate multiple from period 45)} to make a unit dominate."""
     ws = init_workspace(tmp_path / "panel")
     rng = np.random.default_rng(seed)
     units = [f"GM{i:04d}" for i in range(1, n_units + 1)]
     pop = rng.lognormal(np.log(50_000), 0.4, n_units).round()
     mu = 0.8 * (pop / 50_000)[:, None] * np.exp(0.3 * np.sin(2 * np.pi * np.arange(n_periods) / 52))[None, :]
+    for unit, (size, later) in (planted or {}).items():
+        row = units.index(unit)
+        pop[row] *= size
+        mu[row] *= size
+        mu[row, start - 1:] *= later
     y = rng.poisson(mu * rng.gamma(4.0, 0.25, size=mu.shape))
     pd.DataFrame({"unit": np.repeat(units, n_periods), "period": np.tile(np.arange(1, n_periods + 1), n_units),
                   "attacks": y.ravel(), "population": np.repeat(pop, n_periods)}).to_csv(ws.data / "panel.csv", index=False)
     base = {"title": "T", "owner": "tests", "hypothesis": "fewer attacks", "design": "did",
             "data": {"source": "data/panel.csv", "frequency": "week", "exposure": "population"},
-            "window": {"start": 1, "end": n_periods}, "analysis": {"seed": 7}}
+            "window": {"start": 1, "end": n_periods}, "analysis": {"seed": 7, **(analysis or {})}}
     designs = {"fl-01-a": {"units": units[:2], "start": start}, "fl-02-b": {"units": [units[5]], "start": 50}}
     for design_id, treatment in designs.items():
         ws.design_path(design_id).write_text(yaml.safe_dump({"id": design_id, **base, "treatment": treatment}))
+    for design_id in designs:  # each registered on the data before its start
+        register_before_start(ws, design_id)
     return ws, units
 
 
-def test_a_deviation_is_analysed_with_and_without_the_unit(tmp_path):
+def register_before_start(ws, design_id):
     from evaluation.analysis.prepare import source_panel
     from evaluation.data.panel import SourcePanel
     from evaluation.design.model import load_design
 
+    design = load_design(ws.design_path(design_id))
+    full = source_panel(design, ws)
+    start = design.treatment.first_start
+    before = SourcePanel(frame=full.frame.loc[full.frame["period"] < start], cutoff=start - 1,
+                         integer_periods=True, source=full.source)
+    registry.register(design, workspace=ws, by="x", source=before)
+
+
+def test_a_deviation_is_analysed_with_and_without_the_unit(tmp_path):
     ws, units = panel_workspace(tmp_path)
-    for design_id in ("fl-01-a", "fl-02-b"):  # each registered on the data before its start
-        design = load_design(ws.design_path(design_id))
-        full = source_panel(design, ws)
-        start = design.treatment.first_start
-        before = SourcePanel(frame=full.frame.loc[full.frame["period"] < start], cutoff=start - 1,
-                             integer_periods=True, source=full.source)
-        registry.register(design, workspace=ws, by="x", source=before)
     result = analyse("fl-01-a", workspace=ws)
     assert result.context["control_units"] == 10  # the registered pool keeps GM0006
     check = next(c for c in result.checks if c.kind == "control_pool_deviation")
@@ -205,3 +216,17 @@ def test_a_deviation_is_analysed_with_and_without_the_unit(tmp_path):
     later = analyse("fl-02-b", workspace=ws, write=False)
     assert later.context["control_units"] == 9
     assert not any(c.kind == "control_pool_deviation" for c in later.checks)
+
+
+def test_the_deviation_check_fails_when_the_later_treated_unit_drives_the_result(tmp_path):
+    """A dominant comparison unit (20 times the size) that a later intervention cuts to a fifth
+    from the start biases the registered estimate (true rate ratio 1): the check must fail, and
+    the estimate without the unit lies near the truth."""
+    ws, _ = panel_workspace(tmp_path, analysis={"inference": "model"}, planted={"GM0006": (20, 0.2)})
+    result = analyse("fl-01-a", workspace=ws, write=False)
+    check = next(c for c in result.checks if c.kind == "control_pool_deviation")
+    assert result.primary["ci_low"] > 1.2  # the contaminated comparison makes a null effect look harmful
+    assert check.status == "fail" and "outside" in check.detail
+    # without it, the truth (rate ratio 1) is within 3 standard errors of the log rate ratio (the
+    # registered fit's, about 0.24 here: the sampling error of a fit on the same units and periods)
+    assert abs(np.log(check.values["estimate_without"])) < 3 * result.primary["std_error"]

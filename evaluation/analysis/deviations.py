@@ -57,9 +57,10 @@ def control_pool_check(data: PreparedData, *, primary: dict[str, Any], pool: Con
                      detail=f"deviation from the frozen control pool: {said}; without them the "
                             f"primary estimate cannot be computed ({outcome.error})", values=values)
     without = to_scale(outcome.estimate, scale)
-    finite = all(isinstance(v, int | float) and math.isfinite(v) for v in (lo, hi))
-    inside = finite and lo <= without <= hi
-    interval = f"[{lo:.3g}, {hi:.3g}]" if finite else "(not finite)"
+    # an interval may be unbounded (a randomization interval open to one side): compare anyway
+    known = all(isinstance(v, int | float) and not math.isnan(v) for v in (lo, hi))
+    inside = known and lo <= without <= hi
+    interval = f"[{lo:.3g}, {hi:.3g}]" if known else "(not available)"
     values.update(estimate_without=without, p_value_without=outcome.p_value, ci_low=lo, ci_high=hi,
                   n_control_without=len(reduced.control_units))
     label = "rate ratio" if scale == "rate_ratio" else "difference"
