@@ -206,14 +206,14 @@ def test_status_of_an_empty_workspace(ws, capsys):
     assert code == 0 and "no designs yet" in out
 
 
-def fake_diagnosis(ws, design_id):
+def fake_diagnosis(ws, design_id, **extra):
     """A saved diagnosis for exactly the current design (its content hash made as `diagnose` does)."""
     from evaluation.design.model import load_design
     from evaluation.diagnose import content_sha256, write_diagnosis
 
     diagnosis = {"id": design_id, "design_sha256": load_design(ws.design_path(design_id)).sha256,
                  "minimum_detectable_reduction": 0.3, "minimum_detectable_text": "30%",
-                 "power_target": 0.8, "suggestions": []}
+                 "power_target": 0.8, "suggestions": [], **extra}
     diagnosis["sha256"] = content_sha256(diagnosis)
     write_diagnosis(diagnosis, ws)
     return diagnosis["sha256"]
@@ -247,6 +247,12 @@ def test_a_new_registration_with_a_diagnosis_attaches_it(ws, capsys):
     code, out, _ = run(ws, capsys, "register", str(path), "--by", "x")
     assert code == 0 and out.splitlines()[1] == f"  diagnosis attached: {sha[:12]} (minimum detectable reduction 30%)"
     assert json.loads(ws.registry.read_text())["diagnosis_sha256"] == sha
+    # a diagnosis made before another design was registered kept another pool out: said so
+    other = new_design(ws, capsys, "fl-02-cams", units=("GM0344",))
+    fake_diagnosis(ws, "fl-02-cams", data_used={"units_treated_elsewhere": []})
+    code, out, _ = run(ws, capsys, "register", str(other), "--by", "x")
+    assert code == 0 and ("note: the diagnosis kept other units out of the controls than the frozen "
+                          "pool (0 vs 2: a design was registered in between)") in out
 
 
 def test_design_check_warns_about_overlaps_and_status_lists_drafts(ws, capsys):

@@ -111,6 +111,12 @@ def _diagnosis_lines(entry: dict[str, Any], diagnosis: dict[str, Any] | None, no
                      f"records (pre-period hash {used['pre_period_sha256'][:12]} vs "
                      f"{entry['pre_period_sha256'][:12]}); run `evaluation diagnose` again and attach "
                      "it with `evaluation amend`")
+    frozen = sorted({u for units in (entry.get("treated_elsewhere") or {}).values() for u in units})
+    if entry.get("kind") == "registration" and "units_treated_elsewhere" in used \
+            and sorted(used["units_treated_elsewhere"]) != frozen:
+        lines.append("  note: the diagnosis kept other units out of the controls than the frozen pool "
+                     f"({len(used['units_treated_elsewhere'])} vs {len(frozen)}: a design was registered "
+                     "in between); run `evaluation diagnose` again and attach it with `evaluation amend`")
     return lines
 
 
