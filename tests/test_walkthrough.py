@@ -99,3 +99,5 @@ def test_the_readme_walkthrough_end_to_end(tmp_path, monkeypatch, capsys):
     final = outputs[-1][1].strip()
     assert re.match(rf"{DESIGN_ID}\s+registered\s+", final)
     assert f"{timing.replace('_', ' ')}; diagnosis {sha[:12]}" in final
+    assert "  data used: 2024-06-03 to 2025-08-25, before the start (data cut-off 2025-08-31; " \
+           f"history sha256 {diagnosis['data_used']['data_sha256'][:12]})" in said["diagnose fl-09-camera-patrols"]
