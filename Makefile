@@ -38,9 +38,9 @@ lint: $(STAMP)
 clean:
 	rm -rf $(VENV) _site .pytest_cache data/demo data/*.duckdb
 
-# Maintainers only: rewrite the committed demo registry after a change to the design schema or its
-# defaults (which changes every design hash). Each design is registered against the demo data as
-# they stood the day before its start.
+# Maintainers only: register the demo designs again after a change to the design schema or its
+# defaults (which changes every design hash). Each design is diagnosed and registered, with the
+# diagnosis attached, on the demo data as they stood the day before its start; the ledger restarts
+# with an entry naming the head it replaces. Commit designs/registry.jsonl and designs/*.diagnosis.json.
 register-demo: $(STAMP)
-	rm -f designs/registry.jsonl designs/registry.jsonl.lock
-	$(BIN)/python -c "from evaluation.demo.job import register_demo_designs; from evaluation.workspace import find_workspace; register_demo_designs(find_workspace(), by='Field Lab (demo registration)')"
+	PYTHONHASHSEED=0 $(BIN)/python -c "from evaluation.demo.job import register_demo_designs; from evaluation.workspace import find_workspace; register_demo_designs(find_workspace(), by='Field Lab (demo registration)')"

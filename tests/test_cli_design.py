@@ -130,13 +130,13 @@ def test_register_amend_status_verify(ws, capsys):
     code, out, _ = run(ws, capsys, "status")
     lines = out.splitlines()
     assert lines[0].split()[:2] == ["fl-01-visits", "amended"] and "1 amendment(s)" in lines[0]
-    assert lines[1].split()[:2] == ["fl-02-cams", "unregistered"]
+    assert lines[1].split()[:2] == ["fl-02-cams", "draft"]
     code, out, _ = run(ws, capsys, "status", "--json")
     rows = json.loads(out)
     assert [(r["id"], r["status"], r["amendments"]) for r in rows] == [("fl-01-visits", "amended", 1),
-                                                                        ("fl-02-cams", "unregistered", 0)]
+                                                                        ("fl-02-cams", "draft", 0)]
     code, out, _ = run(ws, capsys, "registry", "verify")
-    assert code == 0 and out.strip() == "registry OK: 2 entries, 1 designs"
+    assert code == 0 and out.strip().splitlines()[-1].startswith("registry OK: 2 entries, 1 designs; head ")
 
 
 def test_retrospective_registration_is_announced(ws, capsys, monkeypatch):
@@ -192,12 +192,82 @@ def test_verify_and_repair_a_crashed_write(ws, capsys):
     assert code == 1
     assert out.strip().startswith("error: designs/registry.jsonl: line 2 is incomplete")
     assert "1 problem(s)" in err
-    code, out, _ = run(ws, capsys, "registry", "repair")
-    assert code == 0 and out.startswith("removed the incomplete line 2")
-    assert ws.registry.read_bytes() == good
-    assert run(ws, capsys, "registry", "verify")[1].strip() == "registry OK: 1 entries, 1 designs"
+    code, _, err = run(ws, capsys, "registry", "repair")
+    assert code == 1 and "Missing option '--by'" in err
+    code, out, _ = run(ws, capsys, "registry", "repair", "--by", "ops")
+    assert code == 0 and out.startswith("removed the incomplete line 2 (25 characters) and logged the "
+                                        "repair as entry 2")
+    assert ws.registry.read_bytes().startswith(good)
+    assert "registry OK: 2 entries, 1 designs" in run(ws, capsys, "registry", "verify")[1]
 
 
 def test_status_of_an_empty_workspace(ws, capsys):
     code, out, _ = run(ws, capsys, "status")
     assert code == 0 and "no designs yet" in out
+
+
+def fake_diagnosis(ws, design_id, **extra):
+    """A saved diagnosis for exactly the current design (its content hash made as `diagnose` does)."""
+    from evaluation.design.model import load_design
+    from evaluation.diagnose import content_sha256, write_diagnosis
+
+    diagnosis = {"id": design_id, "design_sha256": load_design(ws.design_path(design_id)).sha256,
+                 "minimum_detectable_reduction": 0.3, "minimum_detectable_text": "30%",
+                 "power_target": 0.8, "suggestions": [], **extra}
+    diagnosis["sha256"] = content_sha256(diagnosis)
+    write_diagnosis(diagnosis, ws)
+    return diagnosis["sha256"]
+
+
+def test_register_says_when_and_with_which_diagnosis(ws, capsys):
+    path = new_design(ws, capsys)
+    code, out, _ = run(ws, capsys, "register", str(path), "--by", "x")
+    lines = out.splitlines()
+    assert code == 0 and lines[0].endswith("; before outcome data: registered after the start, on data "
+                                           "that end before it; data cut-off 2025-04-06")
+    assert lines[1] == (f"  no diagnosis attached: no diagnosis yet; run `evaluation diagnose {shown(path)}` "
+                        "to see whether the design can detect a 10% reduction")
+    sha = fake_diagnosis(ws, "fl-01-visits")
+    code, out, err = run(ws, capsys, "amend", str(path), "--reason", "diagnosis made", "--by", "y")
+    assert code == 0, err
+    assert out.splitlines()[1:] == [f"  diagnosis: none -> {sha[:12]}"]
+    code, out, _ = run(ws, capsys, "status")
+    assert out.split()[:2] == ["fl-01-visits", "amended"]
+    assert f"before outcome data; diagnosis {sha[:12]}; 1 amendment(s)" in out
+    head = json.loads(ws.registry.read_text().splitlines()[-1])["entry_sha256"]
+    code, out, _ = run(ws, capsys, "registry", "verify", "--expect-head", head[:16])
+    assert code == 0 and f"note: expected head {head[:12]} is entry 2 (id fl-01-visits); it is the head" in out
+    code, out, _ = run(ws, capsys, "registry", "verify", "--expect-head", "f" * 64)
+    assert code == 1 and "error: designs/registry.jsonl: no entry has the expected head ffffffffffff" in out
+
+
+def test_a_new_registration_with_a_diagnosis_attaches_it(ws, capsys):
+    path = new_design(ws, capsys)
+    sha = fake_diagnosis(ws, "fl-01-visits")
+    code, out, _ = run(ws, capsys, "register", str(path), "--by", "x")
+    assert code == 0 and out.splitlines()[1] == f"  diagnosis attached: {sha[:12]} (minimum detectable reduction 30%)"
+    assert json.loads(ws.registry.read_text())["diagnosis_sha256"] == sha
+    # a diagnosis made before another design was registered kept another pool out: said so
+    other = new_design(ws, capsys, "fl-02-cams", units=("GM0344",))
+    fake_diagnosis(ws, "fl-02-cams", data_used={"units_treated_elsewhere": []})
+    code, out, _ = run(ws, capsys, "register", str(other), "--by", "x")
+    assert code == 0 and ("note: the diagnosis kept other units out of the controls than the frozen "
+                          "pool (0 vs 2: a design was registered in between)") in out
+
+
+def test_design_check_warns_about_overlaps_and_status_lists_drafts(ws, capsys):
+    run(ws, capsys, "register", str(new_design(ws, capsys)), "--by", "x")
+    draft = new_design(ws, capsys, "fl-02-cams", units=("GM0363", "GM0344"))
+    code, out, _ = run(ws, capsys, "design", "check", str(draft))
+    assert code == 0 and "2 warning(s)" in out
+    assert ("warning: treatment.units: GM0363 also treated by registered design fl-01-visits; the two "
+            "effects cannot be told apart in these units") in out
+    assert ("warning: treatment.units: GM0344 in the control pool of registered design fl-01-visits: "
+            "registering this design records a deviation there") in out
+    code, out, _ = run(ws, capsys, "status")
+    assert out.splitlines()[1].split()[:2] == ["fl-02-cams", "draft"]
+    assert "changes nothing for registered designs" in out.splitlines()[1]
+    code, out, _ = run(ws, capsys, "register", str(draft), "--by", "x")
+    assert code == 0 and "control pool frozen: 2 unit(s) treated by 1 other registered design(s)" in out
+    code, out, _ = run(ws, capsys, "status")
+    assert "1 control pool deviation(s): GM0344 treated by later registrations" in out.splitlines()[0]

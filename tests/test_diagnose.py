@@ -285,7 +285,7 @@ def test_register_records_a_current_diagnosis_only(tmp_path, capsys):
     assert code == 0, err
     entry = json.loads(ws.registry.read_text().splitlines()[-1])
     assert entry["diagnosis_sha256"] == diagnosis["sha256"]
-    assert f"with diagnosis {diagnosis['sha256'][:12]}" in out
+    assert f"diagnosis attached: {diagnosis['sha256'][:12]}" in out
 
 
 def test_an_edited_diagnosis_is_not_evidence(tmp_path, capsys):
@@ -397,3 +397,50 @@ def test_no_treated_event_before_the_start_gives_an_infinite_estimate(tmp_path):
     quick, full = fast.outcome(y, truth=0.0), primary_outcome(placebo.with_outcome(y), truth=0.0)
     assert quick.estimate == math.inf and full.estimate > 10
     assert quick.p_value == pytest.approx(full.p_value, abs=1e-12) and quick.covered == full.covered
+
+
+# --- before the start -------------------------------------------------------------------------------
+def test_diagnosis_before_the_start_equals_the_diagnosis_on_later_data(tmp_path):
+    """Data that end before the start (the window reaching into the future) give the same
+    diagnosis as data that run to window.end: only the history before the start is used."""
+    ws, path = make_workspace(tmp_path, n_units=12, n_treated=2, start=60, end=80)
+    full = diagnose(load_design(path), workspace=ws, sims=6, effects=(-0.5,))
+    panel = pd.read_csv(ws.data / "panel.csv")
+    panel.loc[panel["period"] < 60].to_csv(ws.data / "panel.csv", index=False)  # data to period 59
+    early = diagnose(load_design(path), workspace=ws, sims=6, effects=(-0.5,))
+    assert early["data_used"]["data_cutoff"] == 59 and full["data_used"]["data_cutoff"] == 80
+    assert early["data_used"]["last_period"] == 59 and early["history"]["n_post_registered"] == 21
+    assert early["data_used"]["pre_period_sha256"] == full["data_used"]["pre_period_sha256"]
+    drop = lambda d: {k: v for k, v in d.items() if k not in ("data_used", "sha256")}  # noqa: E731
+    assert drop(early) == drop(full)
+    assert {k: v for k, v in early["data_used"].items() if k != "data_cutoff"} == \
+        {k: v for k, v in full["data_used"].items() if k != "data_cutoff"}
+    assert early["sha256"] == content_sha256(early)
+
+
+def test_diagnosis_mode_prepares_the_history_and_the_registered_post_period():
+    import datetime as dt
+    import types
+
+    from evaluation.data.panel import SourcePanel
+    from evaluation.design.model import parse_design
+
+    periods = pd.date_range("2024-01-01", "2025-03-17", freq="W-MON")  # data end 2025-03-23
+    frame = pd.DataFrame([(u, p) for u in ("GM0001", "GM0002", "GM0003") for p in periods],
+                         columns=["unit", "period"]).assign(y=1.0)
+    source = SourcePanel(frame=frame, cutoff=dt.date(2025, 3, 23), integer_periods=False, source="s")
+    design = parse_design({"id": "fl-01-x", "title": "t", "owner": "o", "hypothesis": "h", "design": "did",
+                           "treatment": {"units": ["GM0001"], "start": "2025-04-14"},
+                           "window": {"start": "2024-01-01", "end": "2025-06-29"}})
+    workspace = types.SimpleNamespace(root=None)
+    with pytest.raises(AnalysisError, match="after the last period with data"):
+        prepare(design, workspace, source=source)  # the analysis needs data after the start
+    data = prepare(design, workspace, source=source, mode="diagnosis")
+    assert data.periods[:len(periods)] == tuple(periods)
+    post = data.periods[len(periods):]  # 2025-04-14 .. 2025-06-23: 11 weeks; the gap weeks are not there
+    assert post[0] == pd.Timestamp("2025-04-14") and post[-1] == pd.Timestamp("2025-06-23") and len(post) == 11
+    assert len(data.panel) == 3 * len(periods) and data.panel["post"].sum() == 0
+    assert int(data.panel.loc[data.panel["treated_unit"], "cohort"].iloc[0]) == len(periods)
+    assert "data end before the period just before the start (2025-03-17 is the last with data)" in data.notes[0]
+    placebo = placebo_history(data)
+    assert placebo.n_post_registered == 11 and placebo.data.n_periods == len(periods)

@@ -100,7 +100,12 @@ def test_chain_links_each_entry_to_the_one_before(ws):
     assert [e["seq"] for e in entries] == [1, 2, 3, 4]
     for before, after in zip(entries, entries[1:], strict=False):
         assert after["prev_sha256"] == before["entry_sha256"]
-    assert registry.verify(ws) == registry.Verification((), 4, 3)
+    assert counts(registry.verify(ws)) == ((), 4, 3)
+
+
+def counts(result):
+    """What a verification found: (problems, entries, designs)."""
+    return result.problems, result.n_entries, result.n_designs
 
 
 def test_registering_twice_points_to_amend(ws):
@@ -124,7 +129,8 @@ def test_amendment_records_diff_and_reason(ws):
     status = registry.registration_status(changed, ws)
     assert status.status == "amended" and status.matches and status.registered_by == "x"
     assert status.amendments == ({"date": entry["timestamp"], "by": "y", "reason": "longer pre-period",
-                                  "diff": entry["diff"]},)
+                                  "diff": entry["diff"], "diagnosis_sha256": None,
+                                  "previous_diagnosis_sha256": None},)
     assert registry.registration_status(design, ws).status == "modified-since-registration"  # the old version no longer matches
 
 
@@ -203,13 +209,23 @@ def test_workspace_status_rows(ws):
     rows = {r["id"]: r for r in registry.workspace_status(ws)}
     assert {k: r["status"] for k, r in rows.items()} == {
         "fl-01-x": "amended", "fl-02-x": "modified-since-registration", "fl-03-x": "missing", "fl-08-broken": "invalid",
-        "fl-09-new": "unregistered"}
+        "fl-09-new": "draft"}
     assert rows["fl-01-x"]["amendments"] == 1 and rows["fl-02-x"]["registered_by"] == "analyst 1"
 
 
 # --- tampering -------------------------------------------------------------------------------------------
 def rewrite(ws, lines):
     ws.registry.write_text("".join(line + "\n" for line in lines))
+
+
+def rechain(entries):
+    """What a forger does after editing an entry: recompute every link and hash (JSON lines)."""
+    previous = ledger.GENESIS_SHA256
+    for entry in entries:
+        entry["prev_sha256"] = previous
+        entry["entry_sha256"] = ledger.entry_sha256(entry)
+        previous = entry["entry_sha256"]
+    return [json.dumps(e) for e in entries]
 
 
 def only_problem(ws) -> str:
@@ -290,9 +306,12 @@ def test_truncated_last_line_is_detected_and_repaired(ws):
     assert "line 5 is incomplete" in problem and "evaluation registry repair" in problem
     with pytest.raises(RegistryError, match="the ledger is damaged, nothing was written: .*line 5 is incomplete"):
         registry.register(write_design(ws, id="fl-05-x"), workspace=ws, by="x", source=source())
-    assert "removed the incomplete line 5" in registry.repair(ws)
-    assert ws.registry.read_bytes() == good
-    assert registry.verify(ws).ok and registry.repair(ws) is None
+    assert "removed the incomplete line 5" in registry.repair(ws, by="ops")
+    assert ws.registry.read_bytes().startswith(good)  # the good lines, then the logged repair
+    repair_entry = json.loads(ledger_lines(ws)[-1])
+    assert repair_entry["kind"] == "repair" and repair_entry["seq"] == 5 and repair_entry["registrant"] == "ops"
+    assert repair_entry["removed_line"] == 5 and repair_entry["removed_characters"] == 46
+    assert registry.verify(ws).ok and registry.repair(ws, by="ops") is None
 
 
 def test_repair_never_touches_damage_inside_the_ledger(ws):
@@ -302,14 +321,14 @@ def test_repair_never_touches_damage_inside_the_ledger(ws):
     assert "line 2 is not a valid JSON entry" in registry.verify(ws).problems[0]
     before = ws.registry.read_bytes()
     with pytest.raises(RegistryError, match="restore the ledger from version control"):
-        registry.repair(ws)
+        registry.repair(ws, by="ops")
     assert ws.registry.read_bytes() == before
 
 
 def test_windows_line_endings_do_not_break_the_chain(ws):
     registered(ws)
     ws.registry.write_bytes(ws.registry.read_bytes().replace(b"\n", b"\r\n"))  # e.g. git autocrlf
-    assert registry.verify(ws) == registry.Verification((), 4, 3)
+    assert counts(registry.verify(ws)) == ((), 4, 3)
 
 
 def test_last_line_without_newline_is_not_swallowed(ws):
@@ -317,7 +336,7 @@ def test_last_line_without_newline_is_not_swallowed(ws):
     ws.registry.write_bytes(ws.registry.read_bytes().rstrip(b"\n"))
     assert registry.verify(ws).ok
     registry.register(write_design(ws, id="fl-05-x"), workspace=ws, by="x", source=source())
-    assert registry.verify(ws) == registry.Verification((), 5, 4)
+    assert counts(registry.verify(ws)) == ((), 5, 4)
 
 
 # --- concurrency ---------------------------------------------------------------------------------------
@@ -344,5 +363,5 @@ def test_concurrent_registrations_from_processes(ws):
     entries = [json.loads(line) for line in ledger_lines(ws)]
     assert sorted(e["id"] for e in entries) == sorted(sum(ids, []))
     assert [e["seq"] for e in entries] == list(range(1, n_processes * per_process + 1))
-    assert registry.verify(ws) == registry.Verification((), 40, 40)
+    assert counts(registry.verify(ws)) == ((), 40, 40)
 

@@ -4,6 +4,13 @@ This is the only glue between the data layer (`evaluation.panel`, `evaluation.pa
 the estimators: it picks the window, the treated units and their first treated periods, the
 comparison units, the exposure and the excluded transition periods, and it hashes exactly the
 data the analysis uses.
+
+Two modes. `analysis` (the default) uses every period of the window that has data. `diagnosis`
+uses only the history before the first start, so a design can be diagnosed before it starts: the
+data may end before the start date and the window may reach into the future. Its `periods` are
+the history's periods followed by the registered post period (the window's periods from the first
+start to window.end, at the design's frequency), and its panel holds the history rows only:
+whether the data end before the start or run past it, the diagnosis sees the same thing.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from evaluation import defaults
 from evaluation.data import panel
 from evaluation.data.panel import SourcePanel
 from evaluation.data.panel_file import read_panel_file
-from evaluation.data.periods import period_start, period_text, to_period
+from evaluation.data.periods import period_range, period_start, period_text, to_period
 from evaluation.design.model import Design, Period
 from evaluation.errors import AnalysisError, DataError, format_rows
 from evaluation.estimators.prepared import PreparedData
@@ -29,6 +36,7 @@ from evaluation.files import frame_sha256
 from evaluation.workspace import Workspace
 
 SINGLE_SERIES_UNIT = "all"
+MODES = ("analysis", "diagnosis")
 
 
 
@@ -110,8 +118,14 @@ def _last_complete_period(cutoff: dt.date, frequency: str) -> pd.Timestamp:
 
 # --- building the analysis data --------------------------------------------------------------
 def prepare(design: Design, workspace: Workspace, *, db: str | os.PathLike | None = None,
-            exclude_units: Iterable[str] = (), source: SourcePanel | None = None) -> PreparedData:
-    """The analysis data set for `design`; `exclude_units` are treated by other designs."""
+            exclude_units: Iterable[str] = (), source: SourcePanel | None = None,
+            mode: str = "analysis") -> PreparedData:
+    """The analysis data set for `design`; `exclude_units` are treated by other designs.
+
+    `mode="diagnosis"`: the history before the first start and the registered post period's
+    labels, without its rows (see the module docstring)."""
+    if mode not in MODES:
+        raise AnalysisError(f"prepare: mode `{mode}` is not one of {', '.join(MODES)}")
     sp = source or source_panel(design, workspace, db=db)
     spec = design.data
     integer = sp.integer_periods
@@ -120,13 +134,17 @@ def prepare(design: Design, workspace: Workspace, *, db: str | os.PathLike | Non
 
     w_start, w_end = period_of(design.window.start), period_of(design.window.end)
     frame = frame.loc[(frame["period"] >= w_start) & (frame["period"] <= w_end)]
-    periods = sorted(frame["period"].unique())
-    if not periods:
+    if not len(frame):
         raise AnalysisError(f"window: no data between {design.window.start} and {design.window.end} in {sp.source}; the data run to {sp.cutoff}")
-    t_of = {p: i for i, p in enumerate(periods)}
     notes: list[str] = []
-
     first_treated = _first_treated_periods(design, frame, period_of)
+    if mode == "diagnosis":
+        frame, periods = _history_and_registered_post(design, frame, min(first_treated.values()),
+                                                      w_end, integer, notes)
+    else:
+        periods = sorted(frame["period"].unique())
+    t_of = {p: i for i, p in enumerate(periods)}
+
     treated = tuple(first_treated)
     missing = sorted(set(treated) - set(frame["unit"]))
     if missing:
@@ -180,6 +198,39 @@ def prepare(design: Design, workspace: Workspace, *, db: str | os.PathLike | Non
         data_cutoff=period_text(sp.cutoff), repeated_cross_section=spec.layout == "repeated_cross_section",
         notes=tuple(notes),
     )
+
+
+def _history_and_registered_post(design: Design, frame: pd.DataFrame, first: Any, w_end: Any,
+                                 integer: bool, notes: list[str]) -> tuple[pd.DataFrame, list[Any]]:
+    """The rows before the first start, and the history's periods followed by the registered
+    post period's (from the first start to window.end; no rows: the outcome is never looked at)."""
+    history = frame.loc[frame["period"] < first]
+    past = sorted(history["period"].unique())
+    if integer:
+        post = list(range(int(first), int(w_end) + 1))
+    else:
+        post = [pd.Timestamp(p) for p in period_range(first, w_end, design.data.frequency)]
+    if past:
+        adjacent = (int(first) - int(past[-1]) == 1 if integer else
+                    len(period_range(past[-1], first, design.data.frequency)) == 2)
+        gap = "" if adjacent else (f"; the data end before the period just before the start "
+                                   f"({period_text(past[-1])} is the last with data)")
+        notes.append(f"Diagnosis: only the {len(past)} period(s) before the start are used "
+                     f"({period_text(past[0])} to {period_text(past[-1])}); the {len(post)} "
+                     f"registered post period(s) from {period_text(first)} are not looked at{gap}.")
+    return history, past + post
+
+
+def without_units(data: PreparedData, units: Iterable[str]) -> PreparedData:
+    """The same prepared data without some comparison units (treated units are never dropped)."""
+    drop = set(units) - set(data.treated_units)
+    panel = data.panel.loc[~data.panel["unit"].isin(drop)].reset_index(drop=True)
+    controls = tuple(u for u in data.control_units if u not in drop)
+    if data.control_units and not controls:
+        raise AnalysisError("controls: no comparison unit is left without "
+                            f"{', '.join(sorted(drop))}; the check cannot be run")
+    return PreparedData(**{**data.__dict__, "panel": panel, "control_units": controls,
+                           "data_sha256": frame_sha256(panel)})
 
 
 def _first_treated_periods(design: Design, frame: pd.DataFrame, period_of) -> dict[str, Any]:

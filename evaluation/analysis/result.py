@@ -49,6 +49,10 @@ class AnalysisResult:
     context: dict[str, Any] = field(default_factory=dict)  # title, units, dates, registry info
     # the store's data version the analysis used ({number, sha256}); None for a panel file
     data_version: dict[str, Any] | None = None
+    # prospective | before_outcome_data | retrospective; None for an exploratory analysis
+    registration_timing: str | None = None
+    # the ledger head the analysis ran under: {"head_sha256", "length"} (`registry verify` checks it)
+    ledger: dict[str, Any] = field(default_factory=dict)
 
     def tidy(self) -> pd.DataFrame:
         return self.estimates.copy()
@@ -79,6 +83,8 @@ class AnalysisResult:
             "decision": self.decision,
             "context": self.context,
             "data_version": self.data_version,
+            "registration_timing": self.registration_timing,
+            "ledger": self.ledger,
         }
         return clean(out)
 

@@ -7,6 +7,7 @@ model -> verdict -> files. Every number comes from the estimator modules.
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import os
 import platform
 import shutil
@@ -15,14 +16,20 @@ from typing import Any
 
 import pandas as pd
 
+from evaluation.analysis.deviations import control_pool_check
 from evaluation.analysis.prepare import prepare, source_panel
 from evaluation.analysis.result import DIAGNOSIS_FILE, POSTERIOR_FILE, AnalysisResult
 from evaluation.data.panel import SourcePanel
+from evaluation.data.periods import period_json
 from evaluation.design.model import Design, load_design
 from evaluation.errors import AnalysisError, DesignError, RegistryError
 from evaluation.estimators.core import estimate
 from evaluation.estimators.prepared import PreparedData
-from evaluation.files import replaced_folder
+from evaluation.files import clean, replaced_folder
+from evaluation.registry.control_pool import ControlPool, control_pool
+from evaluation.registry.ledger import head, read_entries, self_sha256
+from evaluation.registry.registration import pre_period_sha256
+from evaluation.registry.status import registration_of
 from evaluation.workspace import Workspace, find_workspace
 
 SOFTWARE = ("numpy", "pandas", "scipy", "statsmodels", "linearmodels", "pyfixest", "csdid",
@@ -58,22 +65,27 @@ def resolve_design(design: str | os.PathLike | Design, workspace: Workspace) -> 
 
 
 def units_treated_elsewhere(design: Design, workspace: Workspace) -> set[str]:
-    """Units treated by the workspace's other designs: they are not 'never treated' controls."""
-    units: set[str] = set()
-    for path in sorted(workspace.designs.glob("*.yaml")):
-        if path.stem == design.id:
-            continue
-        try:
-            other = load_design(path)
-        except DesignError as exc:
-            # its treated units could otherwise slip into this design's controls unnoticed
-            raise DesignError(
-                f"{path}: cannot tell which units this other design treats, so they cannot be kept out "
-                f"of the controls of {design.id}; fix it or move it out of designs/ ({exc})"
-            ) from None
-        if other.data.source == design.data.source:
-            units.update(other.treatment.units)
-    return units
+    """Units other interventions treat, from the ledger (registered versions, never the files in
+    designs/): frozen at the design's registration, or the ledger as it stands for a design not
+    registered yet (its diagnosis, an exploratory run). Drafts change nothing."""
+    return set(control_pool(design, read_entries(workspace.registry)).excluded)
+
+
+def history_facts(design: Design, source: SourcePanel, data: PreparedData, *,
+                  excluded: set[str]) -> dict[str, Any]:
+    """What a diagnosis records about the data it used: the hash of the history it simulated
+    from, the source's cut-off, the periods used, the pre-period hash a registration records
+    (equal when both saw the same data before the start) and the units kept out of the controls
+    because registered designs treat them."""
+    periods = data.panel["period"]
+    return clean({
+        "data_sha256": data.data_sha256,
+        "data_cutoff": period_json(source.cutoff),
+        "first_period": period_json(periods.min()) if len(periods) else None,
+        "last_period": period_json(periods.max()) if len(periods) else None,
+        "pre_period_sha256": pre_period_sha256(design, source),
+        "units_treated_elsewhere": sorted(excluded),
+    })
 
 
 def read_neighbours(workspace: Workspace, merged: dict[str, str] | None = None) -> pd.DataFrame | None:
@@ -106,9 +118,9 @@ def analyse(design: str | os.PathLike | Design, *, exploratory: bool = False,
     ws = workspace if isinstance(workspace, Workspace) else find_workspace(workspace)
     design_obj, _ = resolve_design(design, ws)
 
-    from evaluation.registry.status import registration_status
-
-    registration = registration_status(design_obj, ws)
+    entries = read_entries(ws.registry)
+    registration = registration_of(design_obj.id, design_obj.sha256, entries)
+    pool = control_pool(design_obj, entries)
     if not registration.matches and not exploratory:
         raise RegistryError(
             f"{design_obj.id}: the design file does not match its registration ({registration.status}); "
@@ -122,13 +134,14 @@ def analyse(design: str | os.PathLike | Design, *, exploratory: bool = False,
     steps = 3 if design_obj.analysis.bayesian else 2
     with progress_bar(f"analysing {design_obj.id}", steps) as advance:
         source = _source(design_obj, ws, db=db, data_version=data_version)
-        data = prepare(design_obj, ws, db=db, exclude_units=units_treated_elsewhere(design_obj, ws),
-                       source=source)
+        data = prepare(design_obj, ws, db=db, exclude_units=pool.excluded, source=source)
         advance()
         merged = (source.boundaries or {}).get("merged")
         output = estimate(data, neighbours=read_neighbours(ws, merged))
         advance()
         bayesian_summary, idata, checks = None, None, list(output.checks)
+        deviation = control_pool_check(data, primary=output.primary, pool=pool)
+        checks.extend([deviation] if deviation is not None else [])
         if design_obj.analysis.bayesian:
             from evaluation.estimators.bayes import fit_bayesian
             from evaluation.estimators.bayes.checks import bayesian_checks
@@ -153,7 +166,10 @@ def analyse(design: str | os.PathLike | Design, *, exploratory: bool = False,
         primary=primary, estimates=output.estimates, checks=tuple(checks),
         software=software_versions(), series=output.series, event_study=output.event_study,
         extras=output.extras, bayesian=bayesian_summary, decision=decision,
-        context=_context(design_obj, data, registration, source), data_version=source.data_version,
+        context=_context(design_obj, data, registration, pool, source),
+        data_version=source.data_version,
+        registration_timing=None if exploratory else registration.timing,
+        ledger=head(entries).to_dict(),
     )
     if write:
         # written beside analyses/<id>/ and switched in as a whole: a run killed half-way leaves
@@ -164,7 +180,8 @@ def analyse(design: str | os.PathLike | Design, *, exploratory: bool = False,
                 from evaluation.estimators.bayes import save_posterior
 
                 save_posterior(idata, folder / POSTERIOR_FILE)
-            _copy_diagnosis(ws, design_obj, folder)
+            _copy_diagnosis(ws, design_obj, folder,
+                            attached=None if exploratory else registration.diagnosis_sha256)
     return result
 
 
@@ -178,16 +195,24 @@ def _source(design: Design, ws: Workspace, *, db: str | os.PathLike | None,
     return source_panel(design, ws, db=db, data_version=data_version)
 
 
-def _copy_diagnosis(ws: Workspace, design: Design, folder: Path) -> None:
-    """The pre-registration diagnosis (designs/<id>.diagnosis.json) travels with the result."""
+def _copy_diagnosis(ws: Workspace, design: Design, folder: Path, *, attached: str | None) -> None:
+    """The diagnosis attached to the registration (designs/<id>.diagnosis.json, when it is still
+    the one whose hash the ledger holds) travels with the result; no other does. The folder is
+    new (written beside the old one), so nothing stale needs removing."""
     source = ws.designs / f"{design.id}.diagnosis.json"
-    if source.exists():
+    if attached is not None and source.exists() and _intact(source, attached):
         shutil.copyfile(source, folder / DIAGNOSIS_FILE)
 
 
+def _intact(path: Path, sha256: str) -> bool:
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(saved, dict) and saved.get("sha256") == sha256 == self_sha256(saved, "sha256")
 
 
-def _context(design: Design, data: PreparedData, registration: Any,
+def _context(design: Design, data: PreparedData, registration: Any, pool: ControlPool,
              source: SourcePanel) -> dict[str, Any]:
     starts = {u: _iso(design.treatment.start_of(u)) for u in design.treatment.units} \
         if design.treatment.start is not None else {}
@@ -207,7 +232,7 @@ def _context(design: Design, data: PreparedData, registration: Any,
                    "exclude": None if design.window.exclude is None else
                    {"start": _iso(design.window.exclude.start), "end": _iso(design.window.exclude.end)}},
         "model": design.analysis.model,
-        "registration": registration.to_dict() if hasattr(registration, "to_dict") else {},
+        "registration": {**registration.to_dict(), "control_pool": pool.to_dict()},
         "decision_rule": design.decision.model_dump(),
         "notes": list(data.notes),
         # names shown in reports: the municipality reference's (or the units table's), never

@@ -15,7 +15,8 @@ from evaluation.data.periods import period_json
 from evaluation.design.checks import check_design_against_data
 from evaluation.design.model import Design, load_design, read_yaml, validation_messages
 from evaluation.design.template import design_template
-from evaluation.errors import DesignError, RegistryError
+from evaluation.errors import DesignError, RegistryError, format_rows
+from evaluation.registry.ledger import read_entries
 from evaluation.workspace import Workspace
 
 DB_OPTION_HELP = "Incident database (default: $EVALUATION_DB, else data/evaluation.duckdb in the workspace)."
@@ -88,14 +89,35 @@ def _diagnosis_problems(design: Design, diagnosis: dict[str, Any] | None) -> lis
 
 def _ready_for_ledger(ctx: CliContext, file: str, db: str | None):
     """Validate fully before the ledger is touched (a broken or failing design never reaches it):
-    (design, workspace, source panel, matching diagnosis or None)."""
+    (design, workspace, source panel, matching diagnosis or None, note on the diagnosis)."""
     path, workspace = design_file(ctx, file)
     design = load_design(path)
     _in_workspace(design, path, workspace)
     source = _source_panel(design, workspace, db)
     _refuse_unchecked(design, path, source)
-    diagnosis, _ = _diagnosis_for(design, workspace, path)
-    return design, workspace, source, diagnosis
+    diagnosis, note = _diagnosis_for(design, workspace, path)
+    return design, workspace, source, diagnosis, note
+
+
+def _diagnosis_lines(entry: dict[str, Any], diagnosis: dict[str, Any] | None, note: str) -> list[str]:
+    """What `register` and `amend` say about the diagnosis the entry carries."""
+    if diagnosis is None:
+        return [f"  no diagnosis attached: {note.removeprefix('note: ')}"]
+    lines = [f"  diagnosis attached: {diagnosis['sha256'][:12]} (minimum detectable reduction "
+             f"{diagnosis['minimum_detectable_text']})"]
+    used = diagnosis.get("data_used") or {}
+    if used.get("pre_period_sha256") not in (None, entry.get("pre_period_sha256")):
+        lines.append("  note: the diagnosis was made on other data before the start than this entry "
+                     f"records (pre-period hash {used['pre_period_sha256'][:12]} vs "
+                     f"{entry['pre_period_sha256'][:12]}); run `evaluation diagnose` again and attach "
+                     "it with `evaluation amend`")
+    frozen = sorted({u for units in (entry.get("treated_elsewhere") or {}).values() for u in units})
+    if entry.get("kind") == "registration" and "units_treated_elsewhere" in used \
+            and sorted(used["units_treated_elsewhere"]) != frozen:
+        lines.append("  note: the diagnosis kept other units out of the controls than the frozen pool "
+                     f"({len(used['units_treated_elsewhere'])} vs {len(frozen)}: a design was registered "
+                     "in between); run `evaluation diagnose` again and attach it with `evaluation amend`")
+    return lines
 
 
 def register(cli: click.Group) -> None:
@@ -147,7 +169,8 @@ def register(cli: click.Group) -> None:
         diagnosis, note = _diagnosis_for(design, workspace, path)
         problems = check_design_against_data(design, source.frame, cutoff=source.cutoff,
                                              diagnosis=_hook_values(diagnosis))
-        problems = sorted([*problems, *_diagnosis_problems(design, diagnosis)],
+        overlaps = registry.overlap_problems(design, read_entries(workspace.registry))
+        problems = sorted([*problems, *_diagnosis_problems(design, diagnosis), *overlaps],
                           key=lambda p: p.level != "error")
         for problem in problems:
             click.echo(str(problem))
@@ -171,14 +194,18 @@ def register(cli: click.Group) -> None:
     @click.option("--db", type=click.Path(dir_okay=False), help=DB_OPTION_HELP)
     @pass_ctx
     def register_cmd(ctx: CliContext, file: str, by: str, db: str | None) -> None:
-        """Freeze FILE: append its hash and the data cut-off to designs/registry.jsonl."""
-        design, workspace, source, diagnosis = _ready_for_ledger(ctx, file, db)
+        """Freeze FILE: append its hash, the data cut-off, the diagnosis made for exactly this design
+        (when there is one) and the units other registered designs treat to designs/registry.jsonl."""
+        design, workspace, source, diagnosis, note = _ready_for_ledger(ctx, file, db)
         entry = registry.register(design, workspace=workspace, by=by, source=source,
                                   diagnosis_sha256=diagnosis["sha256"] if diagnosis else None)
         click.echo(_entry_line(entry))
-        if diagnosis:
-            click.echo(f"  with diagnosis {diagnosis['sha256'][:12]}: minimum detectable reduction "
-                       f"{diagnosis['minimum_detectable_text']}")
+        for line in _diagnosis_lines(entry, diagnosis, note):
+            click.echo(line)
+        excluded = sorted({u for units in entry["treated_elsewhere"].values() for u in units})
+        if excluded:
+            click.echo(f"  control pool frozen: {len(excluded)} unit(s) treated by "
+                       f"{len(entry['treated_elsewhere'])} other registered design(s) are no controls")
 
     @cli.command("amend")
     @click.argument("file")
@@ -187,41 +214,60 @@ def register(cli: click.Group) -> None:
     @click.option("--db", type=click.Path(dir_okay=False), help=DB_OPTION_HELP)
     @pass_ctx
     def amend_cmd(ctx: CliContext, file: str, reason: str, by: str, db: str | None) -> None:
-        """Record a change to a registered design FILE (new hash, field-level diff, reason)."""
-        design, workspace, source, diagnosis = _ready_for_ledger(ctx, file, db)
+        """Record a change to a registered design FILE (new hash, field-level diff, reason), or attach
+        or replace its diagnosis (run `evaluation diagnose FILE` first): both go to the deviation log."""
+        design, workspace, source, diagnosis, note = _ready_for_ledger(ctx, file, db)
         entry = registry.amend(design, workspace=workspace, by=by, reason=reason, source=source,
                                diagnosis_sha256=diagnosis["sha256"] if diagnosis else None)
         click.echo(_entry_line(entry))
         for change in entry["diff"]:
             click.echo(f"  {change['field']}: {json.dumps(change['old'])} -> {json.dumps(change['new'])}")
+        before, after = entry.get("previous_diagnosis_sha256"), entry.get("diagnosis_sha256")
+        if before != after:
+            click.echo(f"  diagnosis: {str(before)[:12] if before else 'none'} -> "
+                       f"{str(after)[:12] if after else 'none'}")
+        for line in _diagnosis_lines(entry, diagnosis, note)[1:] if diagnosis else []:
+            click.echo(line)
 
     @cli.group("registry")
     def registry_group() -> None:
         """Check or repair the registration ledger designs/registry.jsonl."""
 
     @registry_group.command("verify")
+    @click.option("--expect-head", "expect_head", metavar="HASH",
+                  help="The ledger head printed in the committee's papers (at least 12 hex digits); "
+                       "it must be an entry of the ledger.")
     @pass_ctx
-    def registry_verify(ctx: CliContext) -> None:
-        """Check the hash chain and that each design file matches its latest registration."""
-        result = registry.verify(ctx.workspace())
+    def registry_verify(ctx: CliContext, expect_head: str | None) -> None:
+        """Check the hash chain, that each design file matches its latest registration, the ledger
+        heads recorded by results and rendered reports, --expect-head, and (in a git repository)
+        that designs/registry.jsonl only ever grew across its committed versions."""
+        result = registry.verify(ctx.workspace(), expect_head=expect_head)
         for problem in result.problems:
             click.echo(f"error: {problem}")
+        for note in result.notes:
+            click.echo(f"note: {note}")
         if not result.ok:
             raise RegistryError(f"registry verification failed: {len(result.problems)} problem(s), see above")
-        click.echo(f"registry OK: {result.n_entries} entries, {result.n_designs} designs")
+        click.echo(f"registry OK: {result.n_entries} entries, {result.n_designs} designs; head {result.head}")
 
     @registry_group.command("repair")
+    @click.option("--by", "by", required=True, help="Who repairs (name or role); recorded in the ledger.")
     @pass_ctx
-    def registry_repair(ctx: CliContext) -> None:
-        """Remove a last ledger line left incomplete by a crash (nothing else is ever changed)."""
-        note = registry.repair(ctx.workspace())
+    def registry_repair(ctx: CliContext, by: str) -> None:
+        """Remove a last ledger line left incomplete by a crash and log the repair as an entry
+        (nothing else is ever changed)."""
+        note = registry.repair(ctx.workspace(), by=by)
         click.echo(note or "nothing to repair: the last line is complete")
 
     @cli.command("status")
     @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
     @pass_ctx
     def status_cmd(ctx: CliContext, as_json: bool) -> None:
-        """Every design and registered id: registered, amended, retrospective, modified or unregistered."""
+        """Every design and registered id: registered, amended, retrospective, modified, missing or
+        draft (not registered: it changes nothing for registered designs), with when it was
+        registered (prospective, before outcome data, retrospective), its diagnosis and any
+        deviation from its frozen control pool."""
         rows = registry.workspace_status(ctx.workspace())
         if as_json:
             click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
@@ -235,23 +281,32 @@ def register(cli: click.Group) -> None:
 
 
 def _entry_line(entry: dict[str, Any]) -> str:
-    retro = ("; RETROSPECTIVE: data after the start already existed (cut-off "
-             f"{entry['data_cutoff']})") if entry.get("retrospective") else f"; data cut-off {entry['data_cutoff']}"
+    timing = entry.get("timing")
+    said = registry.TIMING_TEXT.get(timing, "")
+    if timing == "retrospective":
+        said += f" (cut-off {entry['data_cutoff']})"
+    else:
+        said += f"; data cut-off {entry['data_cutoff']}"
     return (f"{entry['kind']} {entry['seq']}: {entry['id']} {entry['design_sha256'][:12]} by "
-            f"{entry['registrant']} at {entry['timestamp']}{retro}")
+            f"{entry['registrant']} at {entry['timestamp']}; {said}")
 
 
 def _status_detail(row: dict[str, Any]) -> str:
     if row["registered_sha256"] is None:
-        return row["problem"] or "not registered: `evaluation register FILE --by NAME`"
+        return row["problem"] or ("not registered; changes nothing for registered designs: "
+                                  "`evaluation register FILE --by NAME`")
     parts = [f"{row['registered_sha256'][:12]}", f"registered {row['registered_at']} by {row['registered_by']}"]
+    if row["timing"]:
+        parts.append(row["timing"].replace("_", " ") + (f" (data to {row['data_cutoff']})"
+                                                        if row["timing"] == "retrospective" else ""))
+    parts.append(f"diagnosis {row['diagnosis_sha256'][:12]}" if row["diagnosis_sha256"] else "no diagnosis")
     if row["amendments"]:
         parts.append(f"{row['amendments']} amendment(s), last {row['last_change']}")
-    if row["retrospective"]:
-        parts.append(f"retrospective (data to {row['data_cutoff']})")
+    if row["deviations"]:
+        parts.append(f"{len(row['deviations'])} control pool deviation(s): {format_rows(row['deviations'], 3)} "
+                     "treated by later registrations")
     if row["status"] == "modified-since-registration":
         parts.append(row["problem"] or f"file hash {str(row['design_sha256'])[:12]} differs: `evaluation amend`")
     if row["status"] == "missing":
         parts.append("design file deleted")
     return "; ".join(parts)
-

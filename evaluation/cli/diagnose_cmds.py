@@ -98,3 +98,7 @@ def register(cli: click.Group) -> None:
             click.echo(line)
         click.echo(f"saved {shown(Path(saved))} (sha256 {diagnosis['sha256'][:12]}); "
                    f"`evaluation register` records it when the design is unchanged")
+        used = diagnosis.get("data_used") or {}
+        if used:
+            click.echo(f"  data used: {used['first_period']} to {used['last_period']}, before the start "
+                       f"(data cut-off {used['data_cutoff']}; history sha256 {used['data_sha256'][:12]})")

@@ -82,21 +82,32 @@ def run_demo(ws: Workspace, *, seed: int | None = None, lang: str = defaults.LAN
     return results
 
 
-def register_demo_designs(ws: Workspace, *, by: str, seed: int = defaults.DEMO_SEED) -> list[dict]:
-    """Register every demo design as it would have been: against the data before its start.
+def register_demo_designs(ws: Workspace, *, by: str, seed: int = defaults.DEMO_SEED,
+                          sims: int = defaults.DEMO_REGISTER_SIMS,
+                          echo: Callable[[str], None] = print) -> list[dict]:
+    """Register every demo design as it would have been: diagnosed and registered on the data as
+    they stood the day before its start, with the diagnosis attached.
 
-    Used once to write the committed designs/registry.jsonl; each design is registered against a
-    store holding only the incidents up to the day before its first start, so none is retrospective.
+    Writes the committed designs/registry.jsonl and designs/<id>.diagnosis.json (`make
+    register-demo`). The designs are registered in the order of their starts, each against a store
+    holding only the incidents up to the day before its first start, so none is retrospective; as
+    the registrations are made today, they are labelled `before_outcome_data` (a replay), not
+    prospective. An existing ledger is replaced by a `restart` entry naming its head, so that
+    `registry verify` can tell the fresh start from a rewrite.
     """
     import datetime as dt
 
     from evaluation.analysis.prepare import source_panel
     from evaluation.demo.data import write_demo_data
     from evaluation.design.model import load_design
-    from evaluation.registry import register
+    from evaluation.diagnose import diagnose, write_diagnosis
+    from evaluation.registry import read_head, register, restart_ledger
 
     designs = sorted((load_design(p) for p in ws.designs.glob("*.yaml")),
                      key=lambda d: (d.treatment.first_start, d.id))
+    if read_head(ws.registry).length:
+        restart_ledger(ws, by=by, reason="demo designs registered again (make register-demo): the "
+                                         "design schema or its defaults changed every design hash")
     entries = []
     with tempfile.TemporaryDirectory() as tmp:
         for design in designs:
@@ -105,5 +116,12 @@ def register_demo_designs(ws: Workspace, *, by: str, seed: int = defaults.DEMO_S
             paths = write_demo_data(folder, seed=seed, until=until)
             db = folder / "store.duckdb"
             import_demo_files(paths, db)
-            entries.append(register(design, workspace=ws, by=by, source=source_panel(design, ws, db=db)))
+            diagnosis = diagnose(design, workspace=ws, db=db, sims=sims)
+            write_diagnosis(diagnosis, ws)
+            entry = register(design, workspace=ws, by=by, source=source_panel(design, ws, db=db),
+                             diagnosis_sha256=diagnosis["sha256"])
+            echo(f"{design.id}: registered on data to {entry['data_cutoff']} ({entry['timing']}), "
+                 f"diagnosis {diagnosis['sha256'][:12]}: minimum detectable reduction "
+                 f"{diagnosis['minimum_detectable_text']}")
+            entries.append(entry)
     return entries

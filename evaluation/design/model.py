@@ -16,7 +16,6 @@ import re
 from pathlib import Path
 from typing import Any, Literal, Union
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -28,6 +27,7 @@ from pydantic import (
 )
 
 from evaluation import defaults
+from evaluation.design.yaml_loader import load_yaml
 from evaluation.errors import DesignError
 
 # A period is a date (store data or a dated panel) or an integer (a panel file counting periods).
@@ -360,12 +360,7 @@ def read_yaml(path: Path) -> Any:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise DesignError(f"{path}: design file not found; create one with `evaluation design new ID --design did|its`") from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise DesignError(f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+    return load_yaml(text, source=str(path))
 
 
 def load_design(path: str | os.PathLike | Design) -> Design:

@@ -13,7 +13,6 @@ register` records that hash when the diagnosis matches the design being register
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -24,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from evaluation import defaults
-from evaluation.design.model import Design, canonical_json, load_design
+from evaluation.design.model import Design, load_design
 from evaluation.diagnose.diagnosands import minimum_detectable_reduction, summarise_effect
 from evaluation.diagnose.runner import SimulationTask, run_simulations
 from evaluation.errors import DesignError, EvaluationError
@@ -33,6 +32,7 @@ from evaluation.estimators.did import choose_inference
 from evaluation.estimators.did.staggered import resolve_estimator
 from evaluation.estimators.prepared import PreparedData
 from evaluation.files import clean, frame_sha256, write_text_atomic
+from evaluation.registry.ledger import self_sha256
 from evaluation.simulation.null_model import NullModel, Placebo, fit_null_model, placebo_history
 from evaluation.workspace import Workspace
 
@@ -51,14 +51,24 @@ def diagnose(design: Design | str | os.PathLike, *, workspace: Workspace,
              db: str | os.PathLike | None = None, sims: int = defaults.DIAGNOSE_SIMS,
              effects: Sequence[float] = defaults.DIAGNOSE_EFFECTS, workers: int = 1,
              scheduler: str | None = None) -> dict[str, Any]:
-    """Diagnose a design file (or Design) on its workspace's data before its start."""
-    from evaluation.analysis.prepare import prepare
-    from evaluation.analysis.run import units_treated_elsewhere
+    """Diagnose a design file (or Design) on its workspace's data before its start.
+
+    Works before the start: the data may end before the start date and the window may reach into
+    the future (`prepare(mode="diagnosis")`). The diagnosis records the data it used (`data_used`:
+    the hash of the history, the source's cut-off, the hash of the pre-period rows as a
+    registration records it) and the units kept out of the controls."""
+    from evaluation.analysis.prepare import prepare, source_panel
+    from evaluation.analysis.run import history_facts, units_treated_elsewhere
 
     design = load_design(design)
-    data = prepare(design, workspace, db=db, exclude_units=units_treated_elsewhere(design, workspace))
-    return diagnose_prepared(data, sims=sims, effects=effects, workers=workers,
-                             scheduler=scheduler)
+    source = source_panel(design, workspace, db=db)
+    excluded = units_treated_elsewhere(design, workspace)
+    data = prepare(design, workspace, source=source, mode="diagnosis", exclude_units=excluded)
+    diagnosis = diagnose_prepared(data, sims=sims, effects=effects, workers=workers,
+                                  scheduler=scheduler)
+    diagnosis["data_used"] = history_facts(design, source, data, excluded=excluded)
+    diagnosis["sha256"] = content_sha256(diagnosis)
+    return diagnosis
 
 
 def diagnose_prepared(data: PreparedData, *, sims: int = defaults.DIAGNOSE_SIMS,
@@ -220,8 +230,7 @@ def suggestions(data: PreparedData, placebo: Placebo) -> list[str]:
 # --- the file beside the design ----------------------------------------------------------------
 def content_sha256(diagnosis: dict[str, Any]) -> str:
     """SHA-256 of the diagnosis' canonical JSON without its own `sha256` field."""
-    body = {k: v for k, v in diagnosis.items() if k != "sha256"}
-    return hashlib.sha256(canonical_json(body).encode("utf-8")).hexdigest()
+    return self_sha256(diagnosis, "sha256")
 
 
 def diagnosis_path(workspace: Workspace, design_id: str) -> Path:

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
-import yaml
 
+from evaluation.design.yaml_loader import load_yaml
 from evaluation.report import ReportError
 
 CELL_START = re.compile(r"^```\{python([^}]*)\}\s*$")
@@ -66,10 +66,7 @@ def _split_front_matter(source: str, name: str) -> tuple[dict[str, Any], str]:
     parts = source.split("\n---", 1)
     if len(parts) != 2:
         raise ReportError(f"{name}: the YAML front matter starting on line 1 is never closed with ---")
-    try:
-        front = yaml.safe_load(parts[0][3:]) or {}
-    except yaml.YAMLError as exc:
-        raise ReportError(f"{name}: front matter is not valid YAML: {exc}") from None
+    front = load_yaml(parts[0][3:], source=f"{name}: front matter", error=ReportError) or {}
     return front, parts[1].split("\n", 1)[1] if "\n" in parts[1] else ""
 
 
@@ -88,10 +85,8 @@ def _code_cell(lines: list[str], *, name: str, line: int) -> nbformat.NotebookNo
             options_yaml.append(match.group(1))
         else:
             code.append(text)
-    try:
-        options = yaml.safe_load("\n".join(options_yaml)) or {} if options_yaml else {}
-    except yaml.YAMLError as exc:
-        raise ReportError(f"{name}: line {line}: cell options (#|) are not valid YAML: {exc}") from None
+    options = (load_yaml("\n".join(options_yaml), source=f"{name}: cell options (#|) of the cell on line {line}",
+                         error=ReportError, first_line=line + 1) or {}) if options_yaml else {}
     cell = nbformat.v4.new_code_cell("\n".join(code))
     cell.metadata["options"] = options
     cell.metadata["tags"] = list(options.get("tags", []))

@@ -84,6 +84,34 @@ STRINGS: dict[str, tuple[str, str]] = {
     "amendments": ("Amendementen", "Amendments"),
     "no_amendments": ("Geen amendementen.", "No amendments."),
     "reason": ("Reden", "Reason"),
+    "timing": ("Moment van registratie", "When registered"),
+    "timing_prospective": ("vooraf: geregistreerd vóór de start", "prospective: registered before the start"),
+    "timing_before_outcome_data": ("vóór de uitkomstdata: geregistreerd na de start, maar op data van "
+                                   "vóór de start",
+                                   "before outcome data: registered after the start, but on data from "
+                                   "before the start"),
+    "timing_retrospective": ("achteraf: er waren al data van na de start",
+                             "retrospective: data from after the start already existed"),
+    "diagnosis_attached": ("Diagnose bij de registratie", "Diagnosis with the registration"),
+    "no_diagnosis_attached": ("geen: er was geen diagnose voor deze versie van het ontwerp",
+                              "none: there was no diagnosis for this version of the design"),
+    "diagnosis_field": ("diagnose", "diagnosis"),
+    "none": ("geen", "none"),
+    "ledger_head": ("Registratieregister", "Registration ledger"),
+    "ledger_head_value": ("kop {head} ({n} vermeldingen)", "head {head} ({n} entries)"),
+    "deviations_title": ("Afwijkingen van de vergelijkingsgroep", "Deviations from the comparison group"),
+    "no_deviations": ("Geen: geen gemeente uit de bij registratie vastgelegde vergelijkingsgroep is "
+                      "later door een andere interventie behandeld.",
+                      "None: no unit of the comparison group frozen at registration was later treated "
+                      "by another intervention."),
+    "deviations_intro": ("Deze gemeenten hoorden bij registratie tot de vergelijkingsgroep en worden "
+                         "later door een andere interventie behandeld. De analyse houdt ze, zoals "
+                         "geregistreerd; de controle control_pool_deviation toont de schatting zonder hen.",
+                         "These units were in the comparison group at registration and are later "
+                         "treated by another intervention. The analysis keeps them, as registered; the "
+                         "check control_pool_deviation shows the estimate without them."),
+    "col_unit": ("Gemeente", "Unit"),
+    "col_treated_by": ("Behandeld door", "Treated by"),
     "banner_retrospective": ("Let op: dit ontwerp is pas geregistreerd nadat de interventie was "
                              "gestart. De uitkomst kan door kennis van de data beïnvloed zijn.",
                              "Note: this design was registered only after the intervention "

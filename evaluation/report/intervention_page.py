@@ -35,6 +35,7 @@ from evaluation.report.markup import (
     table,
     verdict_badge,
 )
+from evaluation.report.registration_section import ledger_marker, ledger_text, registration_section
 
 # Names under which the rate ratio (or its log) may be stored in posterior.nc, in order of preference.
 RR_VARIABLES = ("rr", "rate_ratio", "RR")
@@ -135,28 +136,7 @@ class InterventionPage:
         return out
 
     def registration(self) -> str:
-        s = self.s
-        reg = self.context.get("registration") or {}
-        status = self.result.get("registration")
-        design_hash = reg.get("design_sha256") or self.result.get("design_sha256", "")
-        rows = [[s.t("col_registration"), s.status(status)],
-                [s.t("registered_at"), f"{s.date(reg.get('registered_at'))} "
-                 f"{s.t('registered_by')} {reg.get('registered_by') or '–'}"],
-                [s.t("design_hash"), Markup(f"<code>{design_hash}</code>")]]
-        out = heading(s.t("registration_title"), 2, anchor="registration")
-        out += table(["", ""], rows, table_id="registration-table")
-        amendments = reg.get("amendments") or []
-        out += heading(s.t("amendments"), 3)
-        if not amendments:
-            return out + paragraph(s.t("no_amendments"))
-        for i, amendment in enumerate(amendments, start=1):
-            out += paragraph(f"{s.date(amendment.get('date'))} ({amendment.get('by') or '–'}): "
-                             f"{s.t('reason')}: {amendment.get('reason') or '–'}")
-            diff = [[d.get("field"), _plain(d.get("old")), _plain(d.get("new"))]
-                    for d in amendment.get("diff") or []]
-            out += table([s.t("col_field"), s.t("col_old"), s.t("col_new")], diff,
-                         table_id=f"amendment-{i}")
-        return out
+        return registration_section(self.s, self.result)
 
     def data(self) -> str:
         s = self.s
@@ -297,6 +277,8 @@ class InterventionPage:
                 + (f'{_esc(s.t("data_version"))}: {_esc(r["data_version"]["number"])} '
                    f'<code>{_esc(r["data_version"]["sha256"])}</code><br/>'
                    if r.get("data_version") else "") +
+                f'{_esc(s.t("ledger_head"))}: {_esc(ledger_text(s, r.get("ledger")))}'
+                f'{ledger_marker(r.get("ledger"))}<br/>'
                 f'{_esc(s.t("footer_software"))}: {_esc(software)}<br/>'
                 f'{_esc(s.t("footer_rendered_from"))}: <code>analyses/{_esc(r["id"])}/</code>'
                 f"</p></footer>")
@@ -338,10 +320,6 @@ def _mean(values: pd.Series, s: Shared, hide: bool) -> str:
     if hide and values.sum() < fmt.defaults.SUPPRESS_BELOW:
         return "–"  # an average would reveal a suppressed total
     return s.num(values.mean(), 2)
-
-
-def _plain(value: Any) -> str:
-    return "–" if value is None else str(value)
 
 
 def _none(value: Any) -> Any:

@@ -20,10 +20,12 @@ from evaluation.report.markup import (
     figure,
     heading,
     paragraph,
+    raw_html,
     read_json,
     table,
     verdict_badge,
 )
+from evaluation.report.registration_section import ledger_marker, ledger_text
 
 
 @dataclass(frozen=True)
@@ -152,3 +154,14 @@ class PortfolioPage:
         else:
             note = mt["note_nl"] if s.lang == "nl" else mt["note_en"]
         return out + paragraph(note)
+
+    def footer(self) -> str:
+        """The ledger head the newest analysis ran under (`evaluation registry verify` reads it
+        back from the rendered page; compare it with the head printed in the papers)."""
+        heads = [r.get("ledger") for r in portfolio_mod.read_results(self.s.workspace) if r.get("ledger")]
+        latest = max(heads, key=lambda h: h.get("length") or 0, default=None)
+        if latest is None:
+            return ""
+        text = f"{self.s.t('ledger_head')}: {ledger_text(self.s, latest)}"
+        return raw_html(f'<footer class="report-footer" id="portfolio-footer"><hr/><p>{html.escape(text)}'
+                        f"{ledger_marker(latest)}</p></footer>")
