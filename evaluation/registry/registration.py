@@ -16,6 +16,7 @@ from evaluation.data.periods import period_json, to_period
 from evaluation.design.model import Design, design_diff
 from evaluation.errors import RegistryError
 from evaluation.files import frame_sha256
+from evaluation.method import method_version
 from evaluation.registry.ledger import append_entry, repair_last_line
 from evaluation.workspace import Workspace
 
@@ -87,7 +88,8 @@ def register(design: Design, *, workspace: Workspace, by: str, source: Any,
         return {
             "kind": "registration", "id": design.id, "design_sha256": design.sha256,
             "timestamp": now or _utc_now(), "registrant": by, **facts,
-            "diagnosis_sha256": diagnosis_sha256, "design": design.canonical,
+            "diagnosis_sha256": diagnosis_sha256, "method_version": method_version(),
+            "design": design.canonical,
         }
 
     return append_entry(workspace.registry, build)
@@ -118,7 +120,8 @@ def amend(design: Design, *, workspace: Workspace, by: str, reason: str, source:
             "previous_design_sha256": latest.get("design_sha256"),
             "timestamp": now or _utc_now(), "registrant": by, "reason": reason,
             "diff": design_diff(latest.get("design") or {}, design.canonical), **facts,
-            "diagnosis_sha256": diagnosis_sha256, "design": design.canonical,
+            "diagnosis_sha256": diagnosis_sha256, "method_version": method_version(),
+            "design": design.canonical,
         }
 
     return append_entry(workspace.registry, build)

@@ -32,13 +32,11 @@ import pandas as pd
 from evaluation import defaults
 from evaluation.estimators.did.twfe import fit_null
 
-# The search for an interval end stops when it is known to within this share of the standard
-# error (0.02 se is ~0.3% on a rate ratio with se 0.15), or after CI_MAX_STEPS refinements.
-CI_TOLERANCE = 0.02
-CI_MAX_STEPS = 8
-CI_P_TOLERANCE = 0.003
-# Give up bracketing an interval end beyond this many standard errors (reported as unbounded).
-CI_MAX_SE = 64.0
+# The interval search's tolerances (see defaults: they are part of the method version).
+CI_TOLERANCE = defaults.RI_CI_TOLERANCE
+CI_MAX_STEPS = defaults.RI_CI_MAX_STEPS
+CI_P_TOLERANCE = defaults.RI_CI_P_TOLERANCE
+CI_MAX_SE = defaults.RI_CI_MAX_SE
 
 
 @dataclass(frozen=True)

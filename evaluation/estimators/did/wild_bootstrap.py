@@ -17,12 +17,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from evaluation import defaults
 from evaluation.errors import AnalysisError
 from evaluation.estimators.did.twfe import crv1_factor, fit_null
 
 WEBB = np.array([-np.sqrt(1.5), -1.0, -np.sqrt(0.5), np.sqrt(0.5), 1.0, np.sqrt(1.5)])
-CI_TOLERANCE = 0.01  # share of the standard error
-CI_MAX_SE = 64.0
+CI_TOLERANCE = defaults.BOOTSTRAP_CI_TOLERANCE  # share of the standard error
+CI_MAX_SE = defaults.BOOTSTRAP_CI_MAX_SE
 
 
 @dataclass(frozen=True)
