@@ -156,6 +156,9 @@ def test_fast_path_equals_the_did_module(tmp_path, model):
                 assert quick.estimate == pytest.approx(full.estimate, abs=1e-8)
             assert quick.p_value == pytest.approx(full.p_value, abs=1e-12)
             assert quick.covered == full.covered
+            # the rule's confidence too (one-sided mid-p at no effect and the minimum reduction)
+            assert quick.conf_any == pytest.approx(full.conf_any, abs=1e-12)
+            assert quick.conf_min == pytest.approx(full.conf_min, abs=1e-12)
     assert compared >= 4
 
 

@@ -46,6 +46,8 @@ class AnalysisResult:
     bayesian: dict[str, Any] | None = None
     decision: dict[str, Any] | None = None
     context: dict[str, Any] = field(default_factory=dict)  # title, units, dates, registry info
+    # evaluation.method.method_version(): the method settings (package versions: `software`)
+    method_version: str | None = None
 
     def tidy(self) -> pd.DataFrame:
         return self.estimates.copy()
@@ -66,6 +68,7 @@ class AnalysisResult:
             "data_sha256": self.data_sha256,
             "registration": self.registration,
             "data_cutoff": self.data_cutoff,
+            "method_version": self.method_version,
             "primary": self.primary,
             "checks": [c.to_dict() for c in self.checks],
             "software": self.software,

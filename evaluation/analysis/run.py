@@ -21,6 +21,7 @@ from evaluation.design.model import Design, load_design
 from evaluation.errors import DesignError, RegistryError
 from evaluation.estimators.core import estimate
 from evaluation.estimators.prepared import PreparedData
+from evaluation.method import method_version
 from evaluation.workspace import Workspace, find_workspace
 
 SOFTWARE = ("numpy", "pandas", "scipy", "statsmodels", "linearmodels", "pyfixest", "csdid",
@@ -120,17 +121,21 @@ def analyse(design: str | os.PathLike | Design, *, exploratory: bool = False,
 
             fitted = fit_bayesian(data, frequentist=output)
             bayesian_summary, idata = fitted.summary, fitted.idata
-            checks.extend(bayesian_checks(bayesian_summary))
+            checks.extend(bayesian_checks(bayesian_summary, basis=design_obj.decision.basis))
             advance()
 
     from evaluation.analysis.decision import decide
+    from evaluation.design.diagnosis_file import current_diagnosis
 
     primary = dict(output.primary)
+    current_method = method_version()
     decision = decide(
         primary=primary, bayesian=bayesian_summary, checks=[c.to_dict() for c in checks],
         registration={"status": label, "matches": registration.matches, "design": design_obj.design,
                       "controlled": bool(data.control_units)},
-        rule=design_obj.decision.model_dump(),
+        rule=design_obj.decision, alpha=design_obj.analysis.alpha,
+        deviations=method_deviations(registration.latest, current_method),
+        diagnosis=current_diagnosis(ws, design_obj),
     )
     result = AnalysisResult(
         id=design_obj.id, design=design_obj.design, design_sha256=design_obj.sha256,
@@ -138,7 +143,7 @@ def analyse(design: str | os.PathLike | Design, *, exploratory: bool = False,
         primary=primary, estimates=output.estimates, checks=tuple(checks),
         software=software_versions(), series=output.series, event_study=output.event_study,
         extras=output.extras, bayesian=bayesian_summary, decision=decision,
-        context=_context(design_obj, data, registration),
+        context=_context(design_obj, data, registration), method_version=current_method,
     )
     if write:
         folder = result.write(ws.analysis_dir(design_obj.id))
@@ -151,6 +156,18 @@ def analyse(design: str | os.PathLike | Design, *, exploratory: bool = False,
             posterior.unlink()
         _copy_diagnosis(ws, design_obj, folder)
     return result
+
+
+def method_deviations(entry: dict[str, Any] | None, current: str) -> list[dict[str, Any]]:
+    """A deviation when the analysis runs under another method version than its registration
+    recorded (or the registration recorded none: registered before method versions existed)."""
+    if entry is None:
+        return []
+    registered = entry.get("method_version")
+    if registered == current:
+        return []
+    code = "method_version_changed" if registered else "method_version_unrecorded"
+    return [{"code": code, "registered": registered, "current": current}]
 
 
 def _copy_diagnosis(ws: Workspace, design: Design, folder: Path) -> None:

@@ -13,18 +13,22 @@ register` records that hash when the diagnosis matches the design being register
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import os
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from evaluation import defaults
-from evaluation.design.model import Design, canonical_json, load_design
+from evaluation.design.diagnosis_file import (
+    content_sha256,
+    current_diagnosis,
+    diagnosis_path,
+    read_diagnosis,
+    write_diagnosis,
+)
+from evaluation.design.model import Design, load_design
 from evaluation.diagnose.diagnosands import minimum_detectable_reduction, summarise_effect
 from evaluation.diagnose.runner import SimulationTask, run_simulations
 from evaluation.errors import DesignError, EvaluationError
@@ -32,14 +36,12 @@ from evaluation.estimators.core import PrimaryAnalysis
 from evaluation.estimators.did import choose_inference
 from evaluation.estimators.did.staggered import resolve_estimator
 from evaluation.estimators.prepared import PreparedData
-from evaluation.files import clean, frame_sha256, write_text_atomic
+from evaluation.files import clean, frame_sha256
 from evaluation.simulation.null_model import NullModel, Placebo, fit_null_model, placebo_history
 from evaluation.workspace import Workspace
 
 __all__ = ["diagnose", "diagnose_prepared", "diagnosis_path", "current_diagnosis",
-           "write_diagnosis", "content_sha256", "parse_effects"]
-
-DIAGNOSIS_SUFFIX = ".diagnosis.json"
+           "read_diagnosis", "write_diagnosis", "content_sha256", "parse_effects"]
 COVERAGE_METHODS = {
     "randomization": "randomization test of the sharp null at the true effect does not reject "
                      "(one null fit; equals 'the test-inversion interval contains the truth')",
@@ -215,43 +217,3 @@ def suggestions(data: PreparedData, placebo: Placebo) -> list[str]:
                           f"assignments, so its p-value can never fall below "
                           f"{design.analysis.alpha}: add control units")
     return out
-
-
-# --- the file beside the design ----------------------------------------------------------------
-def content_sha256(diagnosis: dict[str, Any]) -> str:
-    """SHA-256 of the diagnosis' canonical JSON without its own `sha256` field."""
-    body = {k: v for k, v in diagnosis.items() if k != "sha256"}
-    return hashlib.sha256(canonical_json(body).encode("utf-8")).hexdigest()
-
-
-def diagnosis_path(workspace: Workspace, design_id: str) -> Path:
-    return workspace.designs / f"{design_id}{DIAGNOSIS_SUFFIX}"
-
-
-def write_diagnosis(diagnosis: dict[str, Any], workspace: Workspace) -> Path:
-    path = diagnosis_path(workspace, diagnosis["id"])
-    text = json.dumps(diagnosis, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
-    write_text_atomic(path, text)
-    return path
-
-
-def read_diagnosis(workspace: Workspace, design_id: str) -> dict[str, Any] | None:
-    """The saved diagnosis of `design_id`, or None when there is none or it is not intact."""
-    path = diagnosis_path(workspace, design_id)
-    if not path.exists():
-        return None
-    try:
-        diagnosis = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return None
-    if not isinstance(diagnosis, dict) or diagnosis.get("sha256") != content_sha256(diagnosis):
-        return None  # edited by hand or truncated: not evidence of anything
-    return diagnosis
-
-
-def current_diagnosis(workspace: Workspace, design: Design) -> dict[str, Any] | None:
-    """The saved diagnosis when it is intact and was made for exactly this design (hash)."""
-    diagnosis = read_diagnosis(workspace, design.id)
-    if diagnosis is None or diagnosis.get("design_sha256") != design.sha256:
-        return None
-    return diagnosis

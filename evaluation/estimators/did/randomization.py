@@ -18,13 +18,19 @@ p = (1 + #{|T_k| >= |T_obs|}) / (1 + draws).
 Interval: the set of effects beta0 not rejected at level alpha, where the sharp null "the
 effect is beta0" is tested by removing it from the treated cells (y * exp(-beta0) for counts,
 y - beta0 for `linear`), refitting the null model, and re-evaluating every assignment.
+Confidence (the decision rule's quantities): the same test of the sharp null beta0, one-sided:
+confidence that the effect lies below beta0 is 1 - the one-sided mid-p-value, the share of
+assignments with T_k > T_observed plus half the ties (the observed assignment is one of the
+ties). Read over beta0 this is a confidence distribution of the effect (test inversion);
+`thresholds` names the beta0 at which the rule needs it (no effect, the minimum reduction).
+With sampled assignments it carries its Monte Carlo error sqrt(c (1 - c) / draws).
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -55,6 +61,16 @@ class Assignments:
 
 
 @dataclass(frozen=True)
+class PermutationTest:
+    """The randomization test of one sharp null `effect = beta0`."""
+
+    p_value: float  # two-sided: share with |T_k| >= |T_observed|
+    statistic: float  # T observed
+    below: float  # confidence that the effect lies below beta0: 1 - one-sided mid-p
+    below_mcse: float  # Monte Carlo error of `below`; 0 when every assignment is enumerated
+
+
+@dataclass(frozen=True)
 class RandomizationResult:
     p_value: float
     ci_low: float  # on the coefficient scale (log rate ratio, or difference)
@@ -63,6 +79,8 @@ class RandomizationResult:
     draws: int
     exact: bool
     n_assignments_possible: int
+    # threshold name -> the PermutationTest at that beta0 (see the module docstring)
+    at_thresholds: dict[str, PermutationTest] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
         return {"draws": self.draws, "exact": self.exact, "statistic": self.statistic,
@@ -179,27 +197,52 @@ def _null_at_zero(rows: pd.DataFrame, model: str) -> np.ndarray:
     return _NULL_CACHE[key].copy()
 
 
-def p_value_at(residuals_at, table_of, assignments: Assignments, beta0: float) -> tuple[float, float]:
-    """Two-sided randomization p-value of the sharp null `effect = beta0`, and T observed."""
+def permutation_test(t_obs: float, t_all: np.ndarray, *, exact: bool) -> PermutationTest:
+    """Two-sided p-value and one-sided confidence from the statistic over the assignments.
+
+    Exact: `t_all` holds every assignment, the observed one among them. Sampled: `t_all` are
+    the draws; the observed assignment is added, as one more assignment: p = (1 + #extreme) /
+    (1 + draws), confidence = (#above + (#ties + 1) / 2) / (1 + draws).
+    """
+    # a relative tolerance so ties are counted as ties despite floating-point noise
+    extreme = np.abs(t_all) >= abs(t_obs) * (1 - 1e-10)
+    tie = np.abs(t_all - t_obs) <= 1e-10 * abs(t_obs)
+    above = (t_all > t_obs) & ~tie
+    n = len(t_all)
+    if exact:
+        below = (above.sum() + 0.5 * tie.sum()) / n
+        return PermutationTest(p_value=float(np.mean(extreme)), statistic=t_obs,
+                               below=float(below), below_mcse=0.0)
+    below = (above.sum() + 0.5 * (tie.sum() + 1)) / (n + 1)
+    return PermutationTest(p_value=float((1 + extreme.sum()) / (1 + n)), statistic=t_obs,
+                           below=float(below), below_mcse=math.sqrt(below * (1 - below) / n))
+
+
+def sharp_null_test(residuals_at, table_of, assignments: Assignments, beta0: float) -> PermutationTest:
+    """The randomization test of the sharp null `effect = beta0`."""
     table = table_of(*residuals_at(beta0))
     t_obs = float(table.statistic(assignments.observed[None, :], assignments.cohorts)[0])
     t_all = table.statistic(assignments.units, assignments.cohorts)
-    # a relative tolerance so ties are counted as ties despite floating-point noise
-    extreme = np.abs(t_all) >= abs(t_obs) * (1 - 1e-10)
-    if assignments.exact:
-        return float(np.mean(extreme)), t_obs
-    return float((1 + extreme.sum()) / (1 + len(t_all))), t_obs
+    return permutation_test(t_obs, t_all, exact=assignments.exact)
+
+
+def p_value_at(residuals_at, table_of, assignments: Assignments, beta0: float) -> tuple[float, float]:
+    """Two-sided randomization p-value of the sharp null `effect = beta0`, and T observed."""
+    test = sharp_null_test(residuals_at, table_of, assignments, beta0)
+    return test.p_value, test.statistic
 
 
 def randomization_inference(frame: pd.DataFrame, *, model: str, treated: dict[str, int],
                             beta_hat: float, se_hint: float, draws: int, seed: int,
                             alpha: float, n_periods: int,
                             exact_max: int = defaults.RI_EXACT_MAX,
-                            interval: bool = True) -> RandomizationResult:
+                            interval: bool = True,
+                            thresholds: dict[str, float] | None = None) -> RandomizationResult:
     """p-value at 0 and the interval by test inversion around the point estimate `beta_hat`.
 
     `frame`: model frame (unit, t, y, d, log_exposure) of all eligible units; `treated`: the
-    actual treated units -> first treated t; `se_hint`: a scale for the search (any error).
+    actual treated units -> first treated t; `se_hint`: a scale for the search (any error);
+    `thresholds`: name -> beta0 at which to test one-sided too (the confidence of the rule).
     """
     unit_names = tuple(dict.fromkeys(frame["unit"]))
     assignments = make_assignments(unit_names=unit_names, treated=treated, draws=draws,
@@ -211,15 +254,20 @@ def randomization_inference(frame: pd.DataFrame, *, model: str, treated: dict[st
     def table_of(resid: np.ndarray, var: np.ndarray) -> ScoreTable:
         return ScoreTable(frame, unit_names, resid, var, n_periods)
 
-    p0, t0 = p_value_at(residuals_at, table_of, assignments, 0.0)
+    known: dict[float, PermutationTest] = {0.0: sharp_null_test(residuals_at, table_of, assignments, 0.0)}
 
-    known: dict[float, float] = {0.0: p0}
-
-    def p_at(b: float) -> float:
+    def tested(b: float) -> PermutationTest:
         # each new beta0 costs a model fit; both interval ends start from beta_hat
         if b not in known:
-            known[b] = p_value_at(residuals_at, table_of, assignments, b)[0]
+            known[b] = sharp_null_test(residuals_at, table_of, assignments, b)
         return known[b]
+
+    def p_at(b: float) -> float:
+        return tested(b).p_value
+
+    p0, t0 = known[0.0].p_value, known[0.0].statistic
+    at_thresholds = {name: tested(float(b)) for name, b in (thresholds or {}).items()
+                     if b is not None and math.isfinite(b)}
 
     scale = se_hint if np.isfinite(se_hint) and se_hint > 0 else 0.1
     low = high = float("nan")
@@ -228,7 +276,7 @@ def randomization_inference(frame: pd.DataFrame, *, model: str, treated: dict[st
         high = _interval_end(p_at, beta_hat, scale, alpha)
     return RandomizationResult(p_value=p0, ci_low=low, ci_high=high, statistic=t0,
                                draws=assignments.size, exact=assignments.exact,
-                               n_assignments_possible=n_possible)
+                               n_assignments_possible=n_possible, at_thresholds=at_thresholds)
 
 
 def _interval_end(p_at, start: float, step: float, alpha: float) -> float:
