@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 import yaml
 
 from evaluation import defaults, method, registry
@@ -75,3 +76,36 @@ def test_method_module_imports_only_the_defaults():
     imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
     imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     assert {m for m in imported if m and m.startswith("evaluation")} == {"evaluation"}
+
+
+def test_each_result_records_it_and_another_version_is_a_deviation(tmp_path, monkeypatch, capsys):
+    from test_analysis import _design, _panel, _write
+
+    from evaluation import analyse
+    from evaluation.cli import main
+    from evaluation.report import verdict_text
+
+    ws = init_workspace(tmp_path / "ws")
+    _panel().to_csv(ws.root / "data" / "panel.csv", index=False)
+    path = _write(ws, _design(analysis={"alpha": 0.10}))
+    assert main(["--workspace", str(ws.root), "register", path, "--by", "Tester"]) == 0
+    capsys.readouterr()
+    first = analyse(path, workspace=ws)
+    saved = json.loads((ws.analyses / "pilot" / "result.json").read_text())
+    assert saved["method_version"] == method.method_version() == first.method_version
+    assert "method_version" not in saved["software"]  # package versions beside it, not in it
+    assert first.decision["deviations"] == []
+    # the design's alpha 0.10: a 90% interval, labelled so
+    assert first.decision["basis"]["interval_level"] == pytest.approx(0.90)
+    assert "90% CI" in verdict_text.reasons(first.decision, "en")[0]
+
+    registered = method.method_version()
+    monkeypatch.setattr(defaults, "RI_CI_TOLERANCE", 0.01)  # a method setting changed since
+    second = analyse(path, workspace=ws)
+    assert second.method_version != registered
+    assert second.decision["deviations"] == [{"code": "method_version_changed",
+                                             "registered": registered,
+                                             "current": second.method_version}]
+    assert second.decision["verdict"] == first.decision["verdict"]  # a deviation, not a block
+    assert f"registered under {registered}" in " ".join(
+        verdict_text.reasons(second.decision, "en"))

@@ -405,7 +405,7 @@ def test_methods_page_states_the_rule_and_mapping(site_nl):
     _, result = site_nl
     page = page_text(result.out_dir / "methods.html")
     for words in ("Beslisregel", "doorzetten", "aanpassen", "stoppen", "nog niet te zeggen",
-                  "Holm", "Maryland", "97,5%", "&lt;5", "Pre-trends"):
+                  "Holm", "Maryland", "Beslisgrond", "vertrouwen", "&lt;5", "Pre-trends"):
         assert words.replace("&lt;", "<") in page
 
 
