@@ -77,7 +77,7 @@ def rule_lines(diagnosis: dict[str, Any]) -> list[str]:
         return []
     lines = [f"  the rule's verdicts (basis: {oc['basis']}; share of {oc['sims']} simulations, "
              "Monte Carlo error; [calibrated analysis of the same precision]):",
-             "    scenario                      continue      adapt         stop          "
+             "    scenario                      continue        adapt           stop            "
              "inconclusive"]
     for row in oc["scenarios"]:
         name = SCENARIO_LABELS[row["scenario"]].format(r=row["reduction"])
@@ -86,7 +86,7 @@ def rule_lines(diagnosis: dict[str, Any]) -> list[str]:
             ref = row["reference"]
             shown = f"{row['rates'][verdict]:.0%} ({row['mcse'][verdict]:.0%})"
             shown += f" [{ref[verdict]:.0%}]" if ref else ""
-            cells.append(f"{shown:<13}")
+            cells.append(f"{shown:<15}")
         lines.append(f"    {name:<29} " + " ".join(cells).rstrip())
     size, coverage = oc["size"], oc["coverage"]
     cover = "-" if coverage["value"] is None else f"{coverage['value']:.1%} ({coverage['mcse']:.1%})"

@@ -11,19 +11,26 @@ Statistic: the standardized score of the treatment coefficient under the null mo
 (variance 1 per cell for `linear`). The null model is fitted once; every re-assignment is then a
 sum over a precomputed table, so 1,000 draws cost one regression.
 
-p-value: two-sided, share of assignments with |T| >= |T_observed|. Assignments are enumerated
+p-value: two-sided and equal-tailed, twice the smaller one-sided p-value (at most 1), where the
+lower one is the share of assignments with T <= T_observed and the upper one the share with
+T >= T_observed. (The permutation distribution of T is skewed: a few large units with spikes give
+large positive T. The share with |T| >= |T_observed| would count those against a reduction and
+disagree with the one-sided confidence the decision rule reads.) Assignments are enumerated
 exactly when there are at most defaults.RI_EXACT_MAX of them (the observed one among them);
-otherwise `randomization_draws` are sampled from numpy's Generator(seed) and
-p = (1 + #{|T_k| >= |T_obs|}) / (1 + draws).
+otherwise `randomization_draws` are sampled from numpy's Generator(seed) and each one-sided
+p = (1 + #{...}) / (1 + draws).
 Interval: the set of effects beta0 not rejected at level alpha, where the sharp null "the
 effect is beta0" is tested by removing it from the treated cells (y * exp(-beta0) for counts,
-y - beta0 for `linear`), refitting the null model, and re-evaluating every assignment.
+y - beta0 for `linear`), refitting the null model, and re-evaluating every assignment: the
+equal-tailed interval of the confidence distribution below.
 Confidence (the decision rule's quantities): the same test of the sharp null beta0, one-sided:
 confidence that the effect lies below beta0 is 1 - the one-sided mid-p-value, the share of
 assignments with T_k > T_observed plus half the ties (the observed assignment is one of the
 ties). Read over beta0 this is a confidence distribution of the effect (test inversion);
 `thresholds` names the beta0 at which the rule needs it (no effect, the minimum reduction).
-With sampled assignments it carries its Monte Carlo error sqrt(c (1 - c) / draws).
+With sampled assignments it carries its Monte Carlo error sqrt(c (1 - c) / draws). The interval
+end beyond which the effect lies with confidence 1 - alpha/2 is where the (not mid-) one-sided
+p-value reaches alpha/2: the interval and the confidence agree up to the half tie.
 """
 
 from __future__ import annotations
@@ -64,7 +71,7 @@ class Assignments:
 class PermutationTest:
     """The randomization test of one sharp null `effect = beta0`."""
 
-    p_value: float  # two-sided: share with |T_k| >= |T_observed|
+    p_value: float  # two-sided, equal-tailed: 2 x the smaller one-sided p-value (at most 1)
     statistic: float  # T observed
     below: float  # confidence that the effect lies below beta0: 1 - one-sided mid-p
     below_mcse: float  # Monte Carlo error of `below`; 0 when every assignment is enumerated
@@ -198,24 +205,25 @@ def _null_at_zero(rows: pd.DataFrame, model: str) -> np.ndarray:
 
 
 def permutation_test(t_obs: float, t_all: np.ndarray, *, exact: bool) -> PermutationTest:
-    """Two-sided p-value and one-sided confidence from the statistic over the assignments.
+    """Two-sided (equal-tailed) p-value and one-sided confidence from the statistic over the
+    assignments.
 
     Exact: `t_all` holds every assignment, the observed one among them. Sampled: `t_all` are
-    the draws; the observed assignment is added, as one more assignment: p = (1 + #extreme) /
-    (1 + draws), confidence = (#above + (#ties + 1) / 2) / (1 + draws).
+    the draws; the observed assignment is added, as one more assignment: one-sided
+    p = (1 + #{T_k <= T_obs}) / (1 + draws) (and >=), confidence = (#above + (#ties + 1) / 2)
+    / (1 + draws).
     """
     # a relative tolerance so ties are counted as ties despite floating-point noise
-    extreme = np.abs(t_all) >= abs(t_obs) * (1 - 1e-10)
     tie = np.abs(t_all - t_obs) <= 1e-10 * abs(t_obs)
     above = (t_all > t_obs) & ~tie
-    n = len(t_all)
-    if exact:
-        below = (above.sum() + 0.5 * tie.sum()) / n
-        return PermutationTest(p_value=float(np.mean(extreme)), statistic=t_obs,
-                               below=float(below), below_mcse=0.0)
-    below = (above.sum() + 0.5 * (tie.sum() + 1)) / (n + 1)
-    return PermutationTest(p_value=float((1 + extreme.sum()) / (1 + n)), statistic=t_obs,
-                           below=float(below), below_mcse=math.sqrt(below * (1 - below) / n))
+    below = (t_all < t_obs) & ~tie
+    n_tie = float(tie.sum()) + (0.0 if exact else 1.0)
+    n = len(t_all) + (0 if exact else 1)
+    lower, upper = (below.sum() + n_tie) / n, (above.sum() + n_tie) / n
+    confidence = (above.sum() + 0.5 * n_tie) / n
+    mcse = 0.0 if exact else math.sqrt(confidence * (1 - confidence) / len(t_all))
+    return PermutationTest(p_value=float(min(1.0, 2 * min(lower, upper))), statistic=t_obs,
+                           below=float(confidence), below_mcse=mcse)
 
 
 def sharp_null_test(residuals_at, table_of, assignments: Assignments, beta0: float) -> PermutationTest:
