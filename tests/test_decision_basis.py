@@ -189,3 +189,15 @@ def test_sentence_catalogues_have_the_same_keys_in_both_languages():
     for catalogue in verdict_text.CATALOGUES:
         nl, en = catalogue["nl"], catalogue["en"]
         assert (set(nl) == set(en)) if isinstance(nl, dict) else isinstance(en, str)
+
+
+def test_a_bad_rule_is_a_one_line_design_error():
+    from evaluation.errors import DesignError
+
+    with pytest.raises(DesignError, match=r"^decision: expected_reduction: 0\.2 is below "
+                                          r"min_reduction 0\.5"):
+        decide(primary=primary_ri(c_any=0.9, c_min=0.6), bayesian=None, checks=[],
+               registration=REG, rule={"min_reduction": 0.5})
+    blocked = decide(primary=primary_ri(c_any=0.99, c_min=0.99), bayesian=posterior(
+        p_any=0.9, p_min=0.8), checks=[], registration="exploratory", rule=RULE)
+    assert blocked["verdict"] == "inconclusive" and blocked["support"]["code"] is None

@@ -186,7 +186,9 @@ def _support(other: Basis | None, bayesian: dict[str, Any] | None, *, verdict: s
                     "detail": bayesian.get("reliability_reason") or "diagnostics failed"}
         return None
     category = classify(p_any=other.p_any, p_min=other.p_min, rule=rule)
-    code = "support_agrees" if reason != "rule" or category == verdict else "support_differs"
+    # compared only when the rule decided (a blocked verdict is no category to compare with)
+    code = None if reason != "rule" else \
+        "support_agrees" if category == verdict else "support_differs"
     return {"source": other.source, "quantity": other.quantity, "verdict": category,
             "code": code, "p_any_reduction": other.p_any, "p_min_reduction": other.p_min,
             "estimate": other.estimate, "low": other.low, "high": other.high,

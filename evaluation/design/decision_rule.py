@@ -23,9 +23,10 @@ from __future__ import annotations
 
 from typing import Any, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from evaluation import defaults
+from evaluation.errors import DesignError
 
 VERDICTS = ("continue", "adapt", "stop", "inconclusive")
 BASES = ("primary", "bayesian")
@@ -79,4 +80,11 @@ def basis_problem(*, basis: str, bayesian: bool) -> str | None:
 def as_rule_dict(rule: Any) -> dict[str, Any]:
     """A decision block (DecisionSpec, dict or None) as a plain dict with every default."""
     data = rule.model_dump() if hasattr(rule, "model_dump") else dict(rule or {})
-    return DecisionSpec(**{k: v for k, v in data.items() if k in DecisionSpec.model_fields}).model_dump()
+    try:
+        spec = DecisionSpec(**{k: v for k, v in data.items() if k in DecisionSpec.model_fields})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise DesignError(f"decision{'.' + where if where else ''}: "
+                          f"{first['msg'].removeprefix('Value error, ')}") from None
+    return spec.model_dump()

@@ -24,7 +24,7 @@ Random numbers are drawn in this order: deviations (only when deviation_sd > 0),
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -48,6 +48,7 @@ class PanelModel:
     deviation_sd: float = 0.0  # stationary sd of the deviations
     sigma: float = 0.0  # residual sd per frailty group (linear)
     kind: str = "simulation model"
+    noise: dict[str, float] = field(default_factory=dict)  # fitted noise terms, for describe()
 
     @property
     def n_process(self) -> int:
@@ -95,12 +96,13 @@ class PanelModel:
 
     def describe(self) -> dict[str, Any]:
         alpha = np.asarray(self.dispersion, dtype=float)
+        scalar = self.count and alpha.ndim == 0
         return {"kind": self.kind, "count": self.count,
-                "nb_alpha": float(alpha.mean()) if self.count else None,
+                "nb_alpha": float(alpha) if scalar else None,
                 "residual_sd": None if self.count else self.sigma,
                 "persistence": self.persistence, "deviation_sd": self.deviation_sd,
                 "half_life_periods": half_life(self.persistence),
-                "mean_per_row": float(np.mean(self.mu))}
+                "mean_per_row": float(np.mean(self.mu)), **self.noise}
 
 
 def ar1(rng: np.random.Generator, *, n_series: int, n_periods: int, rho: float,

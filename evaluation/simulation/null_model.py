@@ -11,11 +11,15 @@ cohort pattern. The null model is then fitted on this history:
   (treated, and control when listed), without any change at the start, split over the series'
   units by their share of the history's events.
 
-Persistent deviations (`simulation.persistence`): an AR(1) per unit (did) or per series (its),
-estimated from the residual autocovariances of the history. Overdispersion is kept: counts are
-gamma-Poisson (NB2), the dispersion estimated by maximum likelihood around the null means, less
-the part the persistent deviations already explain. For ITS the gamma frailty and the deviation
-are shared by a series' units in a period, so the *summed* series is NB2 with that dispersion.
+Persistent deviations and overdispersion (`simulation.persistence`): an AR(1) per unit (did) or
+per series (its), estimated from the residual autocovariances of the history. Counts are
+gamma-Poisson: for did with variance m (1 + a) + b m^2, the NB1 part a (series of attacks) and the
+NB2 part b separated by moments across units, less what the persistent deviations explain (an NB2
+fitted to all units alike would give the large treated cities far too much variance when the
+extra variation grows with the mean, as it does for series of attacks); for its NB2 with the
+dispersion estimated by maximum likelihood around the series' null means. For ITS the gamma
+frailty and the deviation are shared by a series' units in a period, so the *summed* series is NB2
+with that dispersion.
 `linear` designs get normal noise with the null model's residual variance (less the deviations').
 
 A known effect multiplies the treated units' placebo-post means by RR = 1 + effect.
@@ -36,7 +40,12 @@ from evaluation.errors import AnalysisError
 from evaluation.estimators.prepared import PreparedData
 from evaluation.estimators.stats import is_count
 from evaluation.simulation.model import PanelModel
-from evaluation.simulation.persistence import Persistence, estimate_persistence
+from evaluation.simulation.persistence import (
+    LagMoments,
+    Persistence,
+    estimate_persistence,
+    lag_moments,
+)
 
 # The ML dispersion is searched on log(alpha) in this range; below it the data are Poisson.
 LOG_ALPHA_BOUNDS = (-12.0, 5.0)
@@ -102,16 +111,23 @@ def _did_null(data: PreparedData) -> PanelModel:
             "treated_post": panel["post"].to_numpy(dtype=bool), "n_periods": n_t}
     if count:
         mu = two_way_poisson_means(y, exposure, unit_codes, t, use, n_units, n_t)
-        persistence = _persistence(y, mu, unit_codes, t, use, (n_units, n_t), count=True)
-        alpha = _cell_dispersion(nb_alpha(y[use], mu[use]), persistence)
+        moments = _moments(y, mu, unit_codes, t, use, (n_units, n_t), count=True, split=True)
+        persistence = estimate_persistence(moments, n_periods=n_t)
+        # variance m (1 + a) + b m^2: gamma frailty alpha = a / m + b per cell (NB1 + NB2)
+        nb1 = float(moments.linear[0])
+        nb2 = _cell_dispersion(float(moments.quadratic[0]), persistence)
+        alpha = np.where(mu > 0, nb1 / np.where(mu > 0, mu, 1.0) + nb2, 0.0)
         return PanelModel(mu=mu, **rows, count=True, dispersion=alpha,
                           persistence=persistence.rho,
                           deviation_sd=persistence.deviation_sd(count=True),
+                          noise={"nb1_excess": nb1, "nb2_alpha": nb2},
                           kind="unit and period effects (Poisson null model), AR(1) unit "
-                               "deviations, NB2 noise")
+                               "deviations, NB1 + NB2 noise")
     mu = two_way_linear_means(y, unit_codes, t, use, n_units, n_t)
     dof = max(int(use.sum()) - n_units - n_t + 1, 1)
-    persistence = _persistence(y, mu, unit_codes, t, use, (n_units, n_t), count=False)
+    persistence = estimate_persistence(
+        _moments(y, mu, unit_codes, t, use, (n_units, n_t), count=False, split=False),
+        n_periods=n_t)
     variance = float(np.sum((y[use] - mu[use]) ** 2) / dof)
     sigma = math.sqrt(max(variance - persistence.within_variance(), 0.0))
     return PanelModel(mu=mu, **rows, count=False, sigma=sigma, persistence=persistence.rho,
@@ -120,18 +136,17 @@ def _did_null(data: PreparedData) -> PanelModel:
                            "normal noise")
 
 
-def _persistence(y: np.ndarray, mean: np.ndarray, series: np.ndarray, t: np.ndarray,
-                 use: np.ndarray, shape: tuple[int, int], *, count: bool,
-                 basis: np.ndarray | None = None) -> Persistence:
-    """Rows -> series x period matrices, then `estimate_persistence`."""
+def _moments(y: np.ndarray, mean: np.ndarray, series: np.ndarray, t: np.ndarray,
+             use: np.ndarray, shape: tuple[int, int], *, count: bool, split: bool) -> LagMoments:
+    """Rows -> series x period matrices, then `lag_moments`."""
     grids = [np.zeros(shape), np.zeros(shape), np.zeros(shape, dtype=bool)]
     for grid, values in zip(grids, (y, mean, use), strict=True):
         grid[series, t] = values
-    return estimate_persistence(grids[0], grids[1], grids[2], count=count, basis=basis)
+    return lag_moments(grids[0], grids[1], grids[2], count=count, split=split)
 
 
 def _cell_dispersion(alpha_total: float, persistence: Persistence) -> float:
-    """The cell's own NB2 dispersion: what the fitted alpha leaves once the persistent
+    """The cell's own NB2 dispersion: what the NB2 excess leaves once the persistent
     deviations' within-series variance w is taken out, (1 + alpha) / (1 + w) - 1 (floor 0)."""
     return max((1.0 + alpha_total) / (1.0 + persistence.within_variance()) - 1.0, 0.0)
 
@@ -263,7 +278,7 @@ def _its_null(data: PreparedData) -> PanelModel:
                       n_periods=data.n_periods, count=spec.is_count, dispersion=alpha,
                       persistence=persistence.rho,
                       deviation_sd=persistence.deviation_sd(count=spec.is_count), sigma=sigma,
-                      kind=kind)
+                      noise={"nb2_alpha": alpha} if spec.is_count else {}, kind=kind)
 
 
 def _series_persistence(series: pd.DataFrame, X: np.ndarray, y: np.ndarray, mean: np.ndarray,
@@ -277,4 +292,5 @@ def _series_persistence(series: pd.DataFrame, X: np.ndarray, y: np.ndarray, mean
     columns = np.any(X[first] != 0, axis=0)
     basis = np.zeros((shape[1], int(columns.sum())))
     basis[t[first]] = X[first][:, columns]
-    return _persistence(y, mean, codes, t, use, shape, count=count, basis=basis)
+    moments = _moments(y, mean, codes, t, use, shape, count=count, split=False)
+    return estimate_persistence(moments, n_periods=shape[1], basis=basis)

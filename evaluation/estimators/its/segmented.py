@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 
+from evaluation.errors import AnalysisError
 from evaluation.estimators.prepared import PreparedData
 
 # Length of the seasonal cycle in periods, per frequency ("year" has no within-series season).
@@ -207,7 +208,12 @@ def fit(frame: pd.DataFrame, *, spec: ModelSpec, t_start: int, choice: CovChoice
         model = sm.NegativeBinomial(y, X.to_numpy(), offset=off, loglike_method="nb2")
         res = model.fit(disp=0, maxiter=200, **kwargs)
         p = X.shape[1]
-        params, cov = res.params[:p], res.cov_params()[:p, :p]
+        try:
+            params, cov = res.params[:p], res.cov_params()[:p, :p]
+        except ValueError:  # statsmodels: a singular Hessian leaves no covariance at all
+            raise AnalysisError("analysis.model: the negative binomial fit has no covariance of "
+                                "its estimates (a flat likelihood, e.g. no overdispersion left); "
+                                "register quasi_poisson") from None
         nb_alpha = float(res.params[p])
         mu = res.predict(which="mean")
         pearson = (y - mu) / np.sqrt(mu + nb_alpha * mu**2)
