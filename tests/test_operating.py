@@ -174,3 +174,21 @@ def test_single_series_its_from_the_synthetic_programme():
     primary = estimate_its(data, with_checks=False).primary
     assert primary["ci_low"] < 0.7 < primary["ci_high"]
     assert primary["confidence"]["method"] == "normal"
+
+
+def test_rule_lines_say_when_the_registered_basis_was_not_simulated():
+    from evaluation.cli.diagnose_cmds import rule_lines
+
+    rates = {"continue": 0.1, "adapt": 0.0, "stop": 0.4, "inconclusive": 0.5}
+    row = {"scenario": "no_effect", "reduction": 0.0, "rates": rates, "mcse": rates,
+           "reference": rates}
+    oc = {"basis": "bayesian", "basis_simulated": False, "sims": 30, "scenarios": [row],
+          "size": {"value": 0.05, "mcse": 0.04, "reference": 0.05},
+          "coverage": {"value": 0.95, "mcse": 0.04, "reference": 0.95},
+          "problems": [{"code": "continue_at_no_effect", "value": 0.3, "reference": 0.1,
+                        "limit": 0.21, "worse": "higher"}]}
+    lines = rule_lines({"operating_characteristics": oc})
+    assert any("decision.basis is bayesian" in line and "not simulated" in line for line in lines)
+    assert "  warning: the rule continues a useless intervention in 30.0% of simulations; a " \
+           "calibrated analysis: 10.0% (above its limit 21.0% = reference + 2 Monte Carlo " \
+           "errors)" in lines

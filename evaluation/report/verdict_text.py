@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from evaluation import defaults
 from evaluation.report import formatting as fmt
 
 LABELS = {
@@ -227,8 +228,9 @@ def reasons(decision: dict[str, Any], lang: str) -> list[str]:
 
 
 def _level(level: Any, lang: str) -> str:
-    # 0.9 -> "90", 0.975 -> "97,5" (nl) / "97.5" (en); the design's alpha sets it
-    value = 95.0 if level is None else 100 * float(level)
+    # 0.9 -> "90", 0.975 -> "97,5" (nl) / "97.5" (en); the design's alpha sets it (a result
+    # written before intervals recorded their level: the default alpha)
+    value = 100 * (1 - defaults.ALPHA if level is None else float(level))
     text = f"{round(value, 1):g}"
     return text.replace(".", ",") if lang == "nl" else text
 
