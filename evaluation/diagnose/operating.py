@@ -16,8 +16,8 @@ the normal confidence distribution, confidence(beta0) = Phi((beta0 - estimate) /
 verdict is then a step function of the estimate with steps where a quantity meets a threshold, so
 its verdict rates are sums of normal probabilities (a closed form, computed with `classify`
 itself on each step). A simulated rate is a problem when it is worse than the reference by more
-than 2 Monte Carlo errors of a rate at the reference value (a one-sided comparison: a rule that
-errs less often than the reference is no problem). Worse means: continuing or adapting at no
+than 2 Monte Carlo errors (binomial, at the reference or the simulated rate, whichever is larger;
+a one-sided comparison: a rule that errs less often than the reference is no problem). Worse means: continuing or adapting at no
 effect; stopping at the minimum or the hoped-for reduction; continuing less often at the
 hoped-for reduction. The test's size is compared with alpha (too many false positives) and the
 interval's coverage with 1 - alpha (too low; over-coverage is harmless).
@@ -133,7 +133,9 @@ def _compare(code: str, value: float, reference: float, n: int, worse: str,
              **extra: Any) -> list[dict[str, Any]]:
     if not (math.isfinite(value) and n > 0):
         return []
-    mcse = math.sqrt(max(reference * (1 - reference), 0.0) / n)
+    # the larger of the binomial errors at the reference and at the simulated rate: a reference
+    # of (almost) 0 would otherwise flag a single simulation
+    mcse = math.sqrt(max(reference * (1 - reference), value * (1 - value), 0.0) / n)
     limit = reference + MCSE_LIMIT * mcse if worse == "higher" else reference - MCSE_LIMIT * mcse
     bad = value > limit if worse == "higher" else value < limit
     if not bad:
