@@ -46,10 +46,10 @@ def _glm_fixed_effects(data):
     return float(fit.params["d"]), float(fit.bse["d"])
 
 
-def test_true_rate_ratio_inside_hdi(did_fit):
+def test_true_rate_ratio_inside_hdi(did_data, did_fit):
     s = did_fit.summary
     assert s["hdi_low"] < TRUE_RR < s["hdi_high"]
-    assert s["hdi_prob"] == defaults.HDI_PROB
+    assert s["hdi_prob"] == 1 - did_data.design.analysis.alpha == 0.95
     assert s["scale"] == "rate_ratio"
 
 
@@ -96,7 +96,7 @@ def test_summary_is_json_ready_and_complete(did_fit):
     assert s["reliable"] is True, s["reliability_reason"]
 
 
-def test_prior_sensitivity_refits(did_fit):
+def test_prior_sensitivity_refits(did_data, did_fit):
     sens = did_fit.summary["prior_sensitivity"]
     assert [r["factor"] for r in sens["refits"]] == list(defaults.PRIOR_SENSITIVITY_FACTORS)
     assert sens["status"] == "pass"  # strong data: the prior hardly matters
@@ -104,6 +104,15 @@ def test_prior_sensitivity_refits(did_fit):
     # a narrower prior around RR = 1 pulls the estimate towards 1, a wider one less so
     assert wide["rr_median"] < narrow["rr_median"]
     assert all(r["hdi_low"] < r["rr_median"] < r["hdi_high"] for r in sens["refits"])
+    # each refit is judged by exactly the registered rule on its own two probabilities
+    from evaluation.design.decision_rule import classify
+
+    rule = did_data.design.decision
+    for r in sens["refits"]:
+        assert r["conclusion"] == classify(p_any=r["p_any_reduction"],
+                                           p_min=r["p_min_reduction"], rule=rule)
+    assert sens["conclusion"] == classify(p_any=did_fit.summary["p_any_reduction"],
+                                          p_min=did_fit.summary["p_min_reduction"], rule=rule)
 
 
 def test_posterior_saved_as_netcdf(did_fit, tmp_path):

@@ -12,16 +12,17 @@ import pytest
 import statsmodels.api as sm
 from scipy.stats import norm
 
-from evaluation.analysis.decision import (
-    Rule,
-    classify,
-    decide,
-    evidence_level,
-    frequentist_probabilities,
-)
+from evaluation.analysis.decision import classify, decide, evidence_level, frequentist_basis
+from evaluation.design.decision_rule import DecisionSpec as Rule
 from evaluation.report import verdict_text
 
 RULE = {"min_reduction": 0.10, "continue_probability": 0.80, "stop_probability": 0.50}
+BAYES_RULE = {**RULE, "basis": "bayesian"}
+
+
+def frequentist_probabilities(primary, *, min_reduction, alpha=0.05):
+    """The interval fallback (a primary without its own confidence), as the tests below use it."""
+    return frequentist_basis(primary, rule={"min_reduction": min_reduction}, alpha=alpha)
 PASS_PRETREND = {"name": "pre_trends", "kind": "pre_trends", "status": "pass", "detail": "p = 0.41", "blocking": True}
 FAIL_PRETREND = {"name": "pre_trends", "kind": "pre_trends", "status": "fail", "detail": "joint test of leads p = 0.003",
                  "blocking": True}
@@ -66,7 +67,7 @@ def test_adapt_needs_p_any_at_the_continue_probability_even_with_a_low_stop_boun
 
 def test_reliable_bayesian_fit_decides_with_posterior_probabilities():
     out = decide(primary=primary(), bayesian=bayes(0.97, 0.83), checks=[PASS_PRETREND],
-                 registration=REG, rule=RULE)
+                 registration=REG, rule=BAYES_RULE)
     assert out["verdict"] == "continue" and verdict_text.label(out["verdict"], "nl") == "doorzetten"
     assert out["basis"]["source"] == "bayesian"
     assert out["basis"]["p_min_reduction"] == 0.83
@@ -74,7 +75,8 @@ def test_reliable_bayesian_fit_decides_with_posterior_probabilities():
     nl, en = verdict_text.reasons(out, "nl"), verdict_text.reasons(out, "en")
     assert "0,85" in nl[0] and "83%" in nl[1]
     assert "0.85" in en[0] and "[0.70, 1.02]" in en[0]
-    assert 1 <= len(nl) <= 2
+    assert "95% HDI" in en[0] and "probability" in en[1]
+    assert 2 <= len(nl) <= 3
     assert out["evidence_level"]["smss"] == 3
     json.dumps(out, allow_nan=False)  # stored in result.json as is
 
@@ -93,7 +95,7 @@ def test_blocking_problems_give_inconclusive_never_continue(blocker):
     else:
         fit = bayes(0.999, 0.99, reliable=False)
     out = decide(primary=primary(0.6, 0.5, 0.7, 1e-6), bayesian=fit, checks=checks,
-                 registration=reg, rule=RULE)
+                 registration=reg, rule=BAYES_RULE)
     assert out["verdict"] == "inconclusive"
     assert verdict_text.label(out["verdict"], "nl") == "nog niet te zeggen"
     assert out["blocking"] and out["reason"] == "blocked", "the blocking reason is named"
@@ -124,7 +126,7 @@ def test_unreliable_fit_is_mentioned_once_not_twice():
                               "status": "fail",
                               "detail": "r_hat 1.07 > 1.01", "blocking": True}]
     out = decide(primary=primary(), bayesian=bayes(0.99, 0.95, reliable=False), checks=checks,
-                 registration=REG, rule=RULE)
+                 registration=REG, rule=BAYES_RULE)
     assert [b["code"] for b in out["blocking"]] == ["bayesian_unreliable"]
 
 
@@ -221,7 +223,7 @@ def test_rule_from_a_design_decision_spec():
     from evaluation.design.model import DecisionSpec
 
     out = decide(primary=primary(0.6, 0.5, 0.72, 1e-5), bayesian=None, checks=[PASS_PRETREND],
-                 registration=REG, rule=DecisionSpec(min_reduction=0.5))
+                 registration=REG, rule=DecisionSpec(min_reduction=0.5, expected_reduction=0.5))
     assert out["rule"]["min_reduction"] == 0.5 and out["verdict"] == "adapt"
 
 

@@ -120,7 +120,7 @@ def test_null_model_recovers_the_dispersion():
 def test_simulated_counts_have_the_null_means_and_the_injected_effect(tmp_path):
     data = prepared(tmp_path)
     null = fit_null_model(placebo_history(data))
-    assert null.alpha > 0.1  # the panel's gamma noise (alpha 0.5) is kept
+    assert null.describe()["nb2_alpha"] > 0.1  # the panel's gamma noise (alpha 0.5) is kept
     draws = np.stack([null.simulate(np.random.default_rng(s), rate_ratio=0.5) for s in range(400)])
     post = null.treated_post
     assert draws[:, post].sum() / (400 * null.mu[post].sum()) == pytest.approx(0.5, rel=0.05)
@@ -156,6 +156,9 @@ def test_fast_path_equals_the_did_module(tmp_path, model):
                 assert quick.estimate == pytest.approx(full.estimate, abs=1e-8)
             assert quick.p_value == pytest.approx(full.p_value, abs=1e-12)
             assert quick.covered == full.covered
+            # the rule's confidence too (one-sided mid-p at no effect and the minimum reduction)
+            assert quick.conf_any == pytest.approx(full.conf_any, abs=1e-12)
+            assert quick.conf_min == pytest.approx(full.conf_min, abs=1e-12)
     assert compared >= 4
 
 
@@ -334,7 +337,7 @@ def test_cli_json_and_option_errors(tmp_path, capsys):
     printed = json.loads(out)
     assert printed == json.loads(diagnosis_path(ws, "fl-01-test").read_text())
     assert printed["design_sha256"] == load_design(path).sha256
-    assert [r["effect"] for r in printed["diagnosands"]] == [-0.5, -0.1, 0.0]
+    assert [r["effect"] for r in printed["diagnosands"]] == [-0.5, -0.2, -0.1, 0.0]
     code, _, err = run_cli(ws, capsys, "diagnose", str(path), "--workers", "2",
                            "--scheduler", "tcp://x:1")
     assert code == 1 and "--workers or --scheduler" in err

@@ -78,7 +78,10 @@ def test_randomization_p_value_equals_brute_force():
     stats = np.array(stats)
     assert res.exact and res.draws == 12
     assert res.statistic == pytest.approx(stats[0], rel=1e-6)
-    assert res.p_value == pytest.approx(np.mean(np.abs(stats) >= abs(stats[0]) - 1e-12))
+    # two-sided, equal-tailed: twice the smaller one-sided share (at most 1)
+    lower = np.mean(stats <= stats[0] + 1e-12)
+    upper = np.mean(stats >= stats[0] - 1e-12)
+    assert res.p_value == pytest.approx(min(1.0, 2 * min(lower, upper)))
 
 
 def test_randomization_interval_is_test_inversion():

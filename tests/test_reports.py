@@ -90,7 +90,9 @@ def make_analysis(ws: Workspace, analysis_id: str, *, design: str = "did", rr: f
     if bayes is not None:
         checks.append(Check(name="bayesian_reliability", kind="bayesian_reliability", status="pass" if bayes["reliable"] else "fail",
                             detail=bayes.get("reliability_reason", ""), blocking=True))
-    rule = {"min_reduction": 0.10, "continue_probability": 0.80, "stop_probability": 0.50}
+    # with a Bayesian model these fixtures register it as the decision basis
+    rule = {"min_reduction": 0.10, "continue_probability": 0.80, "stop_probability": 0.50,
+            "basis": "primary" if bayes is None else "bayesian"}
     decision = decide(primary=primary, bayesian=bayes, checks=[c.to_dict() for c in checks],
                       registration={"status": registration, "matches": True, "design": design,
                                     "controlled": controlled},
@@ -403,7 +405,7 @@ def test_methods_page_states_the_rule_and_mapping(site_nl):
     _, result = site_nl
     page = page_text(result.out_dir / "methods.html")
     for words in ("Beslisregel", "doorzetten", "aanpassen", "stoppen", "nog niet te zeggen",
-                  "Holm", "Maryland", "97,5%", "&lt;5", "Pre-trends"):
+                  "Holm", "Maryland", "Beslisgrond", "vertrouwen", "&lt;5", "Pre-trends"):
         assert words.replace("&lt;", "<") in page
 
 

@@ -2,26 +2,28 @@
 
 `decide()` is called once per analysis; its dict is stored in result.json["decision"]. It holds
 codes and numbers only: the report layer (`evaluation.report.verdict_text`) turns them into
-sentences in the page language. The rule, stated once (the methods page quotes it):
+sentences in the page language. The rule itself (`classify`) is stated once, in
+`evaluation.design.decision_rule`, on two quantities: `any` (some reduction, RR < 1) and `min`
+(at least the registered minimum reduction, RR <= 1 - min_reduction).
 
-  P_any = P(RR < 1)                        (some reduction)
-  P_min = P(RR <= 1 - min_reduction)       (at least the registered minimum reduction)
+Where the two quantities come from is registered in the design (`decision.basis`):
 
-  continue      P_min >= continue_probability
-  stop          P_any <  stop_probability
-  adapt         P_any >= continue_probability and P_min < 0.5
-                (some reduction, as sure as a continue needs to be, but probably less than the
-                minimum; a merely likely reduction in a wide interval is "the data cannot tell")
-  inconclusive  everything else (e.g. P_min between 0.5 and continue_probability)
+- `primary`: the registered frequentist analysis, as confidence from its own inference
+  (`primary["confidence"]`, see `evaluation.estimators.confidence`: the one-sided mid-p of the
+  randomization test, or the fitted normal of model-based / cluster / HAC errors, or the wild
+  bootstrap). Only an estimator without its own confidence falls back on reading the reported
+  (1 - alpha) interval as a normal confidence distribution (method `interval_fallback`).
+- `bayesian`: the posterior probabilities of the Bayesian model.
 
-The probabilities come from the posterior when a Bayesian fit exists and is reliable. Without a
-Bayesian fit they come from the frequentist interval read as a confidence distribution: normal on the
-log-RR scale, centred at the estimate, each side scaled by its own half-width of the reported
-(1 - alpha) interval, so that e.g. "upper bound < 1 - min_reduction" <=> P_min > 1 - alpha/2.
+The other analysis, when it was run, is support: `support` stores the category it would give and
+the code `support_differs` when that is not the verdict. It never changes the verdict.
 
 Blocking problems make the verdict inconclusive whatever the numbers: an exploratory analysis, a
 design that does not match its registration, a failed blocking check (pre-trends), or an
-unreliable Bayesian fit. The verdict is never a silent "continue".
+unreliable Bayesian fit when the Bayesian model is the registered basis. The verdict is never a
+silent "continue". Deviations that do not block (analysed under another method version than
+registered) are listed in `deviations`; `error_rates` quotes the design diagnosis' operating
+characteristics of the rule when a current diagnosis exists.
 """
 
 from __future__ import annotations
@@ -30,77 +32,74 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from scipy.stats import norm
-
 from evaluation import defaults
+from evaluation.design.decision_rule import VERDICTS, DecisionSpec, as_rule_dict, classify
+from evaluation.estimators.confidence import all_finite, interval_confidence, rule_thresholds
 
-VERDICTS = ("continue", "adapt", "stop", "inconclusive")
+__all__ = ["VERDICTS", "Basis", "blocking_problems", "classify", "decide", "evidence_level",
+           "frequentist_basis", "rule_of"]
+
 # The check kinds that test the comparison's parallel trends, per design (a controlled ITS has
 # no event study: its pre-period placebo starts test the same thing).
 PRETREND_KINDS = {"did": ("pre_trends",), "its": ("pre_trends", "placebo")}
 
 
-@dataclass(frozen=True)
-class Rule:
-    min_reduction: float
-    continue_probability: float
-    stop_probability: float
-
-    @classmethod
-    def of(cls, rule: Any) -> Rule:
-        """From a design's DecisionSpec, a dict, or None (the defaults)."""
-        data = rule.model_dump() if hasattr(rule, "model_dump") else dict(rule or {})
-        return cls(min_reduction=float(data.get("min_reduction", defaults.MIN_REDUCTION)),
-                   continue_probability=float(data.get("continue_probability",
-                                                       defaults.CONTINUE_PROBABILITY)),
-                   stop_probability=float(data.get("stop_probability", defaults.STOP_PROBABILITY)))
-
-    def to_dict(self) -> dict[str, float]:
-        return {"min_reduction": self.min_reduction,
-                "continue_probability": self.continue_probability,
-                "stop_probability": self.stop_probability}
+def rule_of(rule: Any) -> DecisionSpec:
+    """The registered rule from a design's DecisionSpec, a dict, or None (the defaults)."""
+    return rule if isinstance(rule, DecisionSpec) else DecisionSpec(**as_rule_dict(rule))
 
 
 @dataclass(frozen=True)
 class Basis:
-    """Where the probabilities come from and the numbers the reasons quote."""
+    """The rule's two quantities, where they come from, and the numbers the reasons quote."""
 
-    source: str  # "bayesian" | "frequentist"
+    source: str  # "frequentist" | "bayesian"
+    quantity: str  # "confidence" (frequentist) | "probability" (posterior)
+    method: str  # randomization | normal | wild_bootstrap | exact_poisson | interval_fallback | posterior
     scale: str
     estimate: float
     low: float
     high: float
+    interval_level: float  # 1 - alpha, or the HDI probability
     p_any: float
     p_min: float | None
+    mcse: dict[str, float] | None = None
     p_value: float | None = None
     pct_change: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"source": self.source, "scale": self.scale, "estimate": self.estimate,
-                "low": self.low, "high": self.high, "p_any_reduction": self.p_any,
-                "p_min_reduction": self.p_min, "p_value": self.p_value,
-                "pct_change": self.pct_change}
+        return {"source": self.source, "quantity": self.quantity, "method": self.method,
+                "scale": self.scale, "estimate": self.estimate, "low": self.low,
+                "high": self.high, "interval_level": self.interval_level,
+                "p_any_reduction": self.p_any, "p_min_reduction": self.p_min, "mcse": self.mcse,
+                "p_value": self.p_value, "pct_change": self.pct_change}
 
 
 def decide(*, primary: dict[str, Any], bayesian: dict[str, Any] | None,
-           checks: list[Any], registration: str | dict[str, Any],
-           rule: Any) -> dict[str, Any]:
-    """The verdict dict stored in result.json["decision"] (see the module docstring for the rule).
+           checks: list[Any], registration: str | dict[str, Any], rule: Any,
+           alpha: float | None = None, deviations: list[dict[str, Any]] | None = None,
+           diagnosis: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The verdict dict stored in result.json["decision"] (see the module docstring).
 
     `reason` says what decided: "blocked" (see `blocking`), "no_estimate", or "rule" (the
-    verdict follows from `basis` and `rule`).
+    verdict follows from `basis` and `rule`). `alpha`: the design's, for the interval fallback
+    when the primary does not record its own. `diagnosis`: the design's current diagnosis.
     """
-    rule_obj = Rule.of(rule)
+    rule_obj = rule_of(rule)
     reg = _registration(registration)
     check_dicts = [_check(c) for c in checks]
     evidence = evidence_level(design=reg["design"], controlled=reg["controlled"],
                               primary=primary, checks=check_dicts)
-    blocking = blocking_problems(reg, check_dicts, bayesian)
+    blocking = blocking_problems(reg, check_dicts, bayesian, basis=rule_obj.basis)
+    frequentist = frequentist_basis(primary, rule=rule_obj, alpha=alpha)
+    posterior = bayesian_basis(bayesian)
+    chosen, other = (posterior, frequentist) if rule_obj.basis == "bayesian" else \
+        (frequentist, posterior)
     basis = None
     if blocking:
         verdict, reason = "inconclusive", "blocked"
     else:
-        basis = _basis(primary, bayesian, rule_obj)
+        basis = chosen
         if basis is None:
             verdict, reason = "inconclusive", "no_estimate"
         else:
@@ -109,106 +108,132 @@ def decide(*, primary: dict[str, Any], bayesian: dict[str, Any] | None,
         "verdict": verdict,
         "reason": reason,
         "blocking": blocking,
+        "registered_basis": rule_obj.basis,
         "basis": None if basis is None else basis.to_dict(),
-        "rule": rule_obj.to_dict(),
+        "support": _support(other, bayesian, verdict=verdict, reason=reason, rule=rule_obj),
+        "rule": rule_obj.model_dump(),
         "evidence_level": evidence,
+        "deviations": list(deviations or []),
+        "error_rates": error_rates(diagnosis),
     }
 
 
-def classify(*, p_any: float, p_min: float | None, rule: Rule) -> str:
-    """Apply the registered rule to the two probabilities (order matters: continue first)."""
-    if p_min is not None and p_min >= rule.continue_probability:
-        return "continue"
-    if p_any < rule.stop_probability:
-        return "stop"
-    if p_min is not None and p_any >= rule.continue_probability and p_min < 0.5:
-        return "adapt"
-    return "inconclusive"
+# --- the two quantities ----------------------------------------------------------------------
+def bayesian_basis(bayesian: dict[str, Any] | None) -> Basis | None:
+    """Posterior probabilities of a reliable Bayesian fit (None without a usable fit)."""
+    if bayesian is None or not bayesian.get("reliable", False):
+        return None
+    p_any, p_min = bayesian.get("p_any_reduction"), bayesian.get("p_min_reduction")
+    median = bayesian.get("rr_median")
+    if not all_finite(p_any, p_min, median):
+        return None
+    return Basis(source="bayesian", quantity="probability", method="posterior",
+                 scale="rate_ratio", estimate=float(median), low=_float(bayesian.get("hdi_low")),
+                 high=_float(bayesian.get("hdi_high")),
+                 interval_level=float(bayesian.get("hdi_prob") or 1 - defaults.ALPHA),
+                 p_any=float(p_any), p_min=float(p_min), pct_change=100 * (float(median) - 1))
 
 
-# --- probabilities ---------------------------------------------------------------------------
-def _basis(primary: dict[str, Any], bayesian: dict[str, Any] | None, rule: Rule) -> Basis | None:
-    if bayesian is not None:
-        # an unreliable fit was caught as blocking before we get here
-        p_any, p_min = bayesian.get("p_any_reduction"), bayesian.get("p_min_reduction")
-        median = bayesian.get("rr_median")
-        if _finite(p_any, p_min, median):
-            return Basis(source="bayesian", scale="rate_ratio", estimate=float(median),
-                         low=_float(bayesian.get("hdi_low")), high=_float(bayesian.get("hdi_high")),
-                         p_any=float(p_any), p_min=float(p_min),
-                         pct_change=100 * (float(median) - 1))
-    return frequentist_probabilities(primary, min_reduction=rule.min_reduction)
+def frequentist_basis(primary: dict[str, Any], *, rule: Any,
+                      alpha: float | None = None) -> Basis | None:
+    """The primary analysis' confidence of any and of the minimum reduction.
 
-
-def frequentist_probabilities(primary: dict[str, Any], *, min_reduction: float,
-                              alpha: float = defaults.ALPHA) -> Basis | None:
-    """P_any and P_min from the reported interval read as a confidence distribution."""
+    From `primary["confidence"]` (the analysis' own inference); only when that is missing, from
+    the reported interval (`estimators.confidence.interval_confidence`, method
+    `interval_fallback`) at the design's alpha.
+    """
+    rule_obj = rule_of(rule)
     est, lo, hi = (primary.get(k) for k in ("estimate", "ci_low", "ci_high"))
+    if not all_finite(est):
+        return None
+    level_alpha = _alpha(primary, alpha)
     scale = primary.get("scale", "rate_ratio")
-    se = primary.get("std_error")
-    if not _finite(est):
+    conf = primary.get("confidence")
+    if not (conf and all_finite(conf.get("any_reduction"))):
+        conf = interval_confidence(estimate=est, low=lo, high=hi, scale=scale, alpha=level_alpha,
+                                   thresholds=_fallback_thresholds(primary, scale, rule_obj))
+    if conf is None:
         return None
-    z = norm.ppf(1 - alpha / 2)
-    if scale == "rate_ratio":
-        if est <= 0:
-            return None
-        centre = math.log(est)
-        sides = _half_widths(centre, lo, hi, z, se, transform=math.log)
-        threshold_any, threshold_min = 0.0, math.log(1 - min_reduction)
-    else:
-        centre = float(est)
-        sides = _half_widths(centre, lo, hi, z, se, transform=float)
-        pct = primary.get("pct_change")
-        # the counterfactual mean is estimate / (pct_change / 100): min_reduction is relative to it
-        baseline = centre / (pct / 100) if _finite(pct) and pct != 0 else None
-        threshold_any = 0.0
-        threshold_min = -min_reduction * abs(baseline) if baseline is not None else None
-    if sides is None:
+    p_min = conf.get("min_reduction")
+    return Basis(source="frequentist", quantity="confidence", method=str(conf.get("method")),
+                 scale=scale, estimate=float(est), low=_float(lo), high=_float(hi),
+                 interval_level=1 - level_alpha, p_any=float(conf["any_reduction"]),
+                 p_min=None if p_min is None else float(p_min), mcse=conf.get("mcse"),
+                 p_value=primary.get("p_value"), pct_change=primary.get("pct_change"))
+
+
+def _fallback_thresholds(primary: dict[str, Any], scale: str,
+                         rule: DecisionSpec) -> dict[str, float | None]:
+    # linear: the counterfactual mean is estimate / (pct_change / 100)
+    est, pct = primary.get("estimate"), primary.get("pct_change")
+    cf_mean = est / (pct / 100) if all_finite(est, pct) and pct != 0 else None
+    return rule_thresholds(scale=scale, min_reduction=rule.min_reduction,
+                           counterfactual_mean=cf_mean)
+
+
+def _alpha(primary: dict[str, Any], alpha: float | None) -> float:
+    if alpha is not None:
+        return float(alpha)
+    return float(primary["alpha"]) if all_finite(primary.get("alpha")) else defaults.ALPHA
+
+
+def _support(other: Basis | None, bayesian: dict[str, Any] | None, *, verdict: str,
+             reason: str, rule: DecisionSpec) -> dict[str, Any] | None:
+    """What the analysis that is not the basis would give, as a code and its numbers."""
+    if other is None:
+        if rule.basis == "primary" and bayesian is not None and not bayesian.get("reliable"):
+            return {"source": "bayesian", "code": "support_unreliable",
+                    "detail": bayesian.get("reliability_reason") or "diagnostics failed"}
         return None
-    p_any = _prob_below(threshold_any, centre, sides)
-    p_min = None if threshold_min is None else _prob_below(threshold_min, centre, sides)
-    return Basis(source="frequentist", scale=scale, estimate=float(est), low=_float(lo),
-                 high=_float(hi), p_any=p_any, p_min=p_min, p_value=primary.get("p_value"),
-                 pct_change=primary.get("pct_change"))
+    category = classify(p_any=other.p_any, p_min=other.p_min, rule=rule)
+    # compared only when the rule decided (a blocked verdict is no category to compare with)
+    code = None if reason != "rule" else \
+        "support_agrees" if category == verdict else "support_differs"
+    return {"source": other.source, "quantity": other.quantity, "verdict": category,
+            "code": code, "p_any_reduction": other.p_any, "p_min_reduction": other.p_min,
+            "estimate": other.estimate, "low": other.low, "high": other.high,
+            "interval_level": other.interval_level}
 
 
-def _half_widths(centre, lo, hi, z, se, *, transform) -> tuple[float, float] | None:
-    # (lower-side sd, upper-side sd); from the interval when it is there, else from std_error
-    try:
-        if _finite(lo, hi) and (transform is float or (lo > 0 and hi > 0)):
-            low_sd = (centre - transform(lo)) / z
-            high_sd = (transform(hi) - centre) / z
-            if low_sd > 0 and high_sd > 0:
-                return low_sd, high_sd
-    except ValueError:
-        pass
-    if _finite(se) and se > 0:
-        return float(se), float(se)
-    return None
+def error_rates(diagnosis: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The rule's error rates from the design diagnosis, for the verdict's explanation."""
+    oc = (diagnosis or {}).get("operating_characteristics")
+    if not oc:
+        return None
+    rows = {row["scenario"]: row for row in oc.get("scenarios", [])}
+    if "no_effect" not in rows or "expected" not in rows:
+        return None
+    return {"sims": oc.get("sims"), "basis": oc.get("basis"),
+            "basis_simulated": oc.get("basis_simulated"),
+            "expected_reduction": rows["expected"]["reduction"],
+            "continue_at_no_effect": _rate(rows["no_effect"], "continue"),
+            "stop_at_expected": _rate(rows["expected"], "stop"),
+            "diagnosis_sha256": (diagnosis or {}).get("sha256")}
 
 
-def _prob_below(threshold: float, centre: float, sides: tuple[float, float]) -> float:
-    sd = sides[1] if threshold >= centre else sides[0]
-    return float(norm.cdf((threshold - centre) / sd))
+def _rate(row: dict[str, Any], verdict: str) -> dict[str, Any]:
+    return {"value": row["rates"][verdict], "mcse": row["mcse"][verdict]}
 
 
 # --- blocking problems -----------------------------------------------------------------------
 def blocking_problems(reg: dict[str, Any], checks: list[dict[str, Any]],
-                      bayesian: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """What stops the rule from deciding, as codes with their details."""
+                      bayesian: dict[str, Any] | None, *,
+                      basis: str = defaults.DECISION_BASIS) -> list[dict[str, Any]]:
+    """What stops the rule from deciding, as codes with their details. An unreliable Bayesian
+    fit blocks only when the Bayesian model is the registered basis (else it is support)."""
     found: list[dict[str, Any]] = []
     if reg["status"] == "exploratory":
         found.append({"code": "exploratory"})
     if reg["matches"] is False:
         found.append({"code": "registration_mismatch"})
     unreliable = bayesian is not None and not bayesian.get("reliable", False)
-    if unreliable:
+    if unreliable and basis == "bayesian":
         found.append({"code": "bayesian_unreliable",
                       "detail": bayesian.get("reliability_reason") or "diagnostics failed"})
     for check in checks:
         if check["blocking"] and check["status"] == "fail":
-            if unreliable and check["kind"] == "bayesian_reliability":
-                continue  # already said above
+            if check["kind"] == "bayesian_reliability" and (unreliable or basis != "bayesian"):
+                continue  # already said above, or the fit is support only
             found.append({"code": "check_failed", "check": check["name"], "kind": check["kind"],
                           "detail": check["detail"]})
     return found
@@ -253,9 +278,5 @@ def _check(check: Any) -> dict[str, Any]:
             "blocking": bool(data.get("blocking", False))}
 
 
-def _finite(*values: Any) -> bool:
-    return all(isinstance(v, int | float) and math.isfinite(v) for v in values)
-
-
 def _float(value: Any) -> float:
-    return float(value) if _finite(value) else math.nan
+    return float(value) if all_finite(value) else math.nan

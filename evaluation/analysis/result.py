@@ -53,6 +53,8 @@ class AnalysisResult:
     registration_timing: str | None = None
     # the ledger head the analysis ran under: {"head_sha256", "length"} (`registry verify` checks it)
     ledger: dict[str, Any] = field(default_factory=dict)
+    # evaluation.method.method_version(): the method settings (package versions: `software`)
+    method_version: str | None = None
 
     def tidy(self) -> pd.DataFrame:
         return self.estimates.copy()
@@ -75,6 +77,7 @@ class AnalysisResult:
             "data_sha256": self.data_sha256,
             "registration": self.registration,
             "data_cutoff": self.data_cutoff,
+            "method_version": self.method_version,
             "primary": self.primary,
             "checks": [c.to_dict() for c in self.checks],
             "software": self.software,

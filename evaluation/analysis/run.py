@@ -26,6 +26,7 @@ from evaluation.errors import AnalysisError, DesignError, RegistryError
 from evaluation.estimators.core import estimate
 from evaluation.estimators.prepared import PreparedData
 from evaluation.files import clean, replaced_folder
+from evaluation.method import method_version
 from evaluation.registry.control_pool import ControlPool, control_pool
 from evaluation.registry.ledger import head, read_entries, self_sha256
 from evaluation.registry.registration import pre_period_sha256
@@ -148,17 +149,21 @@ def analyse(design: str | os.PathLike | Design, *, exploratory: bool = False,
 
             fitted = fit_bayesian(data, frequentist=output)
             bayesian_summary, idata = fitted.summary, fitted.idata
-            checks.extend(bayesian_checks(bayesian_summary))
+            checks.extend(bayesian_checks(bayesian_summary, basis=design_obj.decision.basis))
             advance()
 
     from evaluation.analysis.decision import decide
+    from evaluation.design.diagnosis_file import current_diagnosis
 
     primary = dict(output.primary)
+    current_method = method_version()
     decision = decide(
         primary=primary, bayesian=bayesian_summary, checks=[c.to_dict() for c in checks],
         registration={"status": label, "matches": registration.matches, "design": design_obj.design,
                       "controlled": bool(data.control_units)},
-        rule=design_obj.decision.model_dump(),
+        rule=design_obj.decision, alpha=design_obj.analysis.alpha,
+        deviations=method_deviations(registration.latest, current_method),
+        diagnosis=current_diagnosis(ws, design_obj),
     )
     result = AnalysisResult(
         id=design_obj.id, design=design_obj.design, design_sha256=design_obj.sha256,
@@ -167,6 +172,7 @@ def analyse(design: str | os.PathLike | Design, *, exploratory: bool = False,
         software=software_versions(), series=output.series, event_study=output.event_study,
         extras=output.extras, bayesian=bayesian_summary, decision=decision,
         context=_context(design_obj, data, registration, pool, source),
+        method_version=current_method,
         data_version=source.data_version,
         registration_timing=None if exploratory else registration.timing,
         ledger=head(entries).to_dict(),
@@ -183,6 +189,18 @@ def analyse(design: str | os.PathLike | Design, *, exploratory: bool = False,
             _copy_diagnosis(ws, design_obj, folder,
                             attached=None if exploratory else registration.diagnosis_sha256)
     return result
+
+
+def method_deviations(entry: dict[str, Any] | None, current: str) -> list[dict[str, Any]]:
+    """A deviation when the analysis runs under another method version than its registration
+    recorded (or the registration recorded none: registered before method versions existed)."""
+    if entry is None:
+        return []
+    registered = entry.get("method_version")
+    if registered == current:
+        return []
+    code = "method_version_changed" if registered else "method_version_unrecorded"
+    return [{"code": code, "registered": registered, "current": current}]
 
 
 def _source(design: Design, ws: Workspace, *, db: str | os.PathLike | None,

@@ -1,4 +1,5 @@
-"""CLI commands: diagnose (power, minimum detectable effect, false positives, coverage)."""
+"""CLI commands: diagnose (power, minimum detectable effect, false positives, coverage, and the
+decision rule's error rates)."""
 
 from __future__ import annotations
 
@@ -57,6 +58,63 @@ def curve_lines(diagnosis: dict[str, Any]) -> list[str]:
     return lines
 
 
+SCENARIO_LABELS = {"no_effect": "no effect", "min_reduction": "{r:.0%} reduction (minimum)",
+                   "expected": "{r:.0%} reduction (hoped for)"}
+PROBLEM_TEXT = {
+    "continue_at_no_effect": "continues a useless intervention",
+    "adapt_at_no_effect": "says adapt for a useless intervention",
+    "stop_at_min_reduction": "stops an intervention with the minimum reduction",
+    "stop_at_expected": "stops an intervention with the hoped-for reduction",
+    "continue_at_expected": "continues an intervention with the hoped-for reduction",
+}
+
+
+def rule_lines(diagnosis: dict[str, Any]) -> list[str]:
+    """The decision rule's error rates, a calibrated analysis' beside them, and one warning line
+    per rate worse than that reference (+ 2 Monte Carlo errors)."""
+    oc = diagnosis.get("operating_characteristics")
+    if not oc:
+        return []
+    lines = [f"  the rule's verdicts (basis: {oc['basis']}; share of {oc['sims']} simulations, "
+             "Monte Carlo error; [calibrated analysis of the same precision]):",
+             "    scenario                      continue        adapt           stop            "
+             "inconclusive"]
+    for row in oc["scenarios"]:
+        name = SCENARIO_LABELS[row["scenario"]].format(r=row["reduction"])
+        cells = []
+        for verdict in ("continue", "adapt", "stop", "inconclusive"):
+            ref = row["reference"]
+            shown = f"{row['rates'][verdict]:.0%} ({row['mcse'][verdict]:.0%})"
+            shown += f" [{ref[verdict]:.0%}]" if ref else ""
+            cells.append(f"{shown:<15}")
+        lines.append(f"    {name:<29} " + " ".join(cells).rstrip())
+    size, coverage = oc["size"], oc["coverage"]
+    cover = "-" if coverage["value"] is None else f"{coverage['value']:.1%} ({coverage['mcse']:.1%})"
+    lines.append(f"  test size at alpha {size['reference']:g}: {size['value']:.1%} "
+                 f"({size['mcse']:.1%}); interval coverage at no effect: {cover} "
+                 f"[{coverage['reference']:.0%}]")
+    if not oc["basis_simulated"]:
+        lines.append("  warning: decision.basis is bayesian, but these are the primary analysis' "
+                     "error rates: the Bayesian model is not simulated (a fit per data set)")
+    lines.extend(f"  warning: {problem_text(p)}" for p in oc["problems"])
+    return lines
+
+
+def problem_text(problem: dict[str, Any]) -> str:
+    """One line for a rate worse than a calibrated analysis would give."""
+    code, value, ref = problem["code"], problem["value"], problem["reference"]
+    if code == "size":
+        what = "the test rejects a true null"
+    elif code == "coverage":
+        what = "the interval covers the truth"
+    else:
+        what = f"the rule {PROBLEM_TEXT[code]}"
+    return (f"{what} in {value:.1%} of simulations; a calibrated analysis: {ref:.1%} "
+            f"({'above' if problem['worse'] == 'higher' else 'below'} its limit "
+            f"{problem['limit']:.1%} = reference {'+' if problem['worse'] == 'higher' else '-'} "
+            "2 Monte Carlo errors)")
+
+
 def register(cli: click.Group) -> None:
     """Attach this module's commands to the main group."""
 
@@ -78,7 +136,9 @@ def register(cli: click.Group) -> None:
                      workers: int, scheduler: str | None, db: str | None) -> None:
         """Can the design in FILE see the effect it decides on? Simulates on the history before the
         start: power at decision.min_reduction, the power curve, the minimum detectable reduction,
-        the false-positive rate, bias and coverage. Saves designs/ID.diagnosis.json."""
+        the false-positive rate, bias and coverage, and how often the decision rule continues,
+        adapts or stops at no effect, the minimum and the hoped-for reduction (a warning for each
+        rate worse than a calibrated analysis). Saves designs/ID.diagnosis.json."""
         from evaluation.cli.context import design_file, shown
         from evaluation.design.model import load_design
         from evaluation.diagnose import diagnose, parse_effects, write_diagnosis
@@ -94,7 +154,7 @@ def register(cli: click.Group) -> None:
         if as_json:
             click.echo(json.dumps(diagnosis, indent=2, sort_keys=True, ensure_ascii=False))
             return
-        for line in [*summary_lines(diagnosis), *curve_lines(diagnosis)]:
+        for line in [*summary_lines(diagnosis), *curve_lines(diagnosis), *rule_lines(diagnosis)]:
             click.echo(line)
         click.echo(f"saved {shown(Path(saved))} (sha256 {diagnosis['sha256'][:12]}); "
                    f"`evaluation register` records it when the design is unchanged")

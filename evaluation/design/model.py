@@ -27,6 +27,7 @@ from pydantic import (
 )
 
 from evaluation import defaults
+from evaluation.design.decision_rule import DecisionSpec, basis_problem
 from evaluation.design.yaml_loader import load_yaml
 from evaluation.errors import DesignError
 
@@ -170,12 +171,6 @@ class AnalysisSpec(_Frozen):
         return value
 
 
-class DecisionSpec(_Frozen):
-    min_reduction: float = Field(default=defaults.MIN_REDUCTION, ge=0, lt=1)
-    continue_probability: float = Field(default=defaults.CONTINUE_PROBABILITY, gt=0, lt=1)
-    stop_probability: float = Field(default=defaults.STOP_PROBABILITY, gt=0, lt=1)
-
-
 class Design(_Frozen):
     id: str
     title: str
@@ -213,6 +208,9 @@ class Design(_Frozen):
             both = sorted(set(self.controls) & set(self.treatment.units))
             if both:
                 raise ValueError(f"controls: unit(s) {', '.join(both)} are also treated; a unit is either treated or control")
+        problem = basis_problem(basis=self.decision.basis, bayesian=self.analysis.bayesian)
+        if problem:
+            raise ValueError(problem)
         if self.data.from_store and self.treatment.start_column is not None:
             raise ValueError("treatment.start_column: only for a panel file; with source: store give treatment.start")
         start = self.treatment.first_start if self.treatment.start is not None else None

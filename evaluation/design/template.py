@@ -98,12 +98,14 @@ def design_template(design_id: str, *, kind: str) -> str:
         + _line(f"trend: {_yaml_bool(defaults.TREND)}", "a linear trend per unit / series", indent=2)
         + _line(f"seasonality: {defaults.SEASONALITY}", "Fourier pairs for the yearly cycle (0 = none)", indent=2)
         + _line(f"event_window: [{lead}, {lag}]", "periods before / after the start in the event study", indent=2)
-        + _line(f"bayesian: {_yaml_bool(defaults.BAYESIAN)}", "also report P(reduction >= min_reduction)", indent=2)
+        + _line(f"bayesian: {_yaml_bool(defaults.BAYESIAN)}", "also fit the Bayesian model (support, or the decision basis)", indent=2)
         + _line(f"alpha: {defaults.ALPHA}", indent=2)
         + _line(f"seed: {defaults.SEED}", "fixed seed: the same design gives the same numbers", indent=2)
         + "\n# The decision rule, fixed before the results are known.\n"
         + "decision:\n"
+        + _line(f"basis: {defaults.DECISION_BASIS}", "primary (the analysis above) | bayesian (needs bayesian: true)", indent=2)
         + _line(f"min_reduction: {defaults.MIN_REDUCTION}", "the smallest reduction worth continuing for", indent=2)
-        + _line(f"continue_probability: {defaults.CONTINUE_PROBABILITY}", "continue when P(reduction >= min_reduction) >= this", indent=2)
+        + _line(f"expected_reduction: {defaults.EXPECTED_REDUCTION}", "the reduction hoped for (diagnosis: error rates there)", indent=2)
+        + _line(f"continue_probability: {defaults.CONTINUE_PROBABILITY}", "continue when the confidence in a reduction >= min_reduction is at least this", indent=2)
         + _line(f"stop_probability: {defaults.STOP_PROBABILITY}", "stop when it is below this", indent=2)
     )

@@ -4,7 +4,10 @@
 re-times the design inside that history (a placebo post period of the registered length, see
 `simulate.placebo_history`), fits the null model there, simulates outcomes with and without known
 effects, runs the registered primary analysis on each (`primary`), and summarises power, the
-minimum detectable reduction, the false-positive rate, bias and coverage (`diagnosands`).
+minimum detectable reduction, the false-positive rate, bias and coverage (`diagnosands`), and the
+decision rule's operating characteristics: how often it continues, adapts, stops or stays
+inconclusive at no effect, at the minimum and at the hoped-for reduction, against an exactly
+calibrated analysis of the same precision (`operating`; every rate worse than that is a problem).
 
 The diagnosis is a JSON-ready dict, deterministic for the design seed, saved as
 designs/<id>.diagnosis.json with the design hash and a SHA-256 of its own content; `evaluation
@@ -13,33 +16,37 @@ register` records that hash when the diagnosis matches the design being register
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from evaluation import defaults
+from evaluation.design.diagnosis_file import (
+    content_sha256,
+    current_diagnosis,
+    diagnosis_path,
+    read_diagnosis,
+    write_diagnosis,
+)
 from evaluation.design.model import Design, load_design
 from evaluation.diagnose.diagnosands import minimum_detectable_reduction, summarise_effect
+from evaluation.diagnose.operating import operating_characteristics
 from evaluation.diagnose.runner import SimulationTask, run_simulations
 from evaluation.errors import DesignError, EvaluationError
 from evaluation.estimators.core import PrimaryAnalysis
 from evaluation.estimators.did import choose_inference
 from evaluation.estimators.did.staggered import resolve_estimator
 from evaluation.estimators.prepared import PreparedData
-from evaluation.files import clean, frame_sha256, write_text_atomic
-from evaluation.registry.ledger import self_sha256
-from evaluation.simulation.null_model import NullModel, Placebo, fit_null_model, placebo_history
+from evaluation.files import clean, frame_sha256
+from evaluation.simulation.model import PanelModel
+from evaluation.simulation.null_model import Placebo, fit_null_model, placebo_history
 from evaluation.workspace import Workspace
 
 __all__ = ["diagnose", "diagnose_prepared", "diagnosis_path", "current_diagnosis",
-           "write_diagnosis", "content_sha256", "parse_effects"]
-
-DIAGNOSIS_SUFFIX = ".diagnosis.json"
+           "read_diagnosis", "write_diagnosis", "content_sha256", "parse_effects"]
 COVERAGE_METHODS = {
     "randomization": "randomization test of the sharp null at the true effect does not reject "
                      "(one null fit; equals 'the test-inversion interval contains the truth')",
@@ -82,7 +89,8 @@ def diagnose_prepared(data: PreparedData, *, sims: int = defaults.DIAGNOSE_SIMS,
     placebo = placebo_history(data)
     null = fit_null_model(placebo)
     wanted = parse_effects(effects)
-    all_effects = tuple(sorted({0.0, *wanted, -design.decision.min_reduction}))
+    rule = design.decision
+    all_effects = tuple(sorted({0.0, *wanted, -rule.min_reduction, -rule.expected_reduction}))
     truths = tuple(true_effect(placebo, null, effect) for effect in all_effects)
     analysis = PrimaryAnalysis(placebo.data)
     task = SimulationTask(analysis=analysis, null=null, effects=all_effects, truths=truths)
@@ -98,6 +106,9 @@ def diagnose_prepared(data: PreparedData, *, sims: int = defaults.DIAGNOSE_SIMS,
     null_row = next(r for r in rows if r["effect"] == 0.0)
     largest = max(-e for e in all_effects)
     answerable = mdr is not None and mdr <= design.decision.min_reduction
+    operating = operating_characteristics(
+        values=values, rows=rows, effects=all_effects, rule=rule, alpha=spec.alpha,
+        threshold_min=true_effect(placebo, null, -rule.min_reduction))
     diagnosis = {
         "id": design.id,
         "design_sha256": design.sha256,
@@ -112,6 +123,7 @@ def diagnose_prepared(data: PreparedData, *, sims: int = defaults.DIAGNOSE_SIMS,
         "power_at_min_reduction": {"power": at_min["power"], "mcse": at_min["power_mcse"]},
         "false_positive_rate": {"value": null_row["false_positive_rate"],
                                 "mcse": null_row["false_positive_mcse"]},
+        "operating_characteristics": operating,
         "minimum_detectable_reduction": mdr,
         "minimum_detectable_text": (f"{mdr:.0%}" if mdr is not None
                                     else f"above {largest:.0%}"),
@@ -144,7 +156,7 @@ def parse_effects(effects: Sequence[float] | str) -> tuple[float, ...]:
     return out
 
 
-def true_effect(placebo: Placebo, null: NullModel, effect: float) -> float:
+def true_effect(placebo: Placebo, null: PanelModel, effect: float) -> float:
     """The estimand the primary analysis targets when the means are multiplied by 1 + effect."""
     if null.count:
         return math.log1p(effect)
@@ -225,42 +237,3 @@ def suggestions(data: PreparedData, placebo: Placebo) -> list[str]:
                           f"assignments, so its p-value can never fall below "
                           f"{design.analysis.alpha}: add control units")
     return out
-
-
-# --- the file beside the design ----------------------------------------------------------------
-def content_sha256(diagnosis: dict[str, Any]) -> str:
-    """SHA-256 of the diagnosis' canonical JSON without its own `sha256` field."""
-    return self_sha256(diagnosis, "sha256")
-
-
-def diagnosis_path(workspace: Workspace, design_id: str) -> Path:
-    return workspace.designs / f"{design_id}{DIAGNOSIS_SUFFIX}"
-
-
-def write_diagnosis(diagnosis: dict[str, Any], workspace: Workspace) -> Path:
-    path = diagnosis_path(workspace, diagnosis["id"])
-    text = json.dumps(diagnosis, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
-    write_text_atomic(path, text)
-    return path
-
-
-def read_diagnosis(workspace: Workspace, design_id: str) -> dict[str, Any] | None:
-    """The saved diagnosis of `design_id`, or None when there is none or it is not intact."""
-    path = diagnosis_path(workspace, design_id)
-    if not path.exists():
-        return None
-    try:
-        diagnosis = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return None
-    if not isinstance(diagnosis, dict) or diagnosis.get("sha256") != content_sha256(diagnosis):
-        return None  # edited by hand or truncated: not evidence of anything
-    return diagnosis
-
-
-def current_diagnosis(workspace: Workspace, design: Design) -> dict[str, Any] | None:
-    """The saved diagnosis when it is intact and was made for exactly this design (hash)."""
-    diagnosis = read_diagnosis(workspace, design.id)
-    if diagnosis is None or diagnosis.get("design_sha256") != design.sha256:
-        return None
-    return diagnosis

@@ -16,13 +16,15 @@ from typing import Any
 
 import numpy as np
 
-# Columns of the per-simulation outcome array (sims x effects x OUTCOME_FIELDS).
-OUTCOME_FIELDS = ("estimate", "p_value", "covered", "failed")
+# Columns of the per-simulation outcome array (sims x effects x OUTCOME_FIELDS); conf_any and
+# conf_min are the decision rule's two quantities (see `diagnose.operating`).
+OUTCOME_FIELDS = ("estimate", "p_value", "covered", "failed", "conf_any", "conf_min")
 
 
 def summarise_effect(values: np.ndarray, *, effect: float, truth: float, alpha: float) -> dict[str, Any]:
-    """Diagnosands of one effect size; `values` is (n_sims, len(OUTCOME_FIELDS))."""
-    estimate, p, covered, failed = (values[:, i] for i in range(len(OUTCOME_FIELDS)))
+    """Diagnosands of one effect size; `values` is (n_sims, len(OUTCOME_FIELDS)) (the first four
+    columns are enough)."""
+    estimate, p, covered, failed = (values[:, i] for i in range(4))
     n = len(values)
     ok = failed == 0
     reject = ok & (p < alpha)

@@ -17,7 +17,7 @@ import numpy as np
 from evaluation.diagnose.diagnosands import OUTCOME_FIELDS
 from evaluation.estimators.core import PrimaryAnalysis
 from evaluation.progress import progress_bar
-from evaluation.simulation.null_model import NullModel
+from evaluation.simulation.model import PanelModel
 
 # Simulations per task: large enough to amortise shipping the model to a worker, small enough
 # to keep every core busy and the progress bar moving.
@@ -30,7 +30,7 @@ class SimulationTask:
     """Everything a worker needs: the null model and the primary analysis of the placebo data."""
 
     analysis: PrimaryAnalysis
-    null: NullModel
+    null: PanelModel
     effects: tuple[float, ...]
     truths: tuple[float, ...]  # the true estimand per effect (log RR, or difference)
 
@@ -45,7 +45,7 @@ class SimulationTask:
                 if result.error is not None:
                     errors[result.error] = errors.get(result.error, 0) + 1
                 out[i, j] = (result.estimate, result.p_value, float(result.covered),
-                             float(result.error is not None))
+                             float(result.error is not None), result.conf_any, result.conf_min)
         return out, errors
 
 

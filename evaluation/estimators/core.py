@@ -32,16 +32,25 @@ def estimate(data: PreparedData, *, neighbours: pd.DataFrame | None = None) -> E
 
 @dataclass(frozen=True)
 class PrimaryOutcome:
-    """One primary analysis: estimate (log RR, or difference for linear), p-value, coverage."""
+    """One primary analysis: estimate (log RR, or difference for linear), p-value, coverage, and
+    the decision rule's confidence of any / of the minimum reduction (estimators.confidence)."""
 
     estimate: float
     p_value: float
     covered: bool
+    conf_any: float = math.nan
+    conf_min: float = math.nan
     error: str | None = None  # the analysis could not be run on this data set (e.g. no events)
 
 
 def failed(message: str) -> PrimaryOutcome:
     return PrimaryOutcome(estimate=math.nan, p_value=math.nan, covered=False, error=message)
+
+
+def _rule_quantities(confidence: dict | None) -> dict[str, float]:
+    conf = confidence or {}
+    values = {"conf_any": conf.get("any_reduction"), "conf_min": conf.get("min_reduction")}
+    return {k: math.nan if v is None else float(v) for k, v in values.items()}
 
 
 def primary_outcome(data: PreparedData, *, truth: float) -> PrimaryOutcome:
@@ -50,11 +59,12 @@ def primary_outcome(data: PreparedData, *, truth: float) -> PrimaryOutcome:
         if data.design.design == "its":
             fit = its.fit_primary(data)
             return PrimaryOutcome(estimate=fit.level.coef, p_value=fit.level.p_value,
-                                  covered=fit.covers(truth))
+                                  covered=fit.covers(truth), **_rule_quantities(fit.confidence))
         primary = did.fit_primary(data, interval=False)
         return PrimaryOutcome(estimate=float(primary.summary["beta"]),
                               p_value=float(primary.summary["p_value"]),
-                              covered=primary.covers(truth))
+                              covered=primary.covers(truth),
+                              **_rule_quantities(primary.summary.get("confidence")))
     except EvaluationError as exc:  # the registered analysis would stop on these data too
         return failed(str(exc).split(";")[0])
 
@@ -72,7 +82,8 @@ class PrimaryAnalysis:
             try:
                 fast = self.fast.outcome(y, truth=truth)
                 return PrimaryOutcome(estimate=fast.estimate, p_value=fast.p_value,
-                                      covered=fast.covered)
+                                      covered=fast.covered, conf_any=fast.conf_any,
+                                      conf_min=fast.conf_min)
             except EvaluationError as exc:
                 return failed(str(exc).split(";")[0])
             except NotConverged:

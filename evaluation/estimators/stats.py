@@ -12,10 +12,10 @@ import math
 import numpy as np
 from scipy import stats
 
+from evaluation import defaults
+
 COUNT_MODELS: tuple[str, ...] = ("poisson", "quasi_poisson", "negative_binomial")
-# Convergence tolerance of the iteratively reweighted least-squares fits (pyfixest fepois); the
-# published reproductions (castle doctrine, Sicily) agree to the digits shown at this tolerance.
-IRLS_TOL = 1e-10
+IRLS_TOL = defaults.IRLS_TOL  # convergence of the IRLS fits (pyfixest fepois)
 
 
 def is_count(model: str) -> bool:

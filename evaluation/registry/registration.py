@@ -20,6 +20,7 @@ from evaluation.data.periods import period_json, to_period
 from evaluation.design.model import Design, design_diff
 from evaluation.errors import RegistryError
 from evaluation.files import frame_sha256
+from evaluation.method import method_version
 from evaluation.registry.control_pool import treated_by_registered
 from evaluation.registry.ledger import (
     Head,
@@ -149,7 +150,7 @@ def register(design: Design, *, workspace: Workspace, by: str, source: Any,
         return {
             "kind": "registration", "id": design.id, "design_sha256": design.sha256,
             "timestamp": stamp["timestamp"], "registrant": by, **facts, "timing": stamp["timing"],
-            "diagnosis_sha256": diagnosis_sha256,
+            "diagnosis_sha256": diagnosis_sha256, "method_version": method_version(),
             "treated_elsewhere": {k: list(v) for k, v in treated_by_registered(entries, design).items()},
             "design": design.canonical,
         }
@@ -192,6 +193,7 @@ def amend(design: Design, *, workspace: Workspace, by: str, reason: str, source:
             "timestamp": stamp["timestamp"], "registrant": by, "reason": reason,
             "diff": design_diff(latest.get("design") or {}, design.canonical), **facts,
             "timing": stamp["timing"], "diagnosis_sha256": diagnosis_sha256,
+            "method_version": method_version(),
             "previous_diagnosis_sha256": latest.get("diagnosis_sha256"),
             "design": design.canonical,
         }

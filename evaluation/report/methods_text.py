@@ -55,8 +55,8 @@ HAC-standaardfouten. Welke methode is gebruikt staat bij elk effect.
 
 Per interventie zijn vooraf drie getallen vastgelegd: de minimale daling (standaard 10%), de kans
 die nodig is om door te zetten (standaard 80%) en de kansgrens om te stoppen (standaard 50%). Met
-P(daling) = de kans op enige daling (rate ratio onder 1) en P(minimaal) = de kans op minstens de
-minimale daling geldt, in deze volgorde:
+P(daling) = de kans op (of, uit de hoofdanalyse, het vertrouwen in) enige daling (rate ratio onder
+1) en P(minimaal) = die op minstens de minimale daling geldt, in deze volgorde:
 
 | Oordeel | Wanneer |
 |---|---|
@@ -65,18 +65,32 @@ minimale daling geldt, in deze volgorde:
 | aanpassen | P(daling) is minstens de kans die nodig is om door te zetten, maar P(minimaal) is kleiner dan 50%: er is vrijwel zeker een daling, maar waarschijnlijk kleiner dan het minimum |
 | nog niet te zeggen | alle andere gevallen, bijvoorbeeld P(minimaal) tussen 50% en de doorzetgrens |
 
-**Kansen zonder Bayesiaanse analyse.** Dan lezen we het 95%-betrouwbaarheidsinterval als
-verdeling: normaal op de logaritme van de rate ratio, gecentreerd op de schatting, met aan elke
-kant de breedte van die kant van het interval. Zo betekent "de bovengrens van het 95%-interval ligt
-onder 0,90" precies dat P(minimaal) groter is dan 97,5%, en "de schatting ligt boven 1" dat
-P(daling) kleiner is dan 50% (met de standaard stopgrens: stoppen). Doorzetten met de
-standaardgrens van 80% betekent: de bovengrens van het eenzijdige 80%-interval ligt onder 0,90.
-Bij een verschil (lineair model) gebeurt hetzelfde op de gewone schaal, met de minimale daling als
-deel van het contrafeitelijke gemiddelde.
+**Beslisgrond.** Elk ontwerp legt vooraf vast welke analyse de twee getallen levert
+(`decision.basis`): de hoofdanalyse (standaard) of het Bayesiaanse model. De andere analyse, als
+die is uitgevoerd, ondersteunt alleen: geeft zij een ander oordeel, dan staat dat in één zin bij
+het oordeel, maar het oordeel volgt de vastgelegde beslisgrond.
+
+**Vertrouwen uit de hoofdanalyse.** Is de hoofdanalyse de beslisgrond, dan zijn de twee getallen
+*vertrouwen*, geen kansen: ze komen uit dezelfde toets als het interval, eenzijdig gelezen bij
+een rate ratio van 1 en van 1 min de minimale daling. Bij randomisatie-inferentie is dat de
+eenzijdige mid-p-waarde van die toets over dezelfde herverdelingen (met de Monte-Carlofout als
+ze getrokken zijn); bij modelgebaseerde, clustergecorrigeerde of HAC-fouten de geschatte normale
+verdeling op de logaritme van de rate ratio; bij de wild bootstrap de bootstrapverdeling. Zo
+betekent "de bovengrens van het (1 - alpha)-interval ligt onder 0,90" dat het vertrouwen in de
+minimale daling groter is dan 1 - alpha/2. De alpha van het ontwerp bepaalt elk interval en zijn
+label (alpha 0,10: 90%-BI). Bij een verschil (lineair model) geldt de minimale daling als deel van
+het contrafeitelijke gemiddelde.
+
+**Foutkansen van de regel.** De ontwerpdiagnose (`evaluation diagnose`) simuleert het ontwerp op
+de eigen geschiedenis vóór de start en telt hoe vaak de regel doorzet, aanpast, stopt of niets
+zegt bij geen effect, bij de minimale en bij de verhoopte daling, naast wat een exact
+gekalibreerde analyse met dezelfde precisie zou geven. Het oordeel noemt die foutkansen wanneer
+er een actuele diagnose is.
 
 **Altijd *nog niet te zeggen*** bij een verkennende analyse, een ontwerp dat afwijkt van de
-registratie, een mislukte blokkerende controle of een onbetrouwbaar Bayesiaans model: dan wordt
-er nooit stilzwijgend doorgezet.
+registratie, een mislukte blokkerende controle of een onbetrouwbaar Bayesiaans model als dat de
+beslisgrond is: dan wordt er nooit stilzwijgend doorgezet. Een analyse met een andere
+methodeversie dan geregistreerd wordt als afwijking vermeld.
 
 **Bewijskracht.** We geven het niveau op de Maryland Scientific Methods Scale (1-5) van het ontwerp
 zoals uitgevoerd: een tijdreeks zonder vergelijkingsreeks is niveau 2; verschil-in-verschillen of
@@ -146,8 +160,8 @@ Each effect names the method used.
 
 Each intervention registers three numbers in advance: the minimum reduction (default 10%), the
 probability needed to continue (default 80%) and the probability bound to stop (default 50%). With
-P(reduction) = the probability of any reduction (rate ratio below 1) and P(minimum) = the
-probability of at least the minimum reduction, in this order:
+P(reduction) = the probability of (or, from the primary analysis, the confidence in) any reduction
+(rate ratio below 1) and P(minimum) = that of at least the minimum reduction, in this order:
 
 | Verdict | When |
 |---|---|
@@ -156,16 +170,31 @@ probability of at least the minimum reduction, in this order:
 | adapt | P(reduction) is at least the probability needed to continue, but P(minimum) is below 50%: almost certainly a reduction, but probably smaller than the minimum |
 | inconclusive | everything else, e.g. P(minimum) between 50% and the continue threshold |
 
-**Probabilities without a Bayesian analysis.** We then read the 95% confidence interval as a
-distribution: normal on the log rate ratio, centred at the estimate, each side as wide as that side
-of the interval. So "the upper bound of the 95% interval is below 0.90" means exactly that
-P(minimum) exceeds 97.5%, and "the estimate is above 1" that P(reduction) is below 50% (with the
-default stop bound: stop). Continuing with the default threshold of 80% means: the upper bound of
-the one-sided 80% interval is below 0.90. For a difference (linear model) the same happens on the
-ordinary scale, with the minimum reduction as a share of the counterfactual mean.
+**Decision basis.** Each design registers which analysis supplies the two numbers
+(`decision.basis`): the primary analysis (the default) or the Bayesian model. The other analysis,
+when run, only supports: when it would give another verdict, one sentence beside the verdict says
+so, but the verdict follows the registered basis.
+
+**Confidence from the primary analysis.** When the primary analysis is the basis, the two numbers
+are *confidence*, not probabilities: they come from the same test as the interval, read one-sided
+at a rate ratio of 1 and of 1 minus the minimum reduction. With randomization inference this is
+the one-sided mid-p-value of that test over the same re-assignments (with its Monte Carlo error
+when they are drawn); with model-based, cluster-robust or HAC errors the fitted normal on the log
+rate ratio; with the wild bootstrap the bootstrap distribution. So "the upper bound of the
+(1 - alpha) interval is below 0.90" means that the confidence in the minimum reduction exceeds
+1 - alpha/2. The design's alpha sets every interval and its label (alpha 0.10: 90% CI). For a
+difference (linear model) the minimum reduction is a share of the counterfactual mean.
+
+**The rule's error rates.** The design diagnosis (`evaluation diagnose`) simulates the design on
+its own history before the start and counts how often the rule continues, adapts, stops or says
+nothing at no effect, at the minimum and at the hoped-for reduction, beside what an exactly
+calibrated analysis of the same precision would give. The verdict quotes these error rates when
+a current diagnosis exists.
 
 **Always *inconclusive*** for an exploratory analysis, a design that differs from its
-registration, a failed blocking check or an unreliable Bayesian model: never a silent continue.
+registration, a failed blocking check or an unreliable Bayesian model when it is the basis: never
+a silent continue. An analysis under another method version than registered is reported as a
+deviation.
 
 **Strength of evidence.** We give the level on the Maryland Scientific Methods Scale (1-5) of the
 design as run: a time series without a comparison series is level 2; difference-in-differences or

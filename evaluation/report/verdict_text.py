@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from evaluation import defaults
 from evaluation.report import formatting as fmt
 
 LABELS = {
@@ -48,37 +49,111 @@ NO_ESTIMATE = {
 
 FIRST = {
     "nl": {
-        "bayesian": "De Bayesiaanse schatting van de rate ratio is {est} (95%-HDI {ci}), een "
+        "bayesian": "De Bayesiaanse schatting van de rate ratio is {est} ({level}%-HDI {ci}), een "
                     "verandering van {pct}.",
-        "frequentist": "De geschatte {what} is {est} (95%-BI {ci}; p = {p}), een verandering van "
-                       "{pct}.",
+        "frequentist": "De geschatte {what} is {est} ({level}%-BI {ci}; p = {p}), een verandering "
+                       "van {pct}.",
     },
     "en": {
-        "bayesian": "The Bayesian estimate of the rate ratio is {est} (95% HDI {ci}), a change of "
-                    "{pct}.",
-        "frequentist": "The estimated {what} is {est} (95% CI {ci}; p = {p}), a change of {pct}.",
+        "bayesian": "The Bayesian estimate of the rate ratio is {est} ({level}% HDI {ci}), a "
+                    "change of {pct}.",
+        "frequentist": "The estimated {what} is {est} ({level}% CI {ci}; p = {p}), a change of "
+                       "{pct}.",
     },
 }
 WHAT = {"nl": {"rate_ratio": "rate ratio", "difference": "verschil"},
         "en": {"rate_ratio": "rate ratio", "difference": "difference"}}
 
+# The registered decision basis, stated with every verdict.
+BASIS = {
+    "nl": {"primary": "Beslisgrond, vooraf vastgelegd: de hoofdanalyse.",
+           "bayesian": "Beslisgrond, vooraf vastgelegd: het Bayesiaanse model."},
+    "en": {"primary": "Decision basis, registered in advance: the primary analysis.",
+           "bayesian": "Decision basis, registered in advance: the Bayesian model."},
+}
+
+# "confidence" (frequentist: from the inference itself) is never called a probability.
 RULE = {
     "nl": {
-        "head": "De kans op een daling van minstens {min} is {p_min} en op enige daling {p_any}",
+        "head_probability": "De kans op een daling van minstens {min} is {p_min} en op enige "
+                            "daling {p_any}",
+        "head_confidence": "Het vertrouwen in een daling van minstens {min} is {p_min} en in "
+                           "enige daling {p_any}",
         "continue": "; dat haalt de drempel voor doorzetten ({cont}).",
         "stop": "; dat is onder de drempel voor stoppen ({stop}).",
-        "adapt": "; er is waarschijnlijk een daling, maar waarschijnlijk kleiner dan {min}.",
+        "adapt": "; enige daling is zo zeker als doorzetten vraagt, een daling van {min} niet "
+                 "(onder 50%).",
         "inconclusive": "; dat is te onzeker voor doorzetten ({cont} nodig) of stoppen.",
     },
     "en": {
-        "head": "The probability of a reduction of at least {min} is {p_min}, and of any "
-                "reduction {p_any}",
+        "head_probability": "The probability of a reduction of at least {min} is {p_min}, and of "
+                            "any reduction {p_any}",
+        "head_confidence": "The confidence in a reduction of at least {min} is {p_min}, and in "
+                           "any reduction {p_any}",
         "continue": "; this meets the threshold to continue ({cont}).",
         "stop": "; this is below the threshold to stop ({stop}).",
-        "adapt": "; there is probably a reduction, but probably smaller than {min}.",
+        "adapt": "; some reduction is as certain as continuing requires, a reduction of {min} "
+                 "is not (below 50%).",
         "inconclusive": "; too uncertain to continue ({cont} needed) or to stop.",
     },
 }
+
+# The analysis that is not the basis, when it would give another category (or could not run).
+SUPPORT = {
+    "nl": {
+        "support_differs": "De ondersteunende {other} zou '{label}' geven; het oordeel volgt de "
+                           "vooraf vastgelegde beslisgrond.",
+        "support_unreliable": "Het ondersteunende Bayesiaanse model is niet betrouwbaar geschat "
+                              "({detail}) en telt niet mee.",
+        "frequentist": "hoofdanalyse", "bayesian": "Bayesiaanse analyse",
+    },
+    "en": {
+        "support_differs": "The supporting {other} would give '{label}'; the verdict follows the "
+                           "registered decision basis.",
+        "support_unreliable": "The supporting Bayesian model did not fit reliably ({detail}) and "
+                              "does not count.",
+        "frequentist": "primary analysis", "bayesian": "Bayesian analysis",
+    },
+}
+
+# The rule's error rates from the design diagnosis ("1 in 8" rather than "12.5%").
+ERROR_RATES = {
+    "nl": {
+        "both": "Volgens de ontwerpdiagnose ({sims} simulaties) zet deze beslisregel een "
+                "interventie zonder effect {false_continue} door, en stopt hij een interventie die "
+                "{expected} minder aanslagen geeft {false_stop}.",
+        "ratio": "in 1 op de {n} gevallen", "none": "in geen van de simulaties",
+        "not_simulated": " Die foutkansen gelden voor de hoofdanalyse; het Bayesiaanse model is "
+                         "niet gesimuleerd.",
+    },
+    "en": {
+        "both": "According to the design diagnosis ({sims} simulations) this rule continues an "
+                "intervention without effect {false_continue}, and stops an intervention that "
+                "brings {expected} fewer attacks {false_stop}.",
+        "ratio": "in 1 of {n} cases", "none": "in none of the simulations",
+        "not_simulated": " These error rates hold for the primary analysis; the Bayesian model "
+                         "was not simulated.",
+    },
+}
+
+# Deviations from the registration that do not block the verdict.
+DEVIATIONS = {
+    "nl": {
+        "method_version_changed": "Afwijking van de registratie: geanalyseerd met methodeversie "
+                                  "{current}, geregistreerd onder {registered}.",
+        "method_version_unrecorded": "Afwijking van de registratie: de registratie legde geen "
+                                     "methodeversie vast; geanalyseerd met {current}.",
+    },
+    "en": {
+        "method_version_changed": "Deviation from the registration: analysed with method version "
+                                  "{current}, registered under {registered}.",
+        "method_version_unrecorded": "Deviation from the registration: the registration recorded "
+                                     "no method version; analysed with {current}.",
+    },
+}
+
+INTERVAL = {"nl": {"frequentist": "{level}%-BI", "bayesian": "{level}%-HDI"},
+            "en": {"frequentist": "{level}% CI", "bayesian": "{level}% HDI"}}
 
 EVIDENCE = {
     "nl": {
@@ -105,7 +180,8 @@ EVIDENCE = {
     },
 }
 
-CATALOGUES = (LABELS, BLOCKING, NO_ESTIMATE, FIRST, WHAT, RULE, EVIDENCE)
+CATALOGUES = (LABELS, BLOCKING, NO_ESTIMATE, FIRST, WHAT, BASIS, RULE, SUPPORT, ERROR_RATES,
+              DEVIATIONS, INTERVAL, EVIDENCE)
 
 
 def label(verdict: str | None, lang: str) -> str:
@@ -113,18 +189,26 @@ def label(verdict: str | None, lang: str) -> str:
     return LABELS[fmt.check_lang(lang)].get(verdict or "", str(verdict or "–"))
 
 
+def interval_label(level: float, source: str, lang: str) -> str:
+    """The label of an interval at `level` (1 - alpha, or the HDI probability): '90%-BI'."""
+    lang = fmt.check_lang(lang)
+    return INTERVAL[lang][source].format(level=_level(level, lang))
+
+
 def reasons(decision: dict[str, Any], lang: str) -> list[str]:
-    """Why the verdict is what it is, in one or two sentences."""
+    """Why the verdict is what it is: the basis and its estimate, the rule, then (when they
+    apply) the supporting analysis, the rule's error rates and deviations."""
     lang = fmt.check_lang(lang)
     reason = decision.get("reason")
     if reason == "blocked":
-        return _blocking_sentences(decision.get("blocking") or [], lang)
+        return _blocking_sentences(decision.get("blocking") or [], lang) + _deviations(decision, lang)
     if reason == "no_estimate" or not decision.get("basis"):
-        return [NO_ESTIMATE[lang]]
+        return [NO_ESTIMATE[lang], *_deviations(decision, lang)]
     basis, rule = decision["basis"], decision["rule"]
     n = {
         "est": fmt.number(basis["estimate"], lang=lang),
         "ci": fmt.interval(basis["low"], basis["high"], lang=lang),
+        "level": _level(basis.get("interval_level"), lang),
         "pct": fmt.percent(basis.get("pct_change"), lang=lang),
         "p": fmt.p_value(basis.get("p_value"), lang=lang),
         "p_any": fmt.probability(basis["p_any_reduction"], lang=lang),
@@ -134,9 +218,57 @@ def reasons(decision: dict[str, Any], lang: str) -> list[str]:
         "stop": fmt.probability(rule["stop_probability"], lang=lang),
         "what": WHAT[lang].get(basis["scale"], basis["scale"]),
     }
-    first = FIRST[lang][basis["source"]].format(**n)
-    rule_text = RULE[lang]["head"].format(**n) + RULE[lang][decision["verdict"]].format(**n)
-    return [first, rule_text]
+    registered = decision.get("registered_basis") or \
+        ("bayesian" if basis["source"] == "bayesian" else "primary")
+    first = BASIS[lang][registered] + " " + FIRST[lang][basis["source"]].format(**n)
+    head = "head_confidence" if basis.get("quantity") == "confidence" else "head_probability"
+    rule_text = RULE[lang][head].format(**n) + RULE[lang][decision["verdict"]].format(**n)
+    return [first, rule_text, *_support(decision, lang), *_error_rates(decision, lang),
+            *_deviations(decision, lang)]
+
+
+def _level(level: Any, lang: str) -> str:
+    # 0.9 -> "90", 0.975 -> "97,5" (nl) / "97.5" (en); the design's alpha sets it (a result
+    # written before intervals recorded their level: the default alpha)
+    value = 100 * (1 - defaults.ALPHA if level is None else float(level))
+    text = f"{round(value, 1):g}"
+    return text.replace(".", ",") if lang == "nl" else text
+
+
+def _support(decision: dict[str, Any], lang: str) -> list[str]:
+    support = decision.get("support") or {}
+    code = support.get("code")
+    if code == "support_differs":
+        other = SUPPORT[lang][support["source"]]
+        return [SUPPORT[lang][code].format(other=other, label=label(support["verdict"], lang))]
+    if code == "support_unreliable":
+        detail = str(support.get("detail", "")).rstrip(".")
+        return [SUPPORT[lang][code].format(detail=detail)]
+    return []
+
+
+def _error_rates(decision: dict[str, Any], lang: str) -> list[str]:
+    rates = decision.get("error_rates")
+    if not rates:
+        return []
+    text = ERROR_RATES[lang]
+
+    def ratio(value: float) -> str:
+        return text["none"] if value <= 0 else text["ratio"].format(n=max(1, round(1 / value)))
+
+    sentence = text["both"].format(
+        sims=rates["sims"], false_continue=ratio(rates["continue_at_no_effect"]["value"]),
+        expected=fmt.percent(100 * rates["expected_reduction"], lang=lang, digits=0, signed=False),
+        false_stop=ratio(rates["stop_at_expected"]["value"]))
+    if rates.get("basis") == "bayesian" and not rates.get("basis_simulated"):
+        sentence += text["not_simulated"]
+    return [sentence]
+
+
+def _deviations(decision: dict[str, Any], lang: str) -> list[str]:
+    return [DEVIATIONS[lang][d["code"]].format(registered=d.get("registered"),
+                                               current=d.get("current"))
+            for d in decision.get("deviations") or [] if d.get("code") in DEVIATIONS[lang]]
 
 
 def evidence(decision: dict[str, Any], lang: str) -> str:

@@ -1,4 +1,5 @@
-"""The data-generating model of a design diagnosis, fitted on the history before the start.
+"""The design diagnosis' data-generating model: the one simulation model (`simulation.model`)
+fitted to the design's own history before its start.
 
 No outcome after the start is ever looked at. The prepared data are cut at the first treated
 period; inside that history the last n_post periods (the registered post length, capped so that
@@ -10,10 +11,16 @@ cohort pattern. The null model is then fitted on this history:
   (treated, and control when listed), without any change at the start, split over the series'
   units by their share of the history's events.
 
-Overdispersion is kept: counts are gamma-Poisson (negative binomial NB2) with the dispersion
-estimated by maximum likelihood around the null means. For ITS the gamma frailty is shared by a
-series' units in a period, so the *summed* series is NB2 with that dispersion. `linear` designs
-get normal noise with the null model's residual variance.
+Persistent deviations and overdispersion (`simulation.persistence`): an AR(1) per unit (did) or
+per series (its), estimated from the residual autocovariances of the history. Counts are
+gamma-Poisson: for did with variance m (1 + a) + b m^2, the NB1 part a (series of attacks) and the
+NB2 part b separated by moments across units, less what the persistent deviations explain (an NB2
+fitted to all units alike would give the large treated cities far too much variance when the
+extra variation grows with the mean, as it does for series of attacks); for its NB2 with the
+dispersion estimated by maximum likelihood around the series' null means. For ITS the gamma
+frailty and the deviation are shared by a series' units in a period, so the *summed* series is NB2
+with that dispersion.
+`linear` designs get normal noise with the null model's residual variance (less the deviations').
 
 A known effect multiplies the treated units' placebo-post means by RR = 1 + effect.
 """
@@ -32,6 +39,13 @@ from evaluation import defaults
 from evaluation.errors import AnalysisError
 from evaluation.estimators.prepared import PreparedData
 from evaluation.estimators.stats import is_count
+from evaluation.simulation.model import PanelModel
+from evaluation.simulation.persistence import (
+    LagMoments,
+    Persistence,
+    estimate_persistence,
+    lag_moments,
+)
 
 # The ML dispersion is searched on log(alpha) in this range; below it the data are Poisson.
 LOG_ALPHA_BOUNDS = (-12.0, 5.0)
@@ -46,37 +60,6 @@ class Placebo:
     n_post: int  # placebo post periods (min cohort -> end of the history)
     n_post_registered: int  # the design's own post periods
     cohorts: dict[str, int]  # placebo first treated t per treated unit
-
-
-@dataclass(frozen=True)
-class NullModel:
-    """Null means per panel row of the placebo data and the noise that goes with them."""
-
-    mu: np.ndarray  # expected outcome per panel row, no effect
-    treated_post: np.ndarray  # bool per panel row: the rows an effect multiplies
-    frailty: np.ndarray  # int per panel row: rows sharing one gamma draw / noise draw
-    share: np.ndarray  # per row: its share of its frailty group's mean (linear noise split)
-    n_frailty: int
-    count: bool
-    alpha: float  # NB2 dispersion (0: Poisson); counts only
-    sigma: float  # residual sd per frailty group; linear only
-    kind: str  # plain description for the report
-
-    def simulate(self, rng: np.random.Generator, *, rate_ratio: float) -> np.ndarray:
-        """One outcome vector with the effect `rate_ratio` on the treated placebo-post rows."""
-        mean = np.where(self.treated_post, self.mu * rate_ratio, self.mu)
-        if self.count:
-            if self.alpha > 0:
-                shape = 1.0 / self.alpha
-                mean = mean * rng.gamma(shape, 1.0 / shape, size=self.n_frailty)[self.frailty]
-            return rng.poisson(mean).astype(float)
-        return mean + self.share * rng.normal(0.0, self.sigma, size=self.n_frailty)[self.frailty]
-
-    def describe(self) -> dict[str, object]:
-        return {"kind": self.kind, "count": self.count,
-                "nb_alpha": self.alpha if self.count else None,
-                "residual_sd": None if self.count else self.sigma,
-                "mean_per_row": float(np.mean(self.mu))}
 
 
 def placebo_history(data: PreparedData) -> Placebo:
@@ -107,7 +90,7 @@ def placebo_history(data: PreparedData) -> Placebo:
     return Placebo(data=placebo, n_post=n_post, n_post_registered=registered_post, cohorts=new)
 
 
-def fit_null_model(placebo: Placebo) -> NullModel:
+def fit_null_model(placebo: Placebo) -> PanelModel:
     data = placebo.data
     if data.design.design == "its":
         return _its_null(data)
@@ -115,7 +98,7 @@ def fit_null_model(placebo: Placebo) -> NullModel:
 
 
 # --- did ---------------------------------------------------------------------------------------
-def _did_null(data: PreparedData) -> NullModel:
+def _did_null(data: PreparedData) -> PanelModel:
     panel = data.panel
     count = is_count(data.spec.model)
     y = panel["y"].to_numpy(dtype=float)
@@ -124,20 +107,48 @@ def _did_null(data: PreparedData) -> NullModel:
     use = ~panel["excluded"].to_numpy(dtype=bool)
     exposure = panel["exposure"].to_numpy(dtype=float)
     n_units, n_t = unit_codes.max() + 1, data.n_periods
+    rows = {"t": t, "process": unit_codes, "frailty": np.arange(len(y)), "share": np.ones(len(y)),
+            "treated_post": panel["post"].to_numpy(dtype=bool), "n_periods": n_t}
     if count:
         mu = two_way_poisson_means(y, exposure, unit_codes, t, use, n_units, n_t)
-        alpha = nb_alpha(y[use], mu[use])
-        return NullModel(mu=mu, treated_post=panel["post"].to_numpy(dtype=bool),
-                         frailty=np.arange(len(y)), share=np.ones(len(y)), n_frailty=len(y),
-                         count=True, alpha=alpha, sigma=0.0,
-                         kind="unit and period effects (Poisson null model), NB2 noise")
+        moments = _moments(y, mu, unit_codes, t, use, (n_units, n_t), count=True, split=True)
+        persistence = estimate_persistence(moments, n_periods=n_t)
+        # variance m (1 + a) + b m^2: gamma frailty alpha = a / m + b per cell (NB1 + NB2)
+        nb1 = float(moments.linear[0])
+        nb2 = _cell_dispersion(float(moments.quadratic[0]), persistence)
+        alpha = np.where(mu > 0, nb1 / np.where(mu > 0, mu, 1.0) + nb2, 0.0)
+        return PanelModel(mu=mu, **rows, count=True, dispersion=alpha,
+                          persistence=persistence.rho,
+                          deviation_sd=persistence.deviation_sd(count=True),
+                          noise={"nb1_excess": nb1, "nb2_alpha": nb2},
+                          kind="unit and period effects (Poisson null model), AR(1) unit "
+                               "deviations, NB1 + NB2 noise")
     mu = two_way_linear_means(y, unit_codes, t, use, n_units, n_t)
     dof = max(int(use.sum()) - n_units - n_t + 1, 1)
-    sigma = float(np.sqrt(np.sum((y[use] - mu[use]) ** 2) / dof))
-    return NullModel(mu=mu, treated_post=panel["post"].to_numpy(dtype=bool),
-                     frailty=np.arange(len(y)), share=np.ones(len(y)), n_frailty=len(y),
-                     count=False, alpha=0.0, sigma=sigma,
-                     kind="unit and period effects (least squares), normal noise")
+    persistence = estimate_persistence(
+        _moments(y, mu, unit_codes, t, use, (n_units, n_t), count=False, split=False),
+        n_periods=n_t)
+    variance = float(np.sum((y[use] - mu[use]) ** 2) / dof)
+    sigma = math.sqrt(max(variance - persistence.within_variance(), 0.0))
+    return PanelModel(mu=mu, **rows, count=False, sigma=sigma, persistence=persistence.rho,
+                      deviation_sd=persistence.deviation_sd(count=False),
+                      kind="unit and period effects (least squares), AR(1) unit deviations, "
+                           "normal noise")
+
+
+def _moments(y: np.ndarray, mean: np.ndarray, series: np.ndarray, t: np.ndarray,
+             use: np.ndarray, shape: tuple[int, int], *, count: bool, split: bool) -> LagMoments:
+    """Rows -> series x period matrices, then `lag_moments`."""
+    grids = [np.zeros(shape), np.zeros(shape), np.zeros(shape, dtype=bool)]
+    for grid, values in zip(grids, (y, mean, use), strict=True):
+        grid[series, t] = values
+    return lag_moments(grids[0], grids[1], grids[2], count=count, split=split)
+
+
+def _cell_dispersion(alpha_total: float, persistence: Persistence) -> float:
+    """The cell's own NB2 dispersion: what the NB2 excess leaves once the persistent
+    deviations' within-series variance w is taken out, (1 + alpha) / (1 + w) - 1 (floor 0)."""
+    return max((1.0 + alpha_total) / (1.0 + persistence.within_variance()) - 1.0, 0.0)
 
 
 def two_way_poisson_means(y: np.ndarray, exposure: np.ndarray, unit: np.ndarray, t: np.ndarray,
@@ -211,7 +222,7 @@ def nb_alpha(y: np.ndarray, mu: np.ndarray) -> float:
 NULL_DROP = ("level_change", "slope_change", "control_level_change", "control_slope_change")
 
 
-def _its_null(data: PreparedData) -> NullModel:
+def _its_null(data: PreparedData) -> PanelModel:
     import statsmodels.api as sm
 
     from evaluation.estimators.its import model_spec
@@ -232,14 +243,18 @@ def _its_null(data: PreparedData) -> NullModel:
                      offset=None if off is None else off[use]).fit()
         eta = X @ res.params + (0.0 if off is None else off)
         series_mean = np.exp(eta)
-        alpha = nb_alpha(y_series[use], series_mean[use])
+        persistence = _series_persistence(series, X, y_series, series_mean, use, count=True)
+        alpha = _cell_dispersion(nb_alpha(y_series[use], series_mean[use]), persistence)
         sigma = 0.0
     else:
         res = sm.OLS(y_series[use], X[use]).fit()
         rate = X @ res.params
         series_mean = rate * exposure if spec.has_exposure else rate
         scale = exposure if spec.has_exposure else np.ones_like(exposure)
-        sigma = float(math.sqrt(res.scale)) * float(np.mean(scale))
+        persistence = _series_persistence(series, X, y_series * scale, series_mean, use,
+                                          count=False)
+        sigma = math.sqrt(max(float(res.scale) * float(np.mean(scale)) ** 2
+                              - persistence.within_variance(), 0.0))
         alpha = 0.0
 
     panel = data.panel
@@ -255,8 +270,27 @@ def _its_null(data: PreparedData) -> NullModel:
     totals = pd.Series(weight).groupby([row_group, panel["t"].to_numpy()]).transform("sum")
     share = np.where(totals.to_numpy() > 0, weight / np.where(totals > 0, totals, 1.0), 0.0)
     mu = series_mean[index] * share
-    kind = ("segmented null model (trend + seasonality) per series, "
+    kind = ("segmented null model (trend + seasonality) per series, AR(1) series deviations, "
             + ("NB2 noise shared by a series' units per period" if spec.is_count else "normal noise"))
-    return NullModel(mu=mu, treated_post=panel["post"].to_numpy(dtype=bool), frailty=index,
-                     share=share, n_frailty=len(series), count=spec.is_count, alpha=alpha,
-                     sigma=sigma, kind=kind)
+    series_codes = pd.factorize(series["group"])[0]
+    return PanelModel(mu=mu, t=panel["t"].to_numpy(dtype=int), process=series_codes[index],
+                      frailty=index, share=share, treated_post=panel["post"].to_numpy(dtype=bool),
+                      n_periods=data.n_periods, count=spec.is_count, dispersion=alpha,
+                      persistence=persistence.rho,
+                      deviation_sd=persistence.deviation_sd(count=spec.is_count), sigma=sigma,
+                      noise={"nb2_alpha": alpha} if spec.is_count else {}, kind=kind)
+
+
+def _series_persistence(series: pd.DataFrame, X: np.ndarray, y: np.ndarray, mean: np.ndarray,
+                        use: np.ndarray, *, count: bool) -> Persistence:
+    """Persistence of the series' deviations; the segmented model absorbs each series' level,
+    trend and season (the treated series' columns of the design matrix, by period)."""
+    codes = pd.factorize(series["group"])[0]
+    t = series["t"].to_numpy(dtype=int)
+    shape = (int(codes.max()) + 1, int(t.max()) + 1)
+    first = codes == 0
+    columns = np.any(X[first] != 0, axis=0)
+    basis = np.zeros((shape[1], int(columns.sum())))
+    basis[t[first]] = X[first][:, columns]
+    moments = _moments(y, mean, codes, t, use, shape, count=count, split=False)
+    return estimate_persistence(moments, n_periods=shape[1], basis=basis)

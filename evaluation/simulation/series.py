@@ -2,7 +2,8 @@
 
 `prepared_from_long` is a minimal stand-in for evaluation.prepare for data already in memory
 (unit, period, y[, exposure, covariates]); it applies the design's window, start and exclusion.
-`simulate_weekly_counts` draws overdispersed seasonal weekly counts with a known rate ratio.
+`simulate_weekly_counts` draws overdispersed seasonal weekly counts with a known rate ratio (a thin
+wrapper of the one simulation model).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import pandas as pd
 
 from evaluation.design.model import Design
 from evaluation.estimators.prepared import PreparedData
+from evaluation.simulation.model import PanelModel
 
 
 def _key(period):
@@ -68,14 +70,20 @@ def simulate_weekly_counts(*, rng: np.random.Generator, weeks: int = 156, start:
                            amplitude: float = 0.3, first_monday: str = "2021-01-04") -> pd.DataFrame:
     """One unit's weekly counts: log-linear trend, one seasonal pair, level change RR at `start`.
 
-    Counts are gamma-Poisson with variance = dispersion x mean (dispersion > 1).
+    Counts are gamma-Poisson with variance = dispersion x mean (dispersion > 1): the one
+    simulation model (`simulation.model.PanelModel`) with each week's NB2 alpha
+    (dispersion - 1) / mean.
     """
     periods = pd.date_range(first_monday, periods=weeks, freq="7D")
     t = np.arange(weeks)
     week = periods.isocalendar().week.to_numpy(dtype=float)
     log_mu = (np.log(base_rate) + trend_per_year * t / 52.18
-              + amplitude * np.sin(2 * np.pi * week / 52.18) + np.log(rate_ratio) * (t >= start))
+              + amplitude * np.sin(2 * np.pi * week / 52.18))
     mu = np.exp(log_mu)
-    lam = rng.gamma(shape=mu / (dispersion - 1), scale=dispersion - 1)
-    return pd.DataFrame({"unit": "all", "period": periods, "y": rng.poisson(lam).astype(float),
-                         "exposure": 1.0})
+    post = t >= start
+    model = PanelModel(mu=mu, t=t, process=np.zeros(weeks, dtype=int), frailty=t,
+                       share=np.ones(weeks), treated_post=post, n_periods=weeks,
+                       dispersion=(dispersion - 1) / (mu * np.where(post, rate_ratio, 1.0)),
+                       kind="weekly series")
+    return pd.DataFrame({"unit": "all", "period": periods,
+                         "y": model.simulate(rng, rate_ratio=rate_ratio), "exposure": 1.0})

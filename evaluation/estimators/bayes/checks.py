@@ -10,12 +10,14 @@ from typing import Any
 from evaluation.estimators.output import Check
 
 
-def bayesian_checks(summary: dict[str, Any]) -> list[Check]:
+def bayesian_checks(summary: dict[str, Any], *, basis: str = "bayesian") -> list[Check]:
+    """The checks of a Bayesian fit; its reliability blocks the verdict only when the Bayesian
+    model is the registered decision basis (`decision.basis`), else the fit is support."""
     checks = [Check(
         name="bayesian_reliability", kind="bayesian_reliability",
         status="pass" if summary.get("reliable") else "fail",
         detail=summary.get("reliability_reason", ""),
-        blocking=True,
+        blocking=basis == "bayesian",
         values=summary.get("diagnostics", {}),
     )]
     prior_pred = summary.get("prior_predictive")

@@ -157,6 +157,7 @@ def _primary(data: PreparedData, *, twfe: TwfeFit, summary: dict[str, Any], meth
                  **summary["details"]}
     primary: dict[str, Any] = {
         "method": method, "scale": scale, **shown, "pct_change": pct,
+        "confidence": summary.get("confidence"), "alpha": data.spec.alpha,
         "inference": inference,
         "n_treated": len(treated),
         "n_control": int(twfe.frame.loc[~twfe.frame["unit"].isin(treated), "unit"].nunique()),

@@ -18,18 +18,25 @@ import pandas as pd
 
 from evaluation.errors import AnalysisError, EvaluationError
 from evaluation.estimators.did.primary import choose_inference, treated_cohorts
-from evaluation.estimators.did.randomization import make_assignments
+from evaluation.estimators.did.randomization import (
+    PermutationTest,
+    make_assignments,
+    permutation_test,
+)
 from evaluation.estimators.did.staggered import resolve_estimator
 from evaluation.estimators.prepared import PreparedData
 
 
 @dataclass(frozen=True)
 class FastOutcome:
-    """Log rate ratio, randomization p-value at no effect, and coverage of the truth."""
+    """Log rate ratio, randomization p-value at no effect, coverage of the truth, and the rule's
+    confidence of any and of the minimum reduction (one-sided mid-p, as `randomization`)."""
 
     estimate: float
     p_value: float
     covered: bool
+    conf_any: float
+    conf_min: float
 
 
 class NotConverged(Exception):
@@ -84,6 +91,7 @@ class FastTwfeRandomization:
         self.treated_pre = (self.d_mask.any(axis=1)[:, None]) & ~self.d_mask
         self.assignments = make_assignments(unit_names=self.units, treated=treated,
                                             draws=spec.randomization_draws, seed=spec.seed)
+        self.min_threshold = math.log(1.0 - data.design.decision.min_reduction)
 
     def matrix(self, y: np.ndarray) -> np.ndarray:
         """Panel-row outcome vector -> unit x used-period matrix."""
@@ -102,9 +110,13 @@ class FastTwfeRandomization:
         if not keep_u[~treated_rows].any():
             raise AnalysisError("no control unit with events in these data")
         beta = self.twfe_beta(Y, keep_u, keep_t)
-        p0 = self.p_value(Y, keep_u, keep_t, beta0=0.0)
-        p_truth = self.p_value(Y, keep_u, keep_t, beta0=truth)
-        return FastOutcome(estimate=beta, p_value=p0, covered=bool(p_truth > self.alpha))
+        tests: dict[float, PermutationTest] = {}
+        for beta0 in (0.0, truth, self.min_threshold):
+            if beta0 not in tests:
+                tests[beta0] = self.test(Y, keep_u, keep_t, beta0=beta0)
+        return FastOutcome(estimate=beta, p_value=tests[0.0].p_value,
+                           covered=bool(tests[truth].p_value > self.alpha),
+                           conf_any=tests[0.0].below, conf_min=tests[self.min_threshold].below)
 
     # Poisson ML fits by iterative scaling -------------------------------------------------------
     def _scale(self, Y: np.ndarray, E: np.ndarray, ED: np.ndarray | None,
@@ -149,9 +161,9 @@ class FastTwfeRandomization:
         _, _, g = self._scale(Y, E, E * self.d, keep_u, keep_t)
         return math.log(g) if g > 0 else -math.inf
 
-    def p_value(self, Y: np.ndarray, keep_u: np.ndarray, keep_t: np.ndarray, *,
-                beta0: float) -> float:
-        """Randomization p-value of `effect = beta0`, as evaluation.did.randomization computes it."""
+    def test(self, Y: np.ndarray, keep_u: np.ndarray, keep_t: np.ndarray, *,
+             beta0: float) -> PermutationTest:
+        """Randomization test of `effect = beta0`, as evaluation.did.randomization computes it."""
         Y0 = Y * np.exp(-beta0 * self.d)
         E = self.exposure * keep_u[:, None] * keep_t[None, :]
         a, b, _ = self._scale(Y0, E, None, keep_u, keep_t)
@@ -171,11 +183,7 @@ class FastTwfeRandomization:
                 return np.where(den > 0, num / np.sqrt(np.where(den > 0, den, 1.0)), 0.0)
 
         t_obs = float(statistic(asg.observed[None, :])[0])
-        t_all = statistic(asg.units)
-        extreme = np.abs(t_all) >= abs(t_obs) * (1 - 1e-10)
-        if asg.exact:
-            return float(np.mean(extreme))
-        return float((1 + extreme.sum()) / (1 + len(t_all)))
+        return permutation_test(t_obs, statistic(asg.units), exact=asg.exact)
 
 
 def _relative_change(old: np.ndarray, new: np.ndarray) -> float:

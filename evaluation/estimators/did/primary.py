@@ -18,7 +18,14 @@ import pandas as pd
 
 from evaluation import defaults
 from evaluation.errors import AnalysisError
+from evaluation.estimators.confidence import (
+    confidence,
+    normal_confidence,
+    poisson_zero_confidence,
+    rule_thresholds,
+)
 from evaluation.estimators.did.randomization import (
+    RandomizationResult,
     ScoreTable,
     make_assignments,
     null_residuals,
@@ -30,7 +37,7 @@ from evaluation.estimators.did.staggered_common import StaggeredFit
 from evaluation.estimators.did.twfe import TwfeFit, fit_twfe, model_rows, validate
 from evaluation.estimators.did.wild_bootstrap import wild_cluster_bootstrap
 from evaluation.estimators.prepared import PreparedData
-from evaluation.estimators.stats import is_count, wald, z_value
+from evaluation.estimators.stats import is_count, scale_of, wald, z_value
 
 
 @dataclass(frozen=True)
@@ -130,30 +137,54 @@ def choose_inference(data: PreparedData, *, n_treated: int | None = None) -> tup
     return spec.inference, reasons[spec.inference]
 
 
+def thresholds_of(data: PreparedData, frame: pd.DataFrame, beta: float) -> dict[str, float | None]:
+    """The effects at which the rule needs the confidence (see estimators.confidence); for a
+    linear outcome the minimum reduction is relative to the treated cells' counterfactual mean,
+    mean(y) - beta over those cells (least-squares residuals sum to zero over them)."""
+    cf_mean = None
+    if not is_count(data.spec.model) and math.isfinite(beta):
+        cf_mean = float(frame.loc[frame["d"] == 1, "y"].mean()) - beta
+    return rule_thresholds(scale=scale_of(data.spec.model),
+                           min_reduction=data.design.decision.min_reduction,
+                           counterfactual_mean=cf_mean)
+
+
+def ri_confidence(ri: RandomizationResult, thresholds: dict[str, float | None]) -> dict[str, Any]:
+    """The rule's confidence from the randomization tests at its thresholds."""
+    tests = ri.at_thresholds
+    return confidence({k: t.below for k, t in tests.items()}, method="randomization",
+                      thresholds=thresholds,
+                      mcse=None if ri.exact else {k: t.below_mcse for k, t in tests.items()})
+
+
 def infer(frame: pd.DataFrame, *, fit: TwfeFit, treated: dict[str, int], used: str,
           data: PreparedData, interval: bool = True) -> dict[str, Any]:
-    """beta, std_error, ci_low, ci_high (coefficient scale), p_value and inference details."""
+    """beta, std_error, ci_low, ci_high (coefficient scale), p_value, the rule's confidence
+    and inference details."""
     spec = data.spec
     beta = fit.beta
     se = fit.se_model if used == "model" else fit.se_cluster
     out: dict[str, Any] = {"beta": beta, "std_error": se, "details": {}}
     if fit.separated:
         return _infer_separated(frame, fit=fit, treated=treated, used=used, data=data)
+    thresholds = thresholds_of(data, frame, beta)
     if used in ("model", "cluster"):
         lo, hi, p = wald(beta, se, spec.alpha)
-        out.update(ci_low=lo, ci_high=hi, p_value=p)
+        out.update(ci_low=lo, ci_high=hi, p_value=p,
+                   confidence=normal_confidence(beta, se, thresholds=thresholds))
         return out
     if used == "wild_bootstrap":
         boot = wild_cluster_bootstrap(frame, draws=spec.randomization_draws, seed=spec.seed,
-                                      alpha=spec.alpha)
+                                      alpha=spec.alpha, thresholds=thresholds)
         out.update(ci_low=boot.ci_low, ci_high=boot.ci_high, p_value=boot.p_value,
-                   details=boot.as_dict())
+                   details=boot.as_dict(), confidence=boot.confidence)
         return _interval_std_error(out, spec.alpha) if interval else out
     ri = randomization_inference(frame, model=spec.model, treated=treated, beta_hat=beta,
                                  se_hint=_search_scale(fit), draws=spec.randomization_draws,
                                  seed=spec.seed, alpha=spec.alpha, n_periods=data.n_periods,
-                                 interval=interval)
-    out.update(ci_low=ri.ci_low, ci_high=ri.ci_high, p_value=ri.p_value, details=ri.as_dict())
+                                 interval=interval, thresholds=thresholds)
+    out.update(ci_low=ri.ci_low, ci_high=ri.ci_high, p_value=ri.p_value, details=ri.as_dict(),
+               confidence=ri_confidence(ri, thresholds))
     return _interval_std_error(out, spec.alpha) if interval else out
 
 
@@ -171,17 +202,20 @@ def _infer_separated(frame: pd.DataFrame, *, fit: TwfeFit, treated: dict[str, in
     expected = float(fit.counterfactual()[post].sum())
     high = math.log(math.log(2 / spec.alpha) / expected) if expected > 0 else math.inf
     p_value, details = math.nan, {}
+    thresholds = thresholds_of(data, frame, -math.inf)
+    conf = poisson_zero_confidence(expected, thresholds=thresholds)
     if used == "randomization":
         ri = randomization_inference(frame, model=spec.model, treated=treated, beta_hat=0.0,
                                      se_hint=1.0, draws=spec.randomization_draws,
                                      seed=spec.seed, alpha=spec.alpha,
-                                     n_periods=data.n_periods, interval=False)
-        p_value, details = ri.p_value, ri.as_dict()
+                                     n_periods=data.n_periods, interval=False,
+                                     thresholds=thresholds)
+        p_value, details, conf = ri.p_value, ri.as_dict(), ri_confidence(ri, thresholds)
     details = {**details, "separated": True, "expected_without_intervention": expected,
                "interval": "exact Poisson upper limit given the fitted counterfactual; "
                            "no events in the treated units after the start"}
     return {"beta": -math.inf, "std_error": math.nan, "ci_low": -math.inf, "ci_high": high,
-            "p_value": p_value, "details": details}
+            "p_value": p_value, "details": details, "confidence": conf}
 
 
 def _interval_std_error(out: dict[str, Any], alpha: float) -> dict[str, Any]:
@@ -202,15 +236,19 @@ def _staggered_summary(fit: StaggeredFit, *, frame: pd.DataFrame, treated: dict[
     if used == "wild_bootstrap":
         raise AnalysisError("analysis.inference: wild_bootstrap is implemented for the plain "
                             "linear TWFE estimator; with staggered starts use randomization")
+    thresholds = thresholds_of(data, frame, fit.estimate)
     if used in ("model", "cluster"):
-        out.update(ci_low=fit.ci_low, ci_high=fit.ci_high, p_value=fit.p_value)
+        out.update(ci_low=fit.ci_low, ci_high=fit.ci_high, p_value=fit.p_value,
+                   confidence=normal_confidence(fit.estimate, fit.std_error,
+                                                thresholds=thresholds))
         return out
     spec = data.spec
     ri = randomization_inference(frame, model=spec.model, treated=treated, beta_hat=fit.estimate,
                                  se_hint=fit.std_error, draws=spec.randomization_draws,
                                  seed=spec.seed, alpha=spec.alpha, n_periods=data.n_periods,
-                                 interval=interval)
-    out.update(ci_low=ri.ci_low, ci_high=ri.ci_high, p_value=ri.p_value, details=ri.as_dict())
+                                 interval=interval, thresholds=thresholds)
+    out.update(ci_low=ri.ci_low, ci_high=ri.ci_high, p_value=ri.p_value, details=ri.as_dict(),
+               confidence=ri_confidence(ri, thresholds))
     return _interval_std_error(out, spec.alpha) if interval else out
 
 

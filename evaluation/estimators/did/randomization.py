@@ -11,20 +11,33 @@ Statistic: the standardized score of the treatment coefficient under the null mo
 (variance 1 per cell for `linear`). The null model is fitted once; every re-assignment is then a
 sum over a precomputed table, so 1,000 draws cost one regression.
 
-p-value: two-sided, share of assignments with |T| >= |T_observed|. Assignments are enumerated
+p-value: two-sided and equal-tailed, twice the smaller one-sided p-value (at most 1), where the
+lower one is the share of assignments with T <= T_observed and the upper one the share with
+T >= T_observed. (The permutation distribution of T is skewed: a few large units with spikes give
+large positive T. The share with |T| >= |T_observed| would count those against a reduction and
+disagree with the one-sided confidence the decision rule reads.) Assignments are enumerated
 exactly when there are at most defaults.RI_EXACT_MAX of them (the observed one among them);
-otherwise `randomization_draws` are sampled from numpy's Generator(seed) and
-p = (1 + #{|T_k| >= |T_obs|}) / (1 + draws).
+otherwise `randomization_draws` are sampled from numpy's Generator(seed) and each one-sided
+p = (1 + #{...}) / (1 + draws).
 Interval: the set of effects beta0 not rejected at level alpha, where the sharp null "the
 effect is beta0" is tested by removing it from the treated cells (y * exp(-beta0) for counts,
-y - beta0 for `linear`), refitting the null model, and re-evaluating every assignment.
+y - beta0 for `linear`), refitting the null model, and re-evaluating every assignment: the
+equal-tailed interval of the confidence distribution below.
+Confidence (the decision rule's quantities): the same test of the sharp null beta0, one-sided:
+confidence that the effect lies below beta0 is 1 - the one-sided mid-p-value, the share of
+assignments with T_k > T_observed plus half the ties (the observed assignment is one of the
+ties). Read over beta0 this is a confidence distribution of the effect (test inversion);
+`thresholds` names the beta0 at which the rule needs it (no effect, the minimum reduction).
+With sampled assignments it carries its Monte Carlo error sqrt(c (1 - c) / draws). The interval
+end beyond which the effect lies with confidence 1 - alpha/2 is where the (not mid-) one-sided
+p-value reaches alpha/2: the interval and the confidence agree up to the half tie.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -32,13 +45,11 @@ import pandas as pd
 from evaluation import defaults
 from evaluation.estimators.did.twfe import fit_null
 
-# The search for an interval end stops when it is known to within this share of the standard
-# error (0.02 se is ~0.3% on a rate ratio with se 0.15), or after CI_MAX_STEPS refinements.
-CI_TOLERANCE = 0.02
-CI_MAX_STEPS = 8
-CI_P_TOLERANCE = 0.003
-# Give up bracketing an interval end beyond this many standard errors (reported as unbounded).
-CI_MAX_SE = 64.0
+# The interval search's tolerances (see defaults: they are part of the method version).
+CI_TOLERANCE = defaults.RI_CI_TOLERANCE
+CI_MAX_STEPS = defaults.RI_CI_MAX_STEPS
+CI_P_TOLERANCE = defaults.RI_CI_P_TOLERANCE
+CI_MAX_SE = defaults.RI_CI_MAX_SE
 
 
 @dataclass(frozen=True)
@@ -57,6 +68,16 @@ class Assignments:
 
 
 @dataclass(frozen=True)
+class PermutationTest:
+    """The randomization test of one sharp null `effect = beta0`."""
+
+    p_value: float  # two-sided, equal-tailed: 2 x the smaller one-sided p-value (at most 1)
+    statistic: float  # T observed
+    below: float  # confidence that the effect lies below beta0: 1 - one-sided mid-p
+    below_mcse: float  # Monte Carlo error of `below`; 0 when every assignment is enumerated
+
+
+@dataclass(frozen=True)
 class RandomizationResult:
     p_value: float
     ci_low: float  # on the coefficient scale (log rate ratio, or difference)
@@ -65,6 +86,8 @@ class RandomizationResult:
     draws: int
     exact: bool
     n_assignments_possible: int
+    # threshold name -> the PermutationTest at that beta0 (see the module docstring)
+    at_thresholds: dict[str, PermutationTest] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
         return {"draws": self.draws, "exact": self.exact, "statistic": self.statistic,
@@ -181,27 +204,53 @@ def _null_at_zero(rows: pd.DataFrame, model: str) -> np.ndarray:
     return _NULL_CACHE[key].copy()
 
 
-def p_value_at(residuals_at, table_of, assignments: Assignments, beta0: float) -> tuple[float, float]:
-    """Two-sided randomization p-value of the sharp null `effect = beta0`, and T observed."""
+def permutation_test(t_obs: float, t_all: np.ndarray, *, exact: bool) -> PermutationTest:
+    """Two-sided (equal-tailed) p-value and one-sided confidence from the statistic over the
+    assignments.
+
+    Exact: `t_all` holds every assignment, the observed one among them. Sampled: `t_all` are
+    the draws; the observed assignment is added, as one more assignment: one-sided
+    p = (1 + #{T_k <= T_obs}) / (1 + draws) (and >=), confidence = (#above + (#ties + 1) / 2)
+    / (1 + draws).
+    """
+    # a relative tolerance so ties are counted as ties despite floating-point noise
+    tie = np.abs(t_all - t_obs) <= 1e-10 * abs(t_obs)
+    above = (t_all > t_obs) & ~tie
+    below = (t_all < t_obs) & ~tie
+    n_tie = float(tie.sum()) + (0.0 if exact else 1.0)
+    n = len(t_all) + (0 if exact else 1)
+    lower, upper = (below.sum() + n_tie) / n, (above.sum() + n_tie) / n
+    confidence = (above.sum() + 0.5 * n_tie) / n
+    mcse = 0.0 if exact else math.sqrt(confidence * (1 - confidence) / len(t_all))
+    return PermutationTest(p_value=float(min(1.0, 2 * min(lower, upper))), statistic=t_obs,
+                           below=float(confidence), below_mcse=mcse)
+
+
+def sharp_null_test(residuals_at, table_of, assignments: Assignments, beta0: float) -> PermutationTest:
+    """The randomization test of the sharp null `effect = beta0`."""
     table = table_of(*residuals_at(beta0))
     t_obs = float(table.statistic(assignments.observed[None, :], assignments.cohorts)[0])
     t_all = table.statistic(assignments.units, assignments.cohorts)
-    # a relative tolerance so ties are counted as ties despite floating-point noise
-    extreme = np.abs(t_all) >= abs(t_obs) * (1 - 1e-10)
-    if assignments.exact:
-        return float(np.mean(extreme)), t_obs
-    return float((1 + extreme.sum()) / (1 + len(t_all))), t_obs
+    return permutation_test(t_obs, t_all, exact=assignments.exact)
+
+
+def p_value_at(residuals_at, table_of, assignments: Assignments, beta0: float) -> tuple[float, float]:
+    """Two-sided randomization p-value of the sharp null `effect = beta0`, and T observed."""
+    test = sharp_null_test(residuals_at, table_of, assignments, beta0)
+    return test.p_value, test.statistic
 
 
 def randomization_inference(frame: pd.DataFrame, *, model: str, treated: dict[str, int],
                             beta_hat: float, se_hint: float, draws: int, seed: int,
                             alpha: float, n_periods: int,
                             exact_max: int = defaults.RI_EXACT_MAX,
-                            interval: bool = True) -> RandomizationResult:
+                            interval: bool = True,
+                            thresholds: dict[str, float] | None = None) -> RandomizationResult:
     """p-value at 0 and the interval by test inversion around the point estimate `beta_hat`.
 
     `frame`: model frame (unit, t, y, d, log_exposure) of all eligible units; `treated`: the
-    actual treated units -> first treated t; `se_hint`: a scale for the search (any error).
+    actual treated units -> first treated t; `se_hint`: a scale for the search (any error);
+    `thresholds`: name -> beta0 at which to test one-sided too (the confidence of the rule).
     """
     unit_names = tuple(dict.fromkeys(frame["unit"]))
     assignments = make_assignments(unit_names=unit_names, treated=treated, draws=draws,
@@ -213,15 +262,20 @@ def randomization_inference(frame: pd.DataFrame, *, model: str, treated: dict[st
     def table_of(resid: np.ndarray, var: np.ndarray) -> ScoreTable:
         return ScoreTable(frame, unit_names, resid, var, n_periods)
 
-    p0, t0 = p_value_at(residuals_at, table_of, assignments, 0.0)
+    known: dict[float, PermutationTest] = {0.0: sharp_null_test(residuals_at, table_of, assignments, 0.0)}
 
-    known: dict[float, float] = {0.0: p0}
-
-    def p_at(b: float) -> float:
+    def tested(b: float) -> PermutationTest:
         # each new beta0 costs a model fit; both interval ends start from beta_hat
         if b not in known:
-            known[b] = p_value_at(residuals_at, table_of, assignments, b)[0]
+            known[b] = sharp_null_test(residuals_at, table_of, assignments, b)
         return known[b]
+
+    def p_at(b: float) -> float:
+        return tested(b).p_value
+
+    p0, t0 = known[0.0].p_value, known[0.0].statistic
+    at_thresholds = {name: tested(float(b)) for name, b in (thresholds or {}).items()
+                     if b is not None and math.isfinite(b)}
 
     scale = se_hint if np.isfinite(se_hint) and se_hint > 0 else 0.1
     low = high = float("nan")
@@ -230,7 +284,7 @@ def randomization_inference(frame: pd.DataFrame, *, model: str, treated: dict[st
         high = _interval_end(p_at, beta_hat, scale, alpha)
     return RandomizationResult(p_value=p0, ci_low=low, ci_high=high, statistic=t0,
                                draws=assignments.size, exact=assignments.exact,
-                               n_assignments_possible=n_possible)
+                               n_assignments_possible=n_possible, at_thresholds=at_thresholds)
 
 
 def _interval_end(p_at, start: float, step: float, alpha: float) -> float:

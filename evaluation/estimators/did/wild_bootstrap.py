@@ -4,6 +4,8 @@ The null is imposed (restricted residuals), residuals are flipped by cluster (un
 six-point weights (+-sqrt(1/2), +-1, +-sqrt(3/2), each 1/6), and the bootstrap t statistic
 (CRV1, clustered by unit) is compared with the observed one: p = share of |t*| >= |t|.
 The interval collects the effects beta0 whose restricted bootstrap test does not reject at alpha.
+Confidence that the effect lies below beta0 (the decision rule's quantities): the share of
+restricted bootstrap t statistics at beta0 above the observed one, ties counted half.
 
 Everything runs on the fixed-effects-projected (within) data by Frisch-Waugh-Lovell. For a
 balanced panel the projection of a cluster-reweighted residual has a closed form (unit and period
@@ -12,17 +14,21 @@ means), so every draw is one small matrix product and the data are never refitte
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from evaluation import defaults
 from evaluation.errors import AnalysisError
+from evaluation.estimators.confidence import confidence
 from evaluation.estimators.did.twfe import crv1_factor, fit_null
 
 WEBB = np.array([-np.sqrt(1.5), -1.0, -np.sqrt(0.5), np.sqrt(0.5), 1.0, np.sqrt(1.5)])
-CI_TOLERANCE = 0.01  # share of the standard error
-CI_MAX_SE = 64.0
+CI_TOLERANCE = defaults.BOOTSTRAP_CI_TOLERANCE  # share of the standard error
+CI_MAX_SE = defaults.BOOTSTRAP_CI_MAX_SE
 
 
 @dataclass(frozen=True)
@@ -31,6 +37,7 @@ class BootstrapResult:
     ci_low: float
     ci_high: float
     draws: int
+    confidence: dict[str, Any] | None = None  # the rule's confidence (estimators.confidence)
 
     def as_dict(self) -> dict[str, object]:
         return {"draws": self.draws, "exact": False, "weights": "webb", "restricted": True}
@@ -83,10 +90,17 @@ class _Within:
         t_obs = (self.beta - beta0) / self.se
         return float(np.mean(np.abs(self.t_stats(beta0, weights)) >= abs(t_obs)))
 
+    def below(self, beta0: float, weights: np.ndarray) -> float:
+        """Confidence that the effect lies below beta0: share of t* above t observed (ties half)."""
+        t_obs = (self.beta - beta0) / self.se
+        t_star = self.t_stats(beta0, weights)
+        return float(np.mean(t_star > t_obs) + 0.5 * np.mean(t_star == t_obs))
 
-def wild_cluster_bootstrap(frame: pd.DataFrame, *, draws: int, seed: int,
-                           alpha: float) -> BootstrapResult:
-    """WCR bootstrap p-value of `effect = 0` and the test-inversion interval (linear model)."""
+
+def wild_cluster_bootstrap(frame: pd.DataFrame, *, draws: int, seed: int, alpha: float,
+                           thresholds: dict[str, float | None] | None = None) -> BootstrapResult:
+    """WCR bootstrap p-value of `effect = 0` and the test-inversion interval (linear model);
+    with `thresholds` (name -> beta0) also the rule's confidence at each."""
     within = _Within(frame)
     rng = np.random.default_rng(seed)
     weights = WEBB[rng.integers(0, len(WEBB), size=(draws, within.d_tilde.shape[0]))]
@@ -94,7 +108,12 @@ def wild_cluster_bootstrap(frame: pd.DataFrame, *, draws: int, seed: int,
     step = within.se
     low = _end(lambda b: within.p_value(b, weights), within.beta, -step, alpha)
     high = _end(lambda b: within.p_value(b, weights), within.beta, step, alpha)
-    return BootstrapResult(p_value=p0, ci_low=low, ci_high=high, draws=draws)
+    conf = None
+    if thresholds:
+        values = {k: None if b is None else within.below(b, weights) for k, b in thresholds.items()}
+        mcse = {k: math.sqrt(v * (1 - v) / draws) for k, v in values.items() if v is not None}
+        conf = confidence(values, method="wild_bootstrap", thresholds=thresholds, mcse=mcse)
+    return BootstrapResult(p_value=p0, ci_low=low, ci_high=high, draws=draws, confidence=conf)
 
 
 def _end(p_at, start: float, step: float, alpha: float) -> float:

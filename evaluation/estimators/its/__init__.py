@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from evaluation.data.periods import period_json
+from evaluation.estimators.confidence import normal_confidence, rule_thresholds
 from evaluation.estimators.its.checks import (
     harmonics_sensitivity,
     influential_periods,
@@ -114,6 +115,7 @@ class ItsPrimary:
     t_start: int
     inference: InferenceResult
     level: Wald
+    confidence: dict[str, Any] | None  # the rule's confidence (estimators.confidence)
 
     def covers(self, truth: float) -> bool:
         return bool(self.level.low <= truth <= self.level.high)
@@ -121,12 +123,23 @@ class ItsPrimary:
 
 def fit_primary(data: PreparedData) -> ItsPrimary:
     """The registered primary estimate (level change, registered inference): one path for the
-    analysis and the diagnosis."""
+    analysis and the diagnosis. The rule's confidence comes from the same normal (model-based
+    or HAC) as the interval."""
     frame, spec, t_start = validated_series(data)
-    inference = fit_with_inference(frame.loc[~frame["excluded"]], spec=spec, t_start=t_start,
+    used_rows = frame.loc[~frame["excluded"]]
+    inference = fit_with_inference(used_rows, spec=spec, t_start=t_start,
                                    requested=data.spec.inference, hac_lags=data.spec.hac_lags)
     level = wald(inference.fit, "level_change", alpha=data.spec.alpha)
-    return ItsPrimary(frame=frame, spec=spec, t_start=t_start, inference=inference, level=level)
+    cf_mean = None
+    if not spec.is_count:
+        post = used_rows.loc[(used_rows["group"] == TREATED) & (used_rows["t"] >= t_start)]
+        cf_mean = float(np.mean(linear_predictor(post, inference.fit, spec=spec, t_start=t_start,
+                                                 counterfactual=True)[0]))
+    thresholds = rule_thresholds(scale="rate_ratio" if spec.is_count else "difference",
+                                 min_reduction=data.design.decision.min_reduction,
+                                 counterfactual_mean=cf_mean)
+    return ItsPrimary(frame=frame, spec=spec, t_start=t_start, inference=inference, level=level,
+                      confidence=normal_confidence(level.coef, level.se, thresholds=thresholds))
 
 
 def estimate_its(data: PreparedData, *, with_checks: bool = True) -> EstimatorOutput:
@@ -159,7 +172,7 @@ def estimate_its(data: PreparedData, *, with_checks: bool = True) -> EstimatorOu
     primary: dict[str, Any] = {
         "method": method, "scale": scale, "estimate": estimate, "ci_low": low, "ci_high": high,
         "p_value": level.p_value, "pct_change": pct, "std_error": level.se,
-        "inference": inference.info, "n_treated": len(data.treated_units),
+        "confidence": primary_fit.confidence, "alpha": alpha, "inference": inference.info, "n_treated": len(data.treated_units),
         "n_control": len(data.control_units), "n_periods": int(treated_used["t"].nunique()),
         "n_pre_periods": int((treated_used["t"] < t_start).sum()),
         "n_post_periods": int((treated_used["t"] >= t_start).sum()),
