@@ -113,8 +113,11 @@ def _imputation_event_study(data: PreparedData) -> tuple[pd.DataFrame, Check]:
         key = f"imp_event_{e}" if e < hi else f"imp_event_{e}+"
         if key in effects:
             label = f"{e}" if e < hi else f"{e} and later"
+            estimate = effects[key]["estimate"]
             why = (f"no events in the treated units at event time {label}: a rate ratio of 0 is "
-                   "a boundary, not an estimate" if effects[key]["estimate"] == -math.inf
+                   "a boundary, not an estimate" if estimate == -math.inf
+                   else f"the imputed counterfactual is 0 at event time {label} (no comparison "
+                        "events): no rate ratio exists" if math.isnan(estimate)
                    else f"no standard error at event time {label}")
             rows.append(_row(e, effects[key]["estimate"], effects[key]["std_error"], alpha,
                              "rate_ratio", reason=why))
