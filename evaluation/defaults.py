@@ -42,6 +42,7 @@ SEASONALITY = 2
 SLOPE_CHANGE = False
 EVENT_WINDOW: tuple[int, int] = (-8, 8)
 BAYESIAN = False
+ESTIMAND = "during"  # with treatment.end: the verdict concerns the intervention period
 ALPHA = 0.05
 SEED = 20250101
 RANDOMIZATION_DRAWS = 1000

@@ -49,7 +49,7 @@ NOT_METHOD: dict[str, str] = {
     **dict.fromkeys(
         ("DATA_SOURCE", "FREQUENCY", "UNIT_COLUMN", "TIME_COLUMN", "OUTCOME", "MODEL",
          "ESTIMATOR", "CONTROL_GROUP", "INFERENCE", "TREND", "SEASONALITY", "SLOPE_CHANGE",
-         "EVENT_WINDOW", "BAYESIAN", "ALPHA", "SEED", "RANDOMIZATION_DRAWS", "DECISION_BASIS",
+         "EVENT_WINDOW", "BAYESIAN", "ESTIMAND", "ALPHA", "SEED", "RANDOMIZATION_DRAWS", "DECISION_BASIS",
          "MIN_REDUCTION", "EXPECTED_REDUCTION", "CONTINUE_PROBABILITY", "STOP_PROBABILITY",
          "TARGET_TYPES", "OUTCOMES"),
         "a design field's default: filled into the design, covered by the design hash"),
