@@ -145,14 +145,18 @@ def event_study_plot(event_study: pd.DataFrame, *, lang: str) -> bytes:
     return to_png(fig)
 
 
-def posterior_plot(draws: np.ndarray, *, min_reduction: float, lang: str) -> bytes:
-    """Histogram of posterior rate-ratio draws, with lines at 1 and 1 - min_reduction."""
+def posterior_plot(draws: np.ndarray, *, min_reduction: float, lang: str,
+                   scale: str = "rate_ratio") -> bytes:
+    """Histogram of posterior rate-ratio draws, with lines at 1 and 1 - min_reduction; for a
+    linear model (scale "difference") the differences, with a line at 0."""
     fig, ax = plt.subplots(figsize=(7, 3.2))
     ax.hist(draws, bins=60, color=BAND, edgecolor=TREATED, linewidth=0.3, density=True)
-    ax.axvline(1.0, color="black", linewidth=1, label=text("no_effect", lang))
-    ax.axvline(1 - min_reduction, color=LINE, linestyle="--", linewidth=1.2,
-               label=text("min_reduction_line", lang))
-    ax.set_xlabel(text("rate_ratio_axis", lang))
+    ratio = scale != "difference"
+    ax.axvline(1.0 if ratio else 0.0, color="black", linewidth=1, label=text("no_effect", lang))
+    if ratio:
+        ax.axvline(1 - min_reduction, color=LINE, linestyle="--", linewidth=1.2,
+                   label=text("min_reduction_line", lang))
+    ax.set_xlabel(text("rate_ratio_axis" if ratio else "difference_axis", lang))
     ax.set_yticks([])
     _axis_numbers(ax, lang, axis="x")
     ax.legend(fontsize=8, frameon=False)
