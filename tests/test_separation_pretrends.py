@@ -161,3 +161,17 @@ def test_zero_counterfactual_cell_is_not_estimable_without_a_warning():
     row = table.set_index("event_time").loc[1]
     assert row["status"] == "not_estimable" and np.isnan(row["estimate"])
     assert "counterfactual is 0" in row["reason"]
+
+
+def test_separation_before_the_start_is_refused_before_fitting():
+    """Every treated event after the start: a fit gave RR e^21.9 (3 billion) with a Wald
+    interval; now a one-line error says why no rate ratio exists."""
+    from evaluation.errors import AnalysisError
+
+    panel = simulate_counts(n_units=30, n_periods=40, n_treated=2, start=30, seed=21,
+                            base_rate=0.5)
+    treated = (unit_name(0), unit_name(1))
+    panel.loc[panel["unit"].isin(treated) & (panel["t"] < 30), "y"] = 0.0
+    design = make_design(treated=treated, start=30, end_t=39, inference="cluster")
+    with pytest.raises(AnalysisError, match="no events before the start"):
+        estimate_did(make_prepared(panel, design))

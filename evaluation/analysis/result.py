@@ -75,8 +75,11 @@ class AnalysisResult:
         verdict = (self.decision or {}).get("verdict", "-")
         scale = "RR" if p.get("scale") == "rate_ratio" else "diff"
         version = f"; data version {self.data_version['number']}" if self.data_version else ""
-        return (f"{self.id}: {verdict}; {scale} {p['estimate']:.3f} "
-                f"({p['ci_low']:.3f}-{p['ci_high']:.3f}), p={p['p_value']:.3f} "
+        def num(value: Any) -> str:  # no number: "–" (not estimable); an open end: "inf"
+            return "–" if value is None or value != value else f"{value:.3f}"
+
+        return (f"{self.id}: {verdict}; {scale} {num(p['estimate'])} "
+                f"({num(p['ci_low'])}-{num(p['ci_high'])}), p={num(p['p_value'])} "
                 f"[{self.registration}{version}]")
 
     def to_dict(self) -> dict[str, Any]:
