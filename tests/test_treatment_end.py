@@ -84,6 +84,7 @@ def test_after_estimand_moves_the_start_to_the_period_after_the_end(ws):
     assert not used["t"].between(START - 1, END - 1).any()
     phases = phase_estimates(data)
     assert phases["estimand"] == "after" and phases["during"]["estimable"]
+    assert phases["during"]["n_periods"] == END - START + 1
     # truth during: 0.3; the interval lies below 1 (fixed seed; 40 expected vs ~12 observed)
     assert phases["during"]["ci_high"] < 1.0
 
@@ -107,3 +108,19 @@ def test_estimand_after_needs_an_end(ws):
     design["treatment"] = {"units": ["U00", "U01"], "start": START}
     with pytest.raises((DesignError, ValueError), match="treatment.end"):
         parse_design(design)
+
+
+def test_interrupted_time_series_is_split_at_the_end_too(ws):
+    """ITS of one treated unit: during 0.3, after 1.0 (truth); each period its own estimate."""
+    from evaluation.estimators.its import estimate_its
+
+    design = _design(ws)
+    design["design"], design["treatment"]["units"] = "its", ["U00"]
+    design["analysis"] = {"model": "poisson", "inference": "auto", "seasonality": 0}
+    data = prepare(parse_design(design), ws)
+    during = estimate_its(data, with_checks=False).primary
+    after = phase_estimates(data)["after"]
+    assert after["n_periods"] == N_PERIODS - END
+    # fixed seed; the 95% intervals cover the truths (0.3 during, 1.0 after)
+    assert during["ci_low"] < 0.3 < during["ci_high"] < 1.0
+    assert after["ci_low"] < 1.0 < after["ci_high"]

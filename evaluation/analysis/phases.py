@@ -109,7 +109,8 @@ def phase_rows(phases: dict[str, Any] | None, *, method: str) -> list[dict[str, 
 
 def _summary(data: PreparedData, phase: str) -> dict[str, Any]:
     scale = scale_of(data.spec.model)
-    periods = data.panel.loc[data.panel["d"] == 1, "t"]
+    rows = data.estimation_rows
+    periods = rows.loc[rows["d"] == 1, "t"]
     span = {"first_t": int(periods.min()), "last_t": int(periods.max()),
             "n_periods": int(periods.nunique()), "scale": scale}
     try:
