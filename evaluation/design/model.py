@@ -28,6 +28,7 @@ from pydantic import (
 
 from evaluation import defaults
 from evaluation.design.decision_rule import DecisionSpec, basis_problem
+from evaluation.design.treatment_end import end_problem
 from evaluation.design.yaml_loader import load_yaml
 from evaluation.errors import DesignError
 
@@ -78,8 +79,7 @@ class TreatmentSpec(_Frozen):
     units: tuple[str, ...] = ()
     start: Period | dict[str, Period] | None = None
     start_column: str | None = None
-    # the last period of the intervention (a map unit -> end for per-unit ends); after it, the
-    # result shows whether the effect persists (analysis.estimand says which period decides)
+    # last period of the intervention (or a map unit -> end); see analysis.phases
     end: Period | dict[str, Period] | None = None
 
     @model_validator(mode="after")
@@ -233,20 +233,9 @@ class Design(_Frozen):
                     f"treatment.start: {start} lies outside the window ({self.window.start} .. {self.window.end}); "
                     "the window must include pre-periods and the start"
                 )
-            for unit in self.treatment.units:
-                end, own_start = self.treatment.end_of(unit), self.treatment.start_of(unit)
-                if end is not None and (type(end) is not type(own_start)
-                                        or _key(end) < _key(own_start)):
-                    raise ValueError(f"treatment.end: {end} (unit {unit}) must be a "
-                                     f"{type(own_start).__name__} on or after its start {own_start}")
-            if isinstance(self.treatment.end, dict):
-                extra = sorted(set(self.treatment.end) - set(self.treatment.units))
-                if extra:
-                    raise ValueError(f"treatment.end: unit(s) {', '.join(extra)} have an end but "
-                                     "are not in units")
-            if self.analysis.estimand != "during" and self.treatment.end is None:
-                raise ValueError(f"analysis.estimand: {self.analysis.estimand} needs "
-                                 "treatment.end (the last period of the intervention)")
+            problem = end_problem(self.treatment, self.analysis.estimand)
+            if problem:
+                raise ValueError(problem)
             ex = self.window.exclude
             if ex is not None and _key(ex.start) <= _key(start) and _key(ex.end) >= _key(self.window.end):
                 raise ValueError("window.exclude: swallows the whole post period from the start onwards; shorten it")

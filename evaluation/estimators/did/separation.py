@@ -32,6 +32,7 @@ import pandas as pd
 from scipy.optimize import brentq
 
 from evaluation import defaults
+from evaluation.errors import AnalysisError
 from evaluation.estimators.confidence import confidence
 
 SEPARATION_CODE = "separation"
@@ -80,3 +81,14 @@ def exact_summary(totals: pd.DataFrame, *, alpha: float,
               for name, b in thresholds.items()}
     return {"ci_low": -math.inf, "ci_high": upper_bound(totals, alpha=alpha), "p_value": p_value,
             "confidence": confidence(values, method="exact_conditional", thresholds=thresholds)}
+
+
+def refuse_separation_before(treated_rows: pd.DataFrame, *, design: str) -> None:
+    """Separation before the start: every treated event falls after it, so the treated units'
+    own level is fixed by the post period alone and the rate ratio is not identified (a fit
+    returns a meaningless huge number). Detected before any fit; a one-line error says why."""
+    before = treated_rows["t"].to_numpy() < treated_rows["cohort"].to_numpy()
+    if float(np.abs(treated_rows["y"].to_numpy()[before]).sum()) == 0:
+        raise AnalysisError(f"design {design}: the treated units have no events before the start "
+                            "in the window, so their rate without the intervention is unknown and "
+                            "no rate ratio can be estimated; move window.start earlier")

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from evaluation.errors import AnalysisError, format_rows
+from evaluation.estimators.did.separation import refuse_separation_before
 from evaluation.estimators.did.staggered_common import two_way_effects
 from evaluation.estimators.prepared import PreparedData
 from evaluation.estimators.stats import IRLS_TOL, is_count, pearson_dispersion
@@ -362,14 +363,8 @@ def validate(data: PreparedData) -> None:
         raise AnalysisError(f"design {design}: treated unit(s) {format_rows(zero)} have an "
                             "all-zero outcome in the window, so no effect can be estimated; "
                             "check the unit codes or drop them")
-    pre_events = float(treated_rows.loc[treated_rows["t"] < treated_rows["cohort"], "y"].abs().sum())
-    if count and pre_events == 0:
-        # separation before the start: every treated event falls after it, so the treated units'
-        # own level is fixed by the post period alone and the rate ratio is not identified
-        # (a fit returns a meaningless huge number); detected here, before any fit
-        raise AnalysisError(f"design {design}: the treated units have no events before the start "
-                            "in the window, so their rate without the intervention is unknown and "
-                            "no rate ratio can be estimated; move window.start earlier")
+    if count:
+        refuse_separation_before(treated_rows, design=design)
     if rows.loc[~rows["treated_unit"], "unit"].nunique() == 0:
         raise AnalysisError(f"design {design}: no control units in the panel; a did design "
                             "needs untreated units (controls: untreated, or a list)")
