@@ -175,3 +175,20 @@ def test_separation_before_the_start_is_refused_before_fitting():
     design = make_design(treated=treated, start=30, end_t=39, inference="cluster")
     with pytest.raises(AnalysisError, match="no events before the start"):
         estimate_did(make_prepared(panel, design))
+
+
+def test_separation_with_staggered_starts_gets_the_exact_interval():
+    """Staggered starts, no treated event after any start: before, no estimate and no interval
+    at all (NaN); now the one-sided exact conditional interval, and the averted interval."""
+    panel = simulate_counts(n_units=30, n_periods=40, n_treated=0, start=0, seed=12,
+                            base_rate=1.0)
+    starts = {unit_name(i): (20 if i < 2 else 28) for i in range(4)}
+    for unit, start in starts.items():
+        panel.loc[(panel["unit"] == unit) & (panel["t"] >= start), "y"] = 0.0
+    design = make_design(treated=tuple(starts), start=starts, end_t=39, inference="cluster")
+    out = estimate_did(make_prepared(panel, design))
+    p = out.primary
+    assert math.isnan(p["estimate"]) and p["ci_low"] == 0.0 and 0 < p["ci_high"] < 1
+    assert p["estimator"] == "twfe" and "exact conditional" in p["estimator_reason"]
+    averted = out.extras["averted"]
+    assert averted["ci_low"] <= averted["ci_high"] == pytest.approx(averted["counterfactual"])

@@ -34,7 +34,13 @@ from evaluation.estimators.did.randomization import (
 from evaluation.estimators.did.separation import exact_summary, treated_totals
 from evaluation.estimators.did.staggered import fit_staggered, resolve_estimator
 from evaluation.estimators.did.staggered_common import StaggeredFit
-from evaluation.estimators.did.twfe import TwfeFit, fit_twfe, model_rows, validate
+from evaluation.estimators.did.twfe import (
+    TwfeFit,
+    fit_twfe,
+    model_rows,
+    treated_post_events,
+    validate,
+)
 from evaluation.estimators.did.wild_bootstrap import wild_cluster_bootstrap
 from evaluation.estimators.prepared import PreparedData
 from evaluation.estimators.stats import is_count, scale_of, wald, z_value
@@ -82,6 +88,12 @@ def fit_primary(data: PreparedData, *, interval: bool = True) -> DidPrimary:
     ri_frame, frame, notes = model_rows(data)
     used, reason = choose_inference(data)
     estimator, estimator_reason = resolve_estimator(data)
+    if estimator != "twfe" and is_count(spec.model) and treated_post_events(frame) == 0:
+        # separation with staggered starts: a heterogeneity-robust estimate is log(0) too; the
+        # exact conditional bound (did.separation) works per unit, whatever its start
+        estimator, estimator_reason = "twfe", (
+            "no events in the treated units after their starts: the exact conditional interval "
+            "(given each unit's total) replaces the staggered estimator, which has no estimate here")
     treated = treated_cohorts(data)
     twfe, staggered = None, None
     if estimator == "twfe":
