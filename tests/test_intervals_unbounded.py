@@ -129,3 +129,22 @@ def test_randomization_interval_open_above_on_simulated_null_panel():
     assert json.loads(json.dumps(clean(p)))["ci_high"] == "inf"
     loo = next(c for c in out.checks if c.name == "leave_one_out")
     assert loo.status == "pass"
+
+
+def test_decision_keeps_an_open_end_and_the_reason_says_so():
+    """The basis keeps the unbounded end (it was turned into NaN and shown as no interval);
+    the verdict's reason names it in words."""
+    from evaluation.analysis.decision import decide
+    from evaluation.report import verdict_text
+
+    primary = {"estimate": 1.0952, "ci_low": 0.1685, "ci_high": math.inf, "p_value": 0.94,
+               "pct_change": 9.52, "scale": "rate_ratio", "alpha": 0.05, "estimable": True,
+               "confidence": {"any_reduction": 0.45, "min_reduction": 0.40, "method": "randomization",
+                              "mcse": None, "thresholds": {}}}
+    reg = {"status": "registered", "matches": True, "design": "did", "controlled": True}
+    decision = decide(primary=primary, bayesian=None, checks=[], registration=reg, rule=None)
+    assert decision["basis"]["high"] == math.inf and decision["reason"] == "rule"
+    stored = json.loads(json.dumps(clean(decision), allow_nan=False))
+    assert stored["basis"]["high"] == "inf"
+    assert "geen bovengrens" in verdict_text.reasons(stored, "nl")[0]
+    assert "no upper bound" in verdict_text.reasons(stored, "en")[0]
