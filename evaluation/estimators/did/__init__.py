@@ -26,7 +26,11 @@ from evaluation.estimators.did import checks as did_checks
 from evaluation.estimators.did.event_study import event_study
 from evaluation.estimators.did.pretrend_power import with_sensitivity
 from evaluation.estimators.did.primary import choose_inference, fit_primary, infer
-from evaluation.estimators.did.separation import SEPARATION_CODE, SEPARATION_REASON
+from evaluation.estimators.did.separation import (
+    SEPARATION_CODE,
+    SEPARATION_REASON,
+    refuse_separation_before,
+)
 from evaluation.estimators.did.twfe import (
     TwfeFit,
     drop_all_zero_units,
@@ -45,6 +49,9 @@ __all__ = ["choose_inference", "estimate_did", "fit_primary", "infer", "model_ro
 def estimate_did(data: PreparedData, *, neighbours: pd.DataFrame | None = None) -> EstimatorOutput:
     """Estimate the registered DiD design on prepared data (see the module docstring)."""
     spec = data.spec
+    if is_count(spec.model):  # the analysis only: the diagnosis keeps the randomization p-value
+        rows = data.estimation_rows
+        refuse_separation_before(rows.loc[rows["treated_unit"]], design=data.design.id)
     fitted = fit_primary(data)
     frame, treated, used, staggered = fitted.frame, fitted.treated, fitted.used, fitted.staggered
     estimator, summary = fitted.estimator, fitted.summary

@@ -22,7 +22,6 @@ import numpy as np
 import pandas as pd
 
 from evaluation.errors import AnalysisError, format_rows
-from evaluation.estimators.did.separation import refuse_separation_before
 from evaluation.estimators.did.staggered_common import two_way_effects
 from evaluation.estimators.prepared import PreparedData
 from evaluation.estimators.stats import IRLS_TOL, is_count, pearson_dispersion
@@ -363,8 +362,6 @@ def validate(data: PreparedData) -> None:
         raise AnalysisError(f"design {design}: treated unit(s) {format_rows(zero)} have an "
                             "all-zero outcome in the window, so no effect can be estimated; "
                             "check the unit codes or drop them")
-    if count:
-        refuse_separation_before(treated_rows, design=design)
     if rows.loc[~rows["treated_unit"], "unit"].nunique() == 0:
         raise AnalysisError(f"design {design}: no control units in the panel; a did design "
                             "needs untreated units (controls: untreated, or a list)")
