@@ -42,6 +42,7 @@ SEASONALITY = 2
 SLOPE_CHANGE = False
 EVENT_WINDOW: tuple[int, int] = (-8, 8)
 BAYESIAN = False
+ESTIMAND = "during"  # with treatment.end: the verdict concerns the intervention period
 ALPHA = 0.05
 SEED = 20250101
 RANDOMIZATION_DRAWS = 1000
@@ -79,6 +80,19 @@ BOOTSTRAP_CI_MAX_SE = 64.0
 # Convergence tolerance of the iteratively reweighted least-squares fits (pyfixest fepois); the
 # published reproductions (castle doctrine, Sicily) agree to the digits shown at this tolerance.
 IRLS_TOL = 1e-10
+# Pre-trend test (issue 14): a passed test counts as evidence of parallel trends (evidence level
+# 3) only with at least this power against a trend that would move the estimate by the minimum
+# reduction, or when the relative-magnitudes bound (post-period violations up to PRETREND_MBAR
+# times the largest pre-period deviation; Rambachan & Roth 2023) still excludes no effect.
+PRETREND_MIN_POWER = 0.80
+PRETREND_MBAR = 1.0
+# An event-study coefficient whose standard error (log scale, or difference in outcome standard
+# deviations) exceeds this is not identified by the data (e.g. a unit level fixed only by the
+# lead it is compared with): reported as not estimable, never as a number.
+EVENT_STUDY_MAX_LOG_SE = 5.0
+# Separation (no event in the treated units after the start): the exact conditional interval's
+# upper end is found to this relative precision.
+SEPARATION_RTOL = 1e-10
 # Ljung-Box test on ITS residuals: lags and level at which autocorrelation switches to HAC.
 AUTOCORR_LAGS = 12
 AUTOCORR_ALPHA = 0.05

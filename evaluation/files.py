@@ -85,8 +85,16 @@ def replaced_folder(target: str | os.PathLike) -> Iterator[Path]:
     recover_folder(target)
 
 
+# JSON has no infinity. An unbounded end of an interval (a one-sided interval, a randomization
+# interval open above) is written as these strings, never as null: null means "not available",
+# which is something else. CSV files write the same text (pandas' own "inf" / "-inf").
+POSITIVE_INFINITY = "inf"
+NEGATIVE_INFINITY = "-inf"
+
+
 def clean(value: Any) -> Any:
-    """JSON-ready copy: numpy scalars to Python, floats rounded to 12 significant digits, NaN to None."""
+    """JSON-ready copy: numpy scalars to Python, floats rounded to 12 significant digits, NaN to
+    None, +-infinity to POSITIVE_INFINITY / NEGATIVE_INFINITY ("inf" / "-inf")."""
     if isinstance(value, dict):
         return {str(k): clean(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -97,7 +105,9 @@ def clean(value: Any) -> Any:
         return int(value)
     if isinstance(value, float | np.floating):
         x = float(value)
-        if not math.isfinite(x):
+        if math.isinf(x):
+            return POSITIVE_INFINITY if x > 0 else NEGATIVE_INFINITY
+        if math.isnan(x):
             return None
         return float(f"{x:.12g}")
     if isinstance(value, pd.Timestamp):
@@ -105,3 +115,16 @@ def clean(value: Any) -> Any:
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return value
+
+
+def read_number(value: Any) -> float | None:
+    """A number as `clean` wrote it, back as a float: "inf" / "-inf" to +-infinity, None (or
+    anything that is not a number) to None. Readers of result files use this, never float()."""
+    if value == POSITIVE_INFINITY:
+        return math.inf
+    if value == NEGATIVE_INFINITY:
+        return -math.inf
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        return None
+    x = float(value)
+    return None if math.isnan(x) else x

@@ -22,7 +22,7 @@ from evaluation import defaults
 
 # Raise this by one whenever the code changes a number with the same constants (a new way of
 # computing p-values, intervals, confidence, priors, ...); it is hashed with the constants.
-LOGIC_REVISION = 1
+LOGIC_REVISION = 2  # 2: separation, non-estimable terms, derived intervals (issue 14)
 
 METHOD_CONSTANTS: tuple[str, ...] = (
     # inference
@@ -34,6 +34,7 @@ METHOD_CONSTANTS: tuple[str, ...] = (
     "ITS_INFLUENCE_MAX_REFITS",
     # difference-in-differences checks
     "DID_PLACEBO_FRACTIONS", "DID_PLACEBO_MIN_PERIODS",
+    "PRETREND_MIN_POWER", "PRETREND_MBAR", "EVENT_STUDY_MAX_LOG_SE", "SEPARATION_RTOL",
     # Bayesian model: priors, sampler, reliability gates, prior checks
     "PRIOR_LOG_RR_SD", "PRIOR_SENSITIVITY_FACTORS", "BAYES_CHAINS", "BAYES_DRAWS", "BAYES_TUNE",
     "BAYES_TARGET_ACCEPT", "RHAT_MAX", "ESS_MIN", "BAYES_MAX_DIVERGENCES", "BAYES_SAMPLER",
@@ -48,7 +49,7 @@ NOT_METHOD: dict[str, str] = {
     **dict.fromkeys(
         ("DATA_SOURCE", "FREQUENCY", "UNIT_COLUMN", "TIME_COLUMN", "OUTCOME", "MODEL",
          "ESTIMATOR", "CONTROL_GROUP", "INFERENCE", "TREND", "SEASONALITY", "SLOPE_CHANGE",
-         "EVENT_WINDOW", "BAYESIAN", "ALPHA", "SEED", "RANDOMIZATION_DRAWS", "DECISION_BASIS",
+         "EVENT_WINDOW", "BAYESIAN", "ESTIMAND", "ALPHA", "SEED", "RANDOMIZATION_DRAWS", "DECISION_BASIS",
          "MIN_REDUCTION", "EXPECTED_REDUCTION", "CONTINUE_PROBABILITY", "STOP_PROBABILITY",
          "TARGET_TYPES", "OUTCOMES"),
         "a design field's default: filled into the design, covered by the design hash"),

@@ -23,7 +23,9 @@ BAYES_RULE = {**RULE, "basis": "bayesian"}
 def frequentist_probabilities(primary, *, min_reduction, alpha=0.05):
     """The interval fallback (a primary without its own confidence), as the tests below use it."""
     return frequentist_basis(primary, rule={"min_reduction": min_reduction}, alpha=alpha)
-PASS_PRETREND = {"name": "pre_trends", "kind": "pre_trends", "status": "pass", "detail": "p = 0.41", "blocking": True}
+# a pass with the power to see a trend that matters (evidence level 3 needs it, issue 14)
+PASS_PRETREND = {"name": "pre_trends", "kind": "pre_trends", "status": "pass", "detail": "p = 0.41",
+                 "blocking": True, "values": {"power": {"power": 0.91}}}
 FAIL_PRETREND = {"name": "pre_trends", "kind": "pre_trends", "status": "fail", "detail": "joint test of leads p = 0.003",
                  "blocking": True}
 REG = {"status": "registered", "matches": True, "design": "did", "controlled": True}
@@ -206,7 +208,11 @@ def test_evidence_levels():
     assert evidence_level(design="its", controlled=True, primary={},
                           checks=[PASS_PRETREND])["smss"] == 3
     placebo = {"name": "placebo_start_dates", "kind": "placebo", "status": "pass", "detail": "", "blocking": False}
-    assert evidence_level(design="its", controlled=True, primary={}, checks=[placebo])["smss"] == 3
+    # a pass that reports no power is a non-rejection alone: not evidence of parallel trends
+    assert evidence_level(design="its", controlled=True, primary={},
+                          checks=[placebo])["code"] == "pretrend_low_power"
+    assert evidence_level(design="its", controlled=True, primary={},
+                          checks=[dict(placebo, values={"power": {"power": 0.95}})])["smss"] == 3
     assert evidence_level(design="its", controlled=True, primary={},
                           checks=[dict(placebo, status="fail")])["smss"] == 2
 
@@ -231,3 +237,24 @@ def test_verdict_catalogues_have_the_same_keys_in_both_languages():
     for catalogue in verdict_text.CATALOGUES:
         nl, en = catalogue["nl"], catalogue["en"]
         assert (set(nl) == set(en)) if isinstance(nl, dict) else isinstance(en, str)
+
+
+def test_evidence_level_does_not_rest_on_a_non_rejection_alone():
+    """Issue 14: a passed pre-trend test with little power (3 treated units) is level 2, unless
+    the relative-magnitudes bound still excludes no effect; a test that could not be run says so."""
+    low_power = dict(PASS_PRETREND, values={"power": {"power": 0.12}})
+    level = evidence_level(design="did", controlled=True, primary={}, checks=[low_power])
+    assert (level["smss"], level["code"], level["power"]) == (2, "pretrend_low_power", 0.12)
+    robust = dict(PASS_PRETREND, values={"power": {"power": 0.12},
+                                         "sensitivity": {"excludes_no_effect": True}})
+    level = evidence_level(design="did", controlled=True, primary={}, checks=[robust])
+    assert (level["smss"], level["code"]) == (3, "parallel_robust")
+    untestable = dict(PASS_PRETREND, status="skipped", values={"reason_code": "no_estimable_leads"})
+    level = evidence_level(design="did", controlled=True, primary={}, checks=[untestable])
+    assert (level["smss"], level["code"]) == (2, "pretrend_not_testable")
+    assert evidence_level(design="did", controlled=True, primary={},
+                          checks=[dict(PASS_PRETREND, values={"power": {"power": 0.80}})]
+                          )["code"] == "parallel_shown"  # the threshold itself is enough
+    for lang in ("nl", "en"):
+        for code in ("pretrend_low_power", "parallel_robust", "pretrend_not_testable"):
+            assert verdict_text.evidence({"evidence_level": {"code": code, "design": "did"}}, lang)

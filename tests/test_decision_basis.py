@@ -66,7 +66,7 @@ from evaluation.analysis.decision import decide  # noqa: E402
 from evaluation.report import verdict_text  # noqa: E402
 
 PASS_PRETREND = {"name": "pre_trends", "kind": "pre_trends", "status": "pass", "detail": "",
-                 "blocking": True}
+                 "blocking": True, "values": {"power": {"power": 0.91}}}
 REG = {"status": "registered", "matches": True, "design": "did", "controlled": True}
 RULE = {"min_reduction": 0.10, "continue_probability": 0.80, "stop_probability": 0.25}
 

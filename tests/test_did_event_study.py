@@ -107,7 +107,9 @@ def test_cells_without_events_do_not_break_the_event_study():
     frame.loc[treated & (frame["t"] == 18), "y"] = 0.0  # no event at e = 3
     table, check = event_study(prepared(frame, starts))
     row = table.set_index("event_time").loc[3]
-    assert row["estimate"] == 0.0 and np.isnan(row["std_error"])
+    # no events at e = 3: a rate ratio of 0 is a boundary, reported without a number (issue 14)
+    assert row["status"] == "not_estimable" and "no events" in row["reason"]
+    assert np.isnan(row["estimate"]) and np.isnan(row["ci_low"]) and np.isnan(row["std_error"])
     assert check.status in ("pass", "fail")
 
 

@@ -264,8 +264,15 @@ def test_no_events_after_start_gives_rate_ratio_zero_with_exact_upper_limit():
     design = make_design(treated=treated, start=30, end_t=39, draws=200)
     out = estimate_did(make_prepared(panel, design))
     p = out.primary
-    assert p["estimate"] == 0.0 and p["ci_low"] == 0.0 and p["pct_change"] == -100.0
+    # issue 14: no point estimate (RR 0 is a boundary), a one-sided interval [0, RR_high]
+    assert np.isnan(p["estimate"]) and p["ci_low"] == 0.0 and np.isnan(p["pct_change"])
+    assert p["estimable"] is False and p["one_sided"] and p["not_estimable"]["code"] == "separation"
     expected = p["inference"]["expected_without_intervention"]
-    assert p["ci_high"] == pytest.approx(np.log(2 / 0.05) / expected)
+    # conditioning on the treated units' totals adds the uncertainty of their own level: the
+    # exact conditional bound is wider than the bound that takes the counterfactual as known
+    assert p["ci_high"] > np.log(2 / 0.05) / expected
     assert 0 < p["p_value"] <= 1 and p["inference"]["used"] == "randomization"
-    assert out.extras["averted"]["estimate"] == pytest.approx(expected)
+    averted = out.extras["averted"]
+    assert np.isnan(averted["estimate"])
+    assert averted["ci_high"] == pytest.approx(expected)
+    assert averted["ci_low"] == pytest.approx(expected * (1 - p["ci_high"]))

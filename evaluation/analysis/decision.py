@@ -66,13 +66,15 @@ class Basis:
     mcse: dict[str, float] | None = None
     p_value: float | None = None
     pct_change: float | None = None
+    estimable: bool = True  # False: separation, a one-sided interval without a point estimate
 
     def to_dict(self) -> dict[str, Any]:
         return {"source": self.source, "quantity": self.quantity, "method": self.method,
                 "scale": self.scale, "estimate": self.estimate, "low": self.low,
                 "high": self.high, "interval_level": self.interval_level,
                 "p_any_reduction": self.p_any, "p_min_reduction": self.p_min, "mcse": self.mcse,
-                "p_value": self.p_value, "pct_change": self.pct_change}
+                "p_value": self.p_value, "pct_change": self.pct_change,
+                "estimable": self.estimable}
 
 
 def decide(*, primary: dict[str, Any], bayesian: dict[str, Any] | None,
@@ -144,11 +146,16 @@ def frequentist_basis(primary: dict[str, Any], *, rule: Any,
     """
     rule_obj = rule_of(rule)
     est, lo, hi = (primary.get(k) for k in ("estimate", "ci_low", "ci_high"))
-    if not all_finite(est):
+    conf = primary.get("confidence")
+    # Separation has no point estimate, but the exact conditional test still gives the rule's
+    # confidence at both thresholds (1 - P(no treated event after the start | RR = threshold)):
+    # the one-sided interval can support a verdict. Any other missing estimate cannot.
+    one_sided = primary.get("estimable") is False and bool(primary.get("one_sided")) and \
+        bool(conf) and all_finite(conf.get("any_reduction"))
+    if not (all_finite(est) or one_sided):
         return None
     level_alpha = _alpha(primary, alpha)
     scale = primary.get("scale", "rate_ratio")
-    conf = primary.get("confidence")
     if not (conf and all_finite(conf.get("any_reduction"))):
         conf = interval_confidence(estimate=est, low=lo, high=hi, scale=scale, alpha=level_alpha,
                                    thresholds=_fallback_thresholds(primary, scale, rule_obj))
@@ -156,10 +163,11 @@ def frequentist_basis(primary: dict[str, Any], *, rule: Any,
         return None
     p_min = conf.get("min_reduction")
     return Basis(source="frequentist", quantity="confidence", method=str(conf.get("method")),
-                 scale=scale, estimate=float(est), low=_float(lo), high=_float(hi),
+                 scale=scale, estimate=_float(est), low=_float(lo), high=_float(hi),
                  interval_level=1 - level_alpha, p_any=float(conf["any_reduction"]),
                  p_min=None if p_min is None else float(p_min), mcse=conf.get("mcse"),
-                 p_value=primary.get("p_value"), pct_change=primary.get("pct_change"))
+                 p_value=primary.get("p_value"), pct_change=primary.get("pct_change"),
+                 estimable=not one_sided)
 
 
 def _fallback_thresholds(primary: dict[str, Any], scale: str,
@@ -245,9 +253,15 @@ def evidence_level(*, design: str | None, controlled: bool | None, primary: dict
     """Maryland Scientific Methods Scale of the design as run, and the code saying why.
 
     ITS without a comparison series: 2 (before-after with a trend, no control). DiD or controlled
-    ITS: 3 when a pre-trend check passed (the comparison group is shown to move in parallel; for a
-    controlled ITS without an event study, its pre-period placebo-start check), else 2. Levels 4-5
-    need many units with rich controls or randomisation, which these designs lack.
+    ITS: 3 only when the pre-trend check passed AND that pass means something: the test had at
+    least defaults.PRETREND_MIN_POWER power against a trend that would move the estimate by the
+    minimum reduction (`parallel_shown`), or the relative-magnitudes sensitivity bound (post-period
+    violations up to Mbar times the largest pre-period one) still excludes no effect
+    (`parallel_robust`). A non-rejection alone is `pretrend_low_power` (2); a failed check
+    `pretrend_failed`, a check that could not be run (too few estimable leads)
+    `pretrend_not_testable`, none at all `pretrend_not_run` (all 2). (For a controlled ITS
+    without an event study: its pre-period placebo-start check.) Levels 4-5 need many units with
+    rich controls or randomisation, which these designs lack.
     """
     if controlled is None:
         controlled = bool(primary.get("n_control"))
@@ -256,10 +270,29 @@ def evidence_level(*, design: str | None, controlled: bool | None, primary: dict
     kinds = PRETREND_KINDS.get(design or "did", PRETREND_KINDS["did"])
     pre = [c for c in checks if c["kind"] == kinds[0]] or \
         [c for c in checks if c["kind"] in kinds[1:]]
-    if any(c["status"] == "pass" for c in pre) and not any(c["status"] == "fail" for c in pre):
-        return {"smss": 3, "code": "parallel_shown", "design": design}
-    code = "pretrend_failed" if any(c["status"] == "fail" for c in pre) else "pretrend_not_run"
-    return {"smss": 2, "code": code, "design": design}
+    if any(c["status"] == "fail" for c in pre):
+        return {"smss": 2, "code": "pretrend_failed", "design": design}
+    passed = [c for c in pre if c["status"] == "pass"]
+    if not passed:
+        code = "pretrend_not_testable" if pre else "pretrend_not_run"
+        return {"smss": 2, "code": code, "design": design}
+    power = _pass_power(passed)
+    robust = any(bool(((c.get("values") or {}).get("sensitivity") or {})
+                      .get("excludes_no_effect")) for c in passed)
+    found = {"design": design, "power": power, "min_power": defaults.PRETREND_MIN_POWER,
+             "sensitivity_excludes_no_effect": robust}
+    if power is not None and power >= defaults.PRETREND_MIN_POWER:
+        return {"smss": 3, "code": "parallel_shown", **found}
+    if robust:
+        return {"smss": 3, "code": "parallel_robust", **found}
+    return {"smss": 2, "code": "pretrend_low_power", **found}
+
+
+def _pass_power(passed: list[dict[str, Any]]) -> float | None:
+    """The largest power among the passed pre-trend checks (None when none reports one)."""
+    powers = [((c.get("values") or {}).get("power") or {}).get("power") for c in passed]
+    powers = [float(p) for p in powers if all_finite(p)]
+    return max(powers) if powers else None
 
 
 # --- input normalisation ---------------------------------------------------------------------
@@ -275,8 +308,11 @@ def _check(check: Any) -> dict[str, Any]:
     data = check.to_dict() if hasattr(check, "to_dict") else dict(check)
     return {"name": str(data.get("name", "")), "kind": str(data.get("kind", "")),
             "status": data.get("status", "skipped"), "detail": str(data.get("detail", "")),
-            "blocking": bool(data.get("blocking", False))}
+            "blocking": bool(data.get("blocking", False)), "values": data.get("values") or {}}
 
 
 def _float(value: Any) -> float:
-    return float(value) if all_finite(value) else math.nan
+    """A number, keeping an unbounded end (+-inf); NaN for anything that is not a number."""
+    if isinstance(value, int | float) and not math.isnan(value):
+        return float(value)
+    return math.nan

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from evaluation import defaults
+from evaluation.analysis.phases import with_phase
 from evaluation.data import panel
 from evaluation.data.panel import SourcePanel
 from evaluation.data.panel_file import read_panel_file
@@ -184,6 +185,7 @@ def prepare(design: Design, workspace: Workspace, *, db: str | os.PathLike | Non
     out["post"] = out["treated_unit"] & (out["t"] >= out["cohort"])
     out["d"] = out["post"].astype(int)
     out["excluded"] = _excluded(design, out["period"], period_of)
+    out = _with_phase_columns(out, design, periods, period_of)
     out = out.sort_values(["unit", "t"], kind="stable").reset_index(drop=True)
 
     _check_usable(design, out, cohorts, notes)
@@ -191,13 +193,39 @@ def prepare(design: Design, workspace: Workspace, *, db: str | os.PathLike | Non
     if dropped:
         notes.append(f"{dropped} rows with a missing {spec.outcome} were left out (repeated cross-sections); "
                      f"{len(out)} rows remain.")
-    return PreparedData(
+    prepared = PreparedData(
         design=design, panel=out, frequency=spec.frequency, treated_units=tuple(sorted(treated)),
         control_units=tuple(sorted(controls)), has_exposure=spec.exposure is not None,
         covariates=tuple(spec.covariates), periods=tuple(periods), data_sha256=frame_sha256(out),
         data_cutoff=period_text(sp.cutoff), repeated_cross_section=spec.layout == "repeated_cross_section",
         notes=tuple(notes),
     )
+    if mode == "diagnosis":
+        return prepared
+    registered = with_phase(prepared, design.analysis.estimand)
+    if registered is None:
+        raise AnalysisError(f"analysis.estimand: {design.analysis.estimand}, but the window holds no "
+                            f"period after treatment.end ({design.treatment.end}); wait for data or "
+                            "move window.end")
+    return registered
+
+
+def _with_phase_columns(out: pd.DataFrame, design: Design, periods: list[Any],
+                        period_of) -> pd.DataFrame:
+    """start_t, end_t (last period of the intervention, -1 without an end) and window_excluded:
+    what `analysis.phases` needs to split the window at treatment.end."""
+    out["start_t"] = out["cohort"]
+    out["window_excluded"] = out["excluded"]
+    ends: dict[str, int] = {}
+    if design.treatment.end is not None and design.treatment.start is not None:
+        for unit in design.treatment.units:
+            end = design.treatment.end_of(unit)
+            if end is not None:
+                # the last period that starts on or before the end date
+                ends[unit] = int(np.searchsorted(np.array(periods, dtype=object), period_of(end),
+                                                 side="right")) - 1
+    out["end_t"] = out["unit"].map(ends).fillna(-1).astype(int)
+    return out
 
 
 def _history_and_registered_post(design: Design, frame: pd.DataFrame, first: Any, w_end: Any,

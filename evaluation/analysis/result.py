@@ -3,6 +3,16 @@
 `to_dict()` is `result.json`; `write()` adds `estimates.csv` and the plot data. Every file is
 deterministic text (see `evaluation.files`), so equal results give byte-identical files, and the
 folder is replaced as a whole, so it always holds one complete run.
+
+Numbers that are not plain (the one representation, in result.json and every CSV):
+- an unbounded end of an interval (a one-sided interval, a randomization interval open above) is
+  the string "inf" / "-inf" (`evaluation.files.POSITIVE_INFINITY` / `NEGATIVE_INFINITY`; pandas
+  writes and reads the same text in CSV); readers turn it back with `files.read_number`, and the
+  report words it ("geen bovengrens" / "no upper bound");
+- null (an empty CSV cell) means "no number": not estimable or not available. A term that cannot
+  be estimated says why beside it: `primary.estimable` false with `primary.not_estimable`
+  {code, reason} (separation: no events in the treated units after the start), and the columns
+  `status` ("estimated" | "reference" | "not_estimable") and `reason` of `event_study.csv`.
 """
 
 from __future__ import annotations
@@ -65,8 +75,11 @@ class AnalysisResult:
         verdict = (self.decision or {}).get("verdict", "-")
         scale = "RR" if p.get("scale") == "rate_ratio" else "diff"
         version = f"; data version {self.data_version['number']}" if self.data_version else ""
-        return (f"{self.id}: {verdict}; {scale} {p['estimate']:.3f} "
-                f"({p['ci_low']:.3f}-{p['ci_high']:.3f}), p={p['p_value']:.3f} "
+        def num(value: Any) -> str:  # no number: "–" (not estimable); an open end: "inf"
+            return "–" if value is None or value != value else f"{value:.3f}"
+
+        return (f"{self.id}: {verdict}; {scale} {num(p['estimate'])} "
+                f"({num(p['ci_low'])}-{num(p['ci_high'])}), p={num(p['p_value'])} "
                 f"[{self.registration}{version}]")
 
     def to_dict(self) -> dict[str, Any]:

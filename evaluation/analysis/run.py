@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from evaluation.analysis.deviations import control_pool_check
+from evaluation.analysis.phases import phase_estimates, with_phase_rows
 from evaluation.analysis.prepare import prepare, source_panel
 from evaluation.analysis.result import DIAGNOSIS_FILE, POSTERIOR_FILE, AnalysisResult
 from evaluation.data.panel import SourcePanel
@@ -139,6 +140,7 @@ def analyse(design: str | os.PathLike | Design, *, exploratory: bool = False,
         advance()
         merged = (source.boundaries or {}).get("merged")
         output = estimate(data, neighbours=read_neighbours(ws, merged))
+        phases = phase_estimates(data)  # treatment.end: the period the verdict is not about
         advance()
         bayesian_summary, idata, checks = None, None, list(output.checks)
         deviation = control_pool_check(data, primary=output.primary, pool=pool)
@@ -168,9 +170,11 @@ def analyse(design: str | os.PathLike | Design, *, exploratory: bool = False,
     result = AnalysisResult(
         id=design_obj.id, design=design_obj.design, design_sha256=design_obj.sha256,
         data_sha256=data.data_sha256, registration=label, data_cutoff=data.data_cutoff,
-        primary=primary, estimates=output.estimates, checks=tuple(checks),
-        software=software_versions(), series=output.series, event_study=output.event_study,
-        extras=output.extras, bayesian=bayesian_summary, decision=decision,
+        primary=primary, estimates=with_phase_rows(output.estimates, phases, primary),
+        checks=tuple(checks), software=software_versions(), series=output.series,
+        event_study=output.event_study,
+        extras={**output.extras, **({"phases": phases} if phases else {})},
+        bayesian=bayesian_summary, decision=decision,
         context=_context(design_obj, data, registration, pool, source),
         method_version=current_method,
         data_version=source.data_version,

@@ -28,6 +28,7 @@ from pydantic import (
 
 from evaluation import defaults
 from evaluation.design.decision_rule import DecisionSpec, basis_problem
+from evaluation.design.treatment_end import end_problem
 from evaluation.design.yaml_loader import load_yaml
 from evaluation.errors import DesignError
 
@@ -78,7 +79,8 @@ class TreatmentSpec(_Frozen):
     units: tuple[str, ...] = ()
     start: Period | dict[str, Period] | None = None
     start_column: str | None = None
-    end: Period | None = None
+    # last period of the intervention (or a map unit -> end); see analysis.phases
+    end: Period | dict[str, Period] | None = None
 
     @model_validator(mode="after")
     def _start_given_once(self) -> TreatmentSpec:
@@ -105,6 +107,12 @@ class TreatmentSpec(_Frozen):
         if self.start_column is not None:
             return True  # known only from the data; estimators decide on the actual cohorts
         return isinstance(self.start, dict) and len(set(self.start.values())) > 1
+
+    def end_of(self, unit: str) -> Period | None:
+        """The last period of the intervention for `unit` (None: no end registered)."""
+        if isinstance(self.end, dict):
+            return self.end.get(unit)
+        return self.end
 
     def start_of(self, unit: str) -> Period:
         if isinstance(self.start, dict):
@@ -161,6 +169,9 @@ class AnalysisSpec(_Frozen):
     bayesian: bool = defaults.BAYESIAN
     alpha: float = Field(default=defaults.ALPHA, gt=0, lt=0.5)
     seed: int = Field(default=defaults.SEED, ge=0)
+    # which period the verdict concerns when treatment.end is given: `during` the intervention,
+    # `after` its end (does the reduction last?), or `both` (the whole window after the start)
+    estimand: Literal["during", "after", "both"] = defaults.ESTIMAND
 
     @field_validator("event_window")
     @classmethod
@@ -222,9 +233,9 @@ class Design(_Frozen):
                     f"treatment.start: {start} lies outside the window ({self.window.start} .. {self.window.end}); "
                     "the window must include pre-periods and the start"
                 )
-            end = self.treatment.end
-            if end is not None and (type(end) is not type(start) or _key(end) < _key(start)):
-                raise ValueError(f"treatment.end: {end} must be a {type(start).__name__} on or after treatment.start {start}")
+            problem = end_problem(self.treatment, self.analysis.estimand)
+            if problem:
+                raise ValueError(problem)
             ex = self.window.exclude
             if ex is not None and _key(ex.start) <= _key(start) and _key(ex.end) >= _key(self.window.end):
                 raise ValueError("window.exclude: swallows the whole post period from the start onwards; shorten it")

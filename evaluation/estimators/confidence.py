@@ -18,7 +18,9 @@ interval lies below beta0" is exactly "confidence(beta0) > 1 - alpha / 2". Per i
   Phi((beta0 - estimate) / std_error);
 - wild cluster bootstrap: the restricted bootstrap t statistic at beta0 (`did.wild_bootstrap`);
 - no event in the treated units after the start, without randomization inference: the exact
-  Poisson bound the interval uses, 1 - exp(-E e^beta0), E the expected count without effect.
+  conditional test the one-sided interval uses (`did.separation`), 1 - P(no treated event after
+  the start | each treated unit's total, RR = e^beta0) (`poisson_zero_confidence` is the
+  unconditional version that takes the expected count as known).
 
 These are confidence levels, not probabilities: the report never calls them probabilities.
 `interval_confidence` (from the interval ends alone) remains only as a clearly named fallback for

@@ -10,11 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
+import numpy as np
 import pandas as pd
 
 from evaluation.files import clean
 
-TIDY_COLUMNS = ("term", "estimate", "std_error", "ci_low", "ci_high", "p_value", "method", "scale")
+TIDY_COLUMNS = ("term", "estimate", "std_error", "ci_low", "ci_high", "p_value", "method", "scale",
+                "status", "reason")
+# status of a term: "estimated", "reference" (0 by construction) or "not_estimable" (no number:
+# estimate and interval empty; `reason` says why, e.g. no events at that event time)
+TERM_STATUSES = ("estimated", "reference", "not_estimable")
 CheckStatus = Literal["pass", "fail", "skipped"]
 Scale = Literal["rate_ratio", "difference"]
 
@@ -51,16 +56,25 @@ class Check:
 
 
 def tidy_row(term: str, estimate: float, std_error: float | None, ci_low: float, ci_high: float,
-             p_value: float | None, *, method: str, scale: str) -> dict[str, Any]:
-    """One row of the tidy estimates table."""
+             p_value: float | None, *, method: str, scale: str, status: str | None = None,
+             reason: str = "") -> dict[str, Any]:
+    """One row of the tidy estimates table (status: see TERM_STATUSES; by default from whether
+    the estimate is a number)."""
     return {"term": term, "estimate": estimate, "std_error": std_error, "ci_low": ci_low,
-            "ci_high": ci_high, "p_value": p_value, "method": method, "scale": scale}
+            "ci_high": ci_high, "p_value": p_value, "method": method, "scale": scale,
+            "status": status, "reason": reason}
 
 
 def tidy_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """The tidy table; a row without a status is "estimated" when its estimate is a number and
+    "not_estimable" otherwise (no number is never shown as one)."""
     frame = pd.DataFrame(rows, columns=list(TIDY_COLUMNS))
     for col in ("estimate", "std_error", "ci_low", "ci_high", "p_value"):
         frame[col] = pd.to_numeric(frame[col], errors="coerce").astype(float)
+    known = frame["estimate"].notna() & np.isfinite(frame["estimate"].fillna(0.0))
+    frame["status"] = frame["status"].where(frame["status"].notna(),
+                                            np.where(known, "estimated", "not_estimable"))
+    frame["reason"] = frame["reason"].fillna("").astype(str)
     return frame
 
 

@@ -7,6 +7,7 @@ renderer produce the same self-contained pages. Axis numbers follow the page lan
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,6 +21,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.ticker import FixedLocator, FuncFormatter  # noqa: E402
 
 from evaluation import defaults  # noqa: E402
+from evaluation.files import read_number  # noqa: E402
 from evaluation.report import formatting as fmt  # noqa: E402
 from evaluation.report.i18n import text  # noqa: E402
 
@@ -45,16 +47,20 @@ def _axis_numbers(ax: plt.Axes, lang: str, *, axis: str = "y", digits: int = 2) 
 
 def forest_plot(rows: Sequence[dict[str, Any]], *, lang: str) -> bytes:
     """Rate ratios with intervals per intervention; lines at 1 and at 1 - min_reduction."""
-    rows = [r for r in rows if r.get("scale") == "rate_ratio" and r.get("estimate") is not None]
+    # a row without a point estimate (separation) still has its one-sided interval
+    rows = [r for r in rows if r.get("scale") == "rate_ratio"
+            and (r.get("estimate") is not None or r.get("ci_high") is not None)]
     height = 1.2 + 0.45 * max(len(rows), 1)
     fig, ax = plt.subplots(figsize=(7.5, height))
     labels = [r.get("title") or r["id"] for r in rows]
     y = np.arange(len(rows))[::-1]
+    open_ends = []
     for yi, row in zip(y, rows, strict=True):
-        low, high = row.get("ci_low"), row.get("ci_high")
+        low, high = read_number(row.get("ci_low")), read_number(row.get("ci_high"))
         if low is not None and high is not None:
-            ax.plot([low, high], [yi, yi], color=TREATED, linewidth=2)
-        ax.plot([row["estimate"]], [yi], "o", color=TREATED, markersize=7)
+            open_ends.append((yi, low, high))
+        if read_number(row.get("estimate")) is not None:
+            ax.plot([row["estimate"]], [yi], "o", color=TREATED, markersize=7)
     ax.axvline(1.0, color="black", linewidth=1)
     thresholds = sorted({1 - float(r.get("min_reduction", defaults.MIN_REDUCTION)) for r in rows}) \
         or [1 - defaults.MIN_REDUCTION]
@@ -65,10 +71,15 @@ def forest_plot(rows: Sequence[dict[str, Any]], *, lang: str) -> bytes:
     ax.set_xscale("log")
     ax.set_xlabel(text("rate_ratio_axis", lang))
     # a log axis shows too few labels by default; label round ratios within the data range
-    values = [v for r in rows for v in (r.get("ci_low"), r.get("ci_high"), r["estimate"])
-              if v is not None] + thresholds + [1.0]
+    values = [v for r in rows for v in map(read_number, (r.get("ci_low"), r.get("ci_high"),
+                                                          r.get("estimate")))
+              if v is not None and 0 < v < math.inf] + thresholds + [1.0]
     low, high = min(values) / 1.08, max(values) * 1.08
     ax.set_xlim(low, high)
+    for yi, end_low, end_high in open_ends:  # an unbounded (or zero) end runs to the axis edge
+        ax.plot([max(end_low, low), min(end_high, high)], [yi, yi], color=TREATED, linewidth=2)
+        if end_high == math.inf:
+            ax.plot([high], [yi], ">", color=TREATED, markersize=6, clip_on=False)
     ticks = LOG_TICKS if high / low < 4 else LOG_TICKS_WIDE
     ax.xaxis.set_major_locator(FixedLocator([t for t in ticks if low <= t <= high]))
     ax.xaxis.set_minor_locator(FixedLocator([]))
@@ -116,6 +127,10 @@ def event_study_plot(event_study: pd.DataFrame, *, lang: str) -> bytes:
     fig, ax = plt.subplots(figsize=(7.5, 3.4))
     scale = str(event_study["scale"].iloc[0]) if "scale" in event_study and len(event_study) else ""
     null = 1.0 if scale == "rate_ratio" else 0.0
+    # terms that could not be estimated have no number and are not drawn
+    if "status" in event_study:
+        event_study = event_study.loc[event_study["status"] != "not_estimable"]
+    event_study = event_study.replace([np.inf, -np.inf], np.nan)
     x = event_study["event_time"].to_numpy()
     ax.errorbar(x, event_study["estimate"],
                 yerr=[event_study["estimate"] - event_study["ci_low"],
@@ -130,14 +145,18 @@ def event_study_plot(event_study: pd.DataFrame, *, lang: str) -> bytes:
     return to_png(fig)
 
 
-def posterior_plot(draws: np.ndarray, *, min_reduction: float, lang: str) -> bytes:
-    """Histogram of posterior rate-ratio draws, with lines at 1 and 1 - min_reduction."""
+def posterior_plot(draws: np.ndarray, *, min_reduction: float, lang: str,
+                   scale: str = "rate_ratio") -> bytes:
+    """Histogram of posterior rate-ratio draws, with lines at 1 and 1 - min_reduction; for a
+    linear model (scale "difference") the differences, with a line at 0."""
     fig, ax = plt.subplots(figsize=(7, 3.2))
     ax.hist(draws, bins=60, color=BAND, edgecolor=TREATED, linewidth=0.3, density=True)
-    ax.axvline(1.0, color="black", linewidth=1, label=text("no_effect", lang))
-    ax.axvline(1 - min_reduction, color=LINE, linestyle="--", linewidth=1.2,
-               label=text("min_reduction_line", lang))
-    ax.set_xlabel(text("rate_ratio_axis", lang))
+    ratio = scale != "difference"
+    ax.axvline(1.0 if ratio else 0.0, color="black", linewidth=1, label=text("no_effect", lang))
+    if ratio:
+        ax.axvline(1 - min_reduction, color=LINE, linestyle="--", linewidth=1.2,
+                   label=text("min_reduction_line", lang))
+    ax.set_xlabel(text("rate_ratio_axis" if ratio else "difference_axis", lang))
     ax.set_yticks([])
     _axis_numbers(ax, lang, axis="x")
     ax.legend(fontsize=8, frameon=False)

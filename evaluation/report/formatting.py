@@ -10,6 +10,7 @@ import math
 from typing import Any
 
 from evaluation import defaults
+from evaluation.files import read_number
 
 MISSING = "–"  # shown for a number that is not available (None or NaN)
 LANGUAGES = ("nl", "en")
@@ -24,7 +25,10 @@ def check_lang(lang: str) -> str:
 
 
 def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and not math.isfinite(value))
+    """Not a number to print: None, NaN, or an unbounded end ("inf"; `interval` words those)."""
+    if value is None or value in ("inf", "-inf"):
+        return True
+    return isinstance(value, float) and not math.isfinite(value)
 
 
 def _localise(text: str, lang: str) -> str:
@@ -84,10 +88,22 @@ def p_value(value: Any, *, lang: str) -> str:
 
 def interval(low: Any, high: Any, *, lang: str, digits: int = 2) -> str:
     """A confidence or credible interval: '[0,80; 0,98]' (nl) / '[0.80, 0.98]' (en)."""
-    if _missing(low) or _missing(high):
+    low, high = read_number(low), read_number(high)
+    if low is None or high is None:
         return MISSING
     sep = "; " if lang == "nl" else ", "
-    return f"[{number(low, lang=lang, digits=digits)}{sep}{number(high, lang=lang, digits=digits)}]"
+    return f"[{_end(low, lang, digits, 0)}{sep}{_end(high, lang, digits, 1)}]"
+
+
+# an unbounded end of an interval ("inf" / "-inf" in result.json) in words, never left out
+UNBOUNDED_END = {"nl": ("geen ondergrens", "geen bovengrens"),
+                 "en": ("no lower bound", "no upper bound")}
+
+
+def _end(value: float, lang: str, digits: int, side: int) -> str:
+    if math.isinf(value):
+        return UNBOUNDED_END[lang][side]
+    return number(value, lang=lang, digits=digits)
 
 
 def count(value: Any, *, lang: str, neighbourhood: bool = False,

@@ -178,10 +178,13 @@ class InterventionPage:
         return figure(png, caption=self.s.t("event_caption"), figure_id="event-study-plot")
 
     def posterior_figure(self) -> str:
-        draws = posterior_rr_draws(self.folder / POSTERIOR_FILE)
+        # a linear model's effect is a difference: drawn as it is, never as exp(difference)
+        scale = (self.result.get("bayesian") or {}).get("scale", "rate_ratio")
+        draws = posterior_rr_draws(self.folder / POSTERIOR_FILE, scale=scale)
         if draws is None:
             return callout("note", self.s.t("no_posterior"), css="posterior-missing")
-        png = figures.posterior_plot(draws, min_reduction=self.min_reduction, lang=self.s.lang)
+        png = figures.posterior_plot(draws, min_reduction=self.min_reduction, lang=self.s.lang,
+                                     scale=scale)
         return figure(png, caption=self.s.t("posterior_caption"), figure_id="posterior-plot")
 
     def figures_heading(self) -> str:
@@ -286,8 +289,9 @@ class InterventionPage:
 
 
 # --- data helpers ----------------------------------------------------------------------------
-def posterior_rr_draws(path: Path) -> np.ndarray | None:
-    """Rate-ratio draws from posterior.nc (all chains), or None when absent or unrecognised.
+def posterior_rr_draws(path: Path, *, scale: str = "rate_ratio") -> np.ndarray | None:
+    """Rate-ratio draws from posterior.nc (all chains), or None when absent or unrecognised;
+    with scale "difference" (linear models) the effect's draws as they are.
 
     Read with h5py (posterior.nc is netCDF4 = HDF5 with a `posterior` group): importing ArviZ
     would cost seconds per page for what is one array.
@@ -300,7 +304,9 @@ def posterior_rr_draws(path: Path) -> np.ndarray | None:
         group = handle.get("posterior")
         if group is None:
             return None
-        for names, transform in ((RR_VARIABLES, np.asarray), (LOG_RR_VARIABLES, np.exp)):
+        found = ((("effect", "difference"), np.asarray),) if scale == "difference" else \
+            ((RR_VARIABLES, np.asarray), (LOG_RR_VARIABLES, np.exp))
+        for names, transform in found:
             for name in names:
                 if name in group:
                     return transform(np.asarray(group[name][()], dtype=float).ravel())

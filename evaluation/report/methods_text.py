@@ -95,7 +95,23 @@ methodeversie dan geregistreerd wordt als afwijking vermeld.
 **Bewijskracht.** We geven het niveau op de Maryland Scientific Methods Scale (1-5) van het ontwerp
 zoals uitgevoerd: een tijdreeks zonder vergelijkingsreeks is niveau 2; verschil-in-verschillen of
 een gecontroleerde tijdreeks met een geslaagde pre-trendtoets (bij een tijdreeks: de
-placebo-startdata vóór de start) is niveau 3; zonder geslaagde pre-trendtoets niveau 2.
+placebo-startdata vóór de start) is niveau 3 als die geslaagde toets ook iets zegt: hij had
+minstens 80% onderscheidend vermogen tegen een trend die de schatting met de minimale daling zou
+verschuiven, of het effect blijft aan dezelfde kant van nul als de schending na de start zo groot is
+als de grootste ervóór (Rambachan & Roth 2023, Mbar = 1). Anders, of zonder geslaagde
+pre-trendtoets, niveau 2: niet verwerpen alleen bewijst geen parallelle trends.
+
+**Wat niet te schatten is.** Zijn er na de start in de interventiegemeenten geen aanslagen, dan is
+een rate ratio van 0 een grens en geen schatting: we geven dan geen puntschatting maar een eenzijdig
+exact interval (binomiaal, gegeven het totaal per gemeente) en het daaruit volgende interval voor
+de voorkomen aanslagen. Coëfficiënten van de event study zonder gebeurtenissen of zonder vergelijking
+staan in de tabellen als "niet schatbaar" met de reden, en worden niet getekend; de pre-trendtoets
+gebruikt alleen schatbare perioden. Een interval zonder boven- of ondergrens heet zo ("geen
+bovengrens"); in result.json staat dan "inf".
+
+**Einde van de interventie.** Met `treatment.end` gaat het oordeel over de periode van de interventie
+(tenzij het ontwerp `analysis.estimand: after` of `both` vastlegt); de periode erna krijgt een eigen
+schatting met interval, zodat zichtbaar is of een daling blijft.
 
 ## Portefeuille
 
@@ -199,7 +215,23 @@ deviation.
 **Strength of evidence.** We give the level on the Maryland Scientific Methods Scale (1-5) of the
 design as run: a time series without a comparison series is level 2; difference-in-differences or
 a controlled time series with a passed pre-trend check (for a time series: the placebo start
-dates before the start) is level 3; without a passed pre-trend check level 2.
+dates before the start) is level 3 when that pass means something: the test had at least 80%
+power against a trend that would move the estimate by the minimum reduction, or the effect stays on
+the same side of zero when the violation after the start is as large as the largest before it
+(Rambachan & Roth 2023, Mbar = 1). Otherwise, or without a passed pre-trend check, level 2: not
+rejecting alone does not show parallel trends.
+
+**What cannot be estimated.** With no attack in the intervention municipalities after the start, a
+rate ratio of 0 is a boundary, not an estimate: we give no point estimate but a one-sided exact
+interval (binomial, given each municipality's total) and the interval of attacks averted that
+follows from it. Event-study coefficients without events or without comparison are listed as "not
+estimable" with the reason and are not drawn; the pre-trend test uses estimable periods only. An
+interval without an upper or lower bound is called so ("no upper bound"); result.json then holds
+"inf".
+
+**End of the intervention.** With `treatment.end` the verdict concerns the intervention period
+(unless the design registers `analysis.estimand: after` or `both`); the period after it gets its
+own estimate with its interval, so it shows whether a reduction lasts.
 
 ## Portfolio
 

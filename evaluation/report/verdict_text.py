@@ -180,6 +180,45 @@ EVIDENCE = {
     },
 }
 
+# --- issue 14: one-sided results and what a passed pre-trend test is worth -----------------------
+FIRST["nl"]["frequentist_separated"] = (
+    "Na de start is in de behandelde eenheden geen enkele aanslag geregistreerd. Een puntschatting "
+    "bestaat dan niet (een rate ratio van 0 is een grens, geen schatting); de exacte "
+    "voorwaardelijke toets geeft een eenzijdig interval: {level}%-BI {ci}; p = {p}.")
+FIRST["en"]["frequentist_separated"] = (
+    "No attack was recorded in the treated units after the start. There is then no point "
+    "estimate (a rate ratio of 0 is a boundary, not an estimate); the exact conditional test gives "
+    "a one-sided interval: {level}% CI {ci}; p = {p}.")
+EVIDENCE["nl"].update({
+    "parallel_shown": "{kind} met een vergelijkingsgroep die vóór de start parallel liep "
+                      "(pre-trendtoets geslaagd, met voldoende onderscheidend vermogen om een "
+                      "trend van de omvang van de minimale daling te zien).",
+    "parallel_robust": "{kind} met vergelijkingsgroep; de pre-trendtoets is geslaagd maar heeft "
+                       "weinig onderscheidend vermogen. Ook als het verschil in trend na de start "
+                       "zo groot is als het grootste vóór de start, blijft het effect aan dezelfde "
+                       "kant van nul.",
+    "pretrend_low_power": "{kind} met vergelijkingsgroep, maar de pre-trendtoets heeft te weinig "
+                          "onderscheidend vermogen: niet verwerpen bewijst geen parallelle trends, "
+                          "dus vergelijkbaarheid is niet aangetoond.",
+    "pretrend_not_testable": "{kind} met vergelijkingsgroep, maar de pre-trendtoets kon niet "
+                             "worden uitgevoerd (te weinig schatbare perioden vóór de start), dus "
+                             "vergelijkbaarheid is niet aangetoond.",
+})
+EVIDENCE["en"].update({
+    "parallel_shown": "{kind} with a comparison group that moved in parallel before the start "
+                      "(pre-trend check passed, with enough power to see a trend the size of the "
+                      "minimum reduction).",
+    "parallel_robust": "{kind} with a comparison group; the pre-trend check passed but has little "
+                       "power. Even if the difference in trends after the start is as large as "
+                       "the largest before it, the effect stays on the same side of zero.",
+    "pretrend_low_power": "{kind} with a comparison group, but the pre-trend check has too little "
+                          "power: not rejecting does not show parallel trends, so comparability "
+                          "is not shown.",
+    "pretrend_not_testable": "{kind} with a comparison group, but the pre-trend check could not "
+                             "be run (too few estimable periods before the start), so "
+                             "comparability is not shown.",
+})
+
 CATALOGUES = (LABELS, BLOCKING, NO_ESTIMATE, FIRST, WHAT, BASIS, RULE, SUPPORT, ERROR_RATES,
               DEVIATIONS, INTERVAL, EVIDENCE)
 
@@ -220,7 +259,8 @@ def reasons(decision: dict[str, Any], lang: str) -> list[str]:
     }
     registered = decision.get("registered_basis") or \
         ("bayesian" if basis["source"] == "bayesian" else "primary")
-    first = BASIS[lang][registered] + " " + FIRST[lang][basis["source"]].format(**n)
+    source = "frequentist_separated" if basis.get("estimable") is False else basis["source"]
+    first = BASIS[lang][registered] + " " + FIRST[lang][source].format(**n)
     head = "head_confidence" if basis.get("quantity") == "confidence" else "head_probability"
     rule_text = RULE[lang][head].format(**n) + RULE[lang][decision["verdict"]].format(**n)
     return [first, rule_text, *_support(decision, lang), *_error_rates(decision, lang),

@@ -24,7 +24,13 @@ import pandas as pd
 
 from evaluation.estimators.did import checks as did_checks
 from evaluation.estimators.did.event_study import event_study
+from evaluation.estimators.did.pretrend_power import with_sensitivity
 from evaluation.estimators.did.primary import choose_inference, fit_primary, infer
+from evaluation.estimators.did.separation import (
+    SEPARATION_CODE,
+    SEPARATION_REASON,
+    refuse_separation_before,
+)
 from evaluation.estimators.did.twfe import (
     TwfeFit,
     drop_all_zero_units,
@@ -32,6 +38,7 @@ from evaluation.estimators.did.twfe import (
     model_rows,
     validate,
 )
+from evaluation.estimators.intervals import averted_of, map_interval, rate_ratio_pct
 from evaluation.estimators.output import EstimatorOutput, tidy_frame, tidy_row
 from evaluation.estimators.prepared import PreparedData
 from evaluation.estimators.stats import is_count, to_scale
@@ -42,6 +49,9 @@ __all__ = ["choose_inference", "estimate_did", "fit_primary", "infer", "model_ro
 def estimate_did(data: PreparedData, *, neighbours: pd.DataFrame | None = None) -> EstimatorOutput:
     """Estimate the registered DiD design on prepared data (see the module docstring)."""
     spec = data.spec
+    if is_count(spec.model):  # the analysis only: the diagnosis keeps the randomization p-value
+        rows = data.estimation_rows
+        refuse_separation_before(rows.loc[rows["treated_unit"]], design=data.design.id)
     fitted = fit_primary(data)
     frame, treated, used, staggered = fitted.frame, fitted.treated, fitted.used, fitted.staggered
     estimator, summary = fitted.estimator, fitted.summary
@@ -64,7 +74,8 @@ def estimate_did(data: PreparedData, *, neighbours: pd.DataFrame | None = None) 
     primary["notes"] = [*fitted.notes, *(staggered.notes if staggered is not None else ())]
 
     rows = [tidy_row("treatment", primary["estimate"], primary["std_error"], primary["ci_low"],
-                     primary["ci_high"], primary["p_value"], method=method, scale=scale)]
+                     primary["ci_high"], primary["p_value"], method=method, scale=scale,
+                     reason=(primary.get("not_estimable") or {}).get("reason", ""))]
     if staggered is not None:
         rows.append(tidy_row("twfe", *_row_values(twfe_summary, scale), method=_method(data, twfe),
                              scale=scale))
@@ -75,8 +86,11 @@ def estimate_did(data: PreparedData, *, neighbours: pd.DataFrame | None = None) 
         for rec in event_table.itertuples(index=False):
             rows.append(tidy_row(f"event_time_{int(rec.event_time)}", rec.estimate, rec.std_error,
                                  rec.ci_low, rec.ci_high, getattr(rec, "p_value", None),
-                                 method="event study", scale=rec.scale))
+                                 method="event study", scale=rec.scale, status=rec.status,
+                                 reason=rec.reason))
 
+    event_check = with_sensitivity(event_check, low=summary["ci_low"], high=summary["ci_high"],
+                                   scale=scale)
     estimate_subset = partial(_estimate_subset, data)
     check_list = [event_check,
                   did_checks.placebo_check(frame, treated=treated, estimate=estimate_subset,
@@ -148,15 +162,20 @@ def _primary(data: PreparedData, *, twfe: TwfeFit, summary: dict[str, Any], meth
              treated: dict[str, int]) -> dict[str, Any]:
     shown = _presented(summary, scale=scale)
     if scale == "rate_ratio":
-        pct = 100.0 * (shown["estimate"] - 1.0)
+        to_pct = rate_ratio_pct
     else:
         post = twfe.frame["d"].to_numpy() == 1
-        cf_mean = float(np.mean(twfe.counterfactual(summary["beta"])[post]))
-        pct = 100.0 * shown["estimate"] / cf_mean if cf_mean != 0 else math.nan
+        cf_mean = float(np.mean(twfe.counterfactual(summary["beta"])[post])) \
+            if math.isfinite(summary["beta"]) else math.nan
+        def to_pct(b: float) -> float:
+            return 100.0 * b / cf_mean if cf_mean != 0 else math.nan
+    pct = to_pct(summary["beta"]) if math.isfinite(summary["beta"]) else math.nan
+    pct_low, pct_high = map_interval(summary["ci_low"], summary["ci_high"], to_pct)
     inference = {"used": used, "reason": reason, "draws": None, "exact": False,
                  **summary["details"]}
     primary: dict[str, Any] = {
         "method": method, "scale": scale, **shown, "pct_change": pct,
+        "pct_ci_low": pct_low, "pct_ci_high": pct_high,
         "confidence": summary.get("confidence"), "alpha": data.spec.alpha,
         "inference": inference,
         "n_treated": len(treated),
@@ -164,11 +183,26 @@ def _primary(data: PreparedData, *, twfe: TwfeFit, summary: dict[str, Any], meth
         "n_periods": data.n_periods, "estimator": estimator,
         "estimator_reason": estimator_reason, "model": data.spec.model,
     }
+    primary.update(_estimability(summary["beta"]))
+    if not primary["estimable"]:
+        primary["estimate"] = math.nan  # a boundary (rate ratio 0) is no point estimate
     if twfe.dispersion is not None:
         primary["dispersion"] = twfe.dispersion
     if twfe.nb_alpha is not None:
         primary["nb_alpha"] = twfe.nb_alpha
     return primary
+
+
+def _estimability(beta: float) -> dict[str, Any]:
+    """`estimable`, and for a term that is not, `not_estimable` {code, reason}; the interval
+    stays (one-sided under separation)."""
+    if beta == -math.inf:
+        return {"estimable": False, "one_sided": True,
+                "not_estimable": {"code": SEPARATION_CODE, "reason": SEPARATION_REASON}}
+    if not math.isfinite(beta):
+        return {"estimable": False, "one_sided": False,
+                "not_estimable": {"code": "not_identified", "reason": "the estimate is not finite"}}
+    return {"estimable": True}
 
 
 def _series(data: PreparedData, fit: TwfeFit, summary: dict[str, Any]) -> tuple[pd.DataFrame, dict]:
@@ -193,13 +227,19 @@ def _series(data: PreparedData, fit: TwfeFit, summary: dict[str, Any]) -> tuple[
     series.insert(0, "period", [data.periods[int(t)] for t in series["t"]])
     post = frame["d"].to_numpy() == 1
     observed_post = float(frame["y"].to_numpy()[post].sum())
-    if fit.separated:  # nothing observed: averted = E (1 - RR) over the interval of RR
-        expected = float(cf[post].sum())
-        averted_ends = sorted(expected * (1 - to_scale(b, "rate_ratio")) for b in (lo_b, hi_b))
+    expected = float(cf[post].sum())
+    if fit.separated:
+        # nothing observed: averted = E (1 - RR); no point estimate (RR 0 is a boundary, not an
+        # estimate), the interval from the exact one-sided interval of RR
+        averted_ends = map_interval(lo_b, hi_b, lambda b: -expected * math.expm1(b))
+        estimate = math.nan
     else:
-        averted_ends = sorted(float(e[post].sum()) - observed_post for e in ends)
-    averted = {"estimate": float(cf[post].sum()) - observed_post,
-               "ci_low": averted_ends[0], "ci_high": averted_ends[1],
-               "observed": observed_post, "counterfactual": float(cf[post].sum())}
+        averted_at = averted_of(fitted_post=float(fit.fitted[post].sum()),
+                                observed_post=observed_post, n_post=int(post.sum()),
+                                linear=not is_count(fit.model))
+        averted_ends = map_interval(lo_b, hi_b, averted_at)
+        estimate = expected - observed_post
+    averted = {"estimate": estimate, "ci_low": averted_ends[0], "ci_high": averted_ends[1],
+               "observed": observed_post, "counterfactual": expected}
     return series, averted
 

@@ -210,6 +210,10 @@ def _effects(frame: pd.DataFrame, subsets: list[tuple[str, np.ndarray]], data: P
         grads.append(grad)
         if count and y[mask].sum() <= 0:  # no event at all: rate ratio 0, no Wald error
             parts.append((-math.inf, 0.0, 0.0))
+        elif count and mu[mask].sum() <= 0:
+            # events where the imputed counterfactual rate is 0 (periods without any comparison
+            # event): no rate ratio exists, so the cell is not estimable (NaN), never y / 0
+            parts.append((math.nan, 0.0, 0.0))
         elif count:
             tau = math.log(y[mask].sum() / mu[mask].sum())
             parts.append((tau, math.exp(tau), math.exp(tau) * mu[mask].sum()))
@@ -228,7 +232,7 @@ def _effects(frame: pd.DataFrame, subsets: list[tuple[str, np.ndarray]], data: P
     estimates, errors = [], []
     for j, (_, mask) in enumerate(subsets):
         tau, k, denom = parts[j]
-        if denom <= 0:
+        if not denom > 0:
             estimates.append(tau)
             errors.append(math.nan)
             continue

@@ -21,7 +21,6 @@ from evaluation.errors import AnalysisError
 from evaluation.estimators.confidence import (
     confidence,
     normal_confidence,
-    poisson_zero_confidence,
     rule_thresholds,
 )
 from evaluation.estimators.did.randomization import (
@@ -32,9 +31,16 @@ from evaluation.estimators.did.randomization import (
     p_value_at,
     randomization_inference,
 )
+from evaluation.estimators.did.separation import exact_summary, treated_totals
 from evaluation.estimators.did.staggered import fit_staggered, resolve_estimator
 from evaluation.estimators.did.staggered_common import StaggeredFit
-from evaluation.estimators.did.twfe import TwfeFit, fit_twfe, model_rows, validate
+from evaluation.estimators.did.twfe import (
+    TwfeFit,
+    fit_twfe,
+    model_rows,
+    treated_post_events,
+    validate,
+)
 from evaluation.estimators.did.wild_bootstrap import wild_cluster_bootstrap
 from evaluation.estimators.prepared import PreparedData
 from evaluation.estimators.stats import is_count, scale_of, wald, z_value
@@ -82,6 +88,12 @@ def fit_primary(data: PreparedData, *, interval: bool = True) -> DidPrimary:
     ri_frame, frame, notes = model_rows(data)
     used, reason = choose_inference(data)
     estimator, estimator_reason = resolve_estimator(data)
+    if estimator != "twfe" and is_count(spec.model) and treated_post_events(frame) == 0:
+        # separation with staggered starts: a heterogeneity-robust estimate is log(0) too; the
+        # exact conditional bound (did.separation) works per unit, whatever its start
+        estimator, estimator_reason = "twfe", (
+            "no events in the treated units after their starts: the exact conditional interval "
+            "(given each unit's total) replaces the staggered estimator, which has no estimate here")
     treated = treated_cohorts(data)
     twfe, staggered = None, None
     if estimator == "twfe":
@@ -190,20 +202,17 @@ def infer(frame: pd.DataFrame, *, fit: TwfeFit, treated: dict[str, int], used: s
 
 def _infer_separated(frame: pd.DataFrame, *, fit: TwfeFit, treated: dict[str, int], used: str,
                      data: PreparedData) -> dict[str, Any]:
-    """No event in the treated units after the start: rate ratio 0 (log: -inf).
-
-    Lower limit 0; upper limit the exact Poisson bound given the fitted counterfactual E (the
-    expected number of events without the intervention): RR_high = ln(2 / alpha) / E, so that
-    observing 0 has probability alpha/2 at RR_high. It ignores the uncertainty of E. The
-    p-value is the randomization test's when that is the inference used, else undefined.
-    """
+    """No event in the treated units after the start (see `did.separation`): no point estimate
+    (beta -inf is a boundary), the one-sided exact conditional interval [0, RR_high] given each
+    treated unit's total, and its exact p-value and confidence; with randomization inference the
+    p-value and the confidence are the randomization test's (valid whatever the outcome)."""
     spec = data.spec
     post = fit.frame["d"].to_numpy() == 1
     expected = float(fit.counterfactual()[post].sum())
-    high = math.log(math.log(2 / spec.alpha) / expected) if expected > 0 else math.inf
-    p_value, details = math.nan, {}
     thresholds = thresholds_of(data, frame, -math.inf)
-    conf = poisson_zero_confidence(expected, thresholds=thresholds)
+    totals = treated_totals(fit.frame, fit.counterfactual(), set(treated))
+    exact = exact_summary(totals, alpha=spec.alpha, thresholds=thresholds)
+    p_value, details, conf = exact["p_value"], {}, exact["confidence"]
     if used == "randomization":
         ri = randomization_inference(frame, model=spec.model, treated=treated, beta_hat=0.0,
                                      se_hint=1.0, draws=spec.randomization_draws,
@@ -212,10 +221,12 @@ def _infer_separated(frame: pd.DataFrame, *, fit: TwfeFit, treated: dict[str, in
                                      thresholds=thresholds)
         p_value, details, conf = ri.p_value, ri.as_dict(), ri_confidence(ri, thresholds)
     details = {**details, "separated": True, "expected_without_intervention": expected,
-               "interval": "exact Poisson upper limit given the fitted counterfactual; "
-                           "no events in the treated units after the start"}
-    return {"beta": -math.inf, "std_error": math.nan, "ci_low": -math.inf, "ci_high": high,
-            "p_value": p_value, "details": details, "confidence": conf}
+               "interval": "exact conditional (binomial given each treated unit's total events) "
+                           "upper limit; one-sided: no events in the treated units after the start",
+               "p_value_method": "randomization" if used == "randomization" else "exact_conditional"}
+    return {"beta": -math.inf, "std_error": math.nan, "ci_low": exact["ci_low"],
+            "ci_high": exact["ci_high"], "p_value": p_value, "details": details,
+            "confidence": conf}
 
 
 def _interval_std_error(out: dict[str, Any], alpha: float) -> dict[str, Any]:
