@@ -232,7 +232,8 @@ def estimate_its(data: PreparedData, *, with_checks: bool = True) -> EstimatorOu
         choice = fitted.cov_choice
         checks = (
             placebo_starts(used_rows, spec=spec, t_start=t_start, choice=choice, alpha=alpha,
-                           periods=data.periods),
+                           periods=data.periods, blocks=inference.info["used"] == "placebo_blocks",
+                           nb_alpha=fitted.nb_alpha if spec.model == "negative_binomial" else None),
             harmonics_sensitivity(used_rows, spec=spec, t_start=t_start, choice=choice,
                                   alpha=alpha, primary=level),
             residual_autocorrelation(inference.tests, inference_used=inference.info["used"]),

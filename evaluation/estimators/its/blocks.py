@@ -162,6 +162,24 @@ def block_test(frame: pd.DataFrame, *, spec: ModelSpec, t_start: int, beta0: flo
                      width=block_length(first_post, n_post))
 
 
+def valid_lengths(n_pre: int, n_post: int) -> bool:
+    """The rule of `inference_validity`: enough blocks, each long enough for a lasting shock."""
+    return (placebo_block_count(n_pre, n_post) >= defaults.ITS_MIN_PLACEBO_BLOCKS
+            and block_length(n_pre, n_post) >= min(n_post, defaults.ITS_MIN_BLOCK_LENGTH))
+
+
+def block_p_value(frame: pd.DataFrame, *, spec: ModelSpec, t_start: int,
+                  nb_alpha: float | None = None) -> float | None:
+    """Two-sided placebo-block p-value of "no level change at t_start"; None when the series is
+    too short for valid inference (`valid_lengths`)."""
+    times = np.sort(frame["t"].unique())
+    n_pre = int(np.sum(times < t_start))
+    if not valid_lengths(n_pre, len(times) - n_pre):
+        return None
+    p_lower = block_test(frame, spec=spec, t_start=t_start, beta0=0.0, nb_alpha=nb_alpha).p_lower
+    return min(1.0, 2 * min(p_lower, 1 - p_lower))
+
+
 @dataclass(frozen=True)
 class BlockInference:
     """The level change's placebo-block inference (estimation scale)."""
@@ -251,7 +269,7 @@ def inference_validity(primary: dict[str, Any]) -> Check:
     n_pre, n_post = int(primary["n_pre_periods"]), int(primary["n_post_periods"])
     blocks, width = placebo_block_count(n_pre, n_post), block_length(n_pre, n_post)
     need, need_width = defaults.ITS_MIN_PLACEBO_BLOCKS, min(n_post, defaults.ITS_MIN_BLOCK_LENGTH)
-    ok = blocks >= need and width >= need_width
+    ok = valid_lengths(n_pre, n_post)
     detail = (f"rule: pass when the {n_pre} periods before the start hold at least {need} blocks "
               f"of at least {need_width} periods ({n_post} after the start); they hold {blocks} "
               f"of {width}"
