@@ -10,16 +10,15 @@ import pytest
 from scipy import stats
 
 from evaluation.analysis.decision import decide
+from evaluation.design.its_limits import block_length, placebo_block_count
 from evaluation.diagnose.its_calibration import Cell, holds_level, run_cell
 from evaluation.estimators.its import estimate_its
 from evaluation.estimators.its.blocks import (
     BlockTest,
-    block_length,
     block_means,
     block_test,
     inference_validity,
     minimum_detectable,
-    placebo_block_count,
 )
 from evaluation.estimators.its.segmented import TREATED, ModelSpec
 from evaluation.simulation.synthetic import SimulationConfig, simulate
@@ -131,3 +130,38 @@ def test_calibration_reduced_grid():
         assert holds_level(row), row
     # the case: model-based Wald over-rejects under persistence (about a third)
     assert rows[0]["model"]["size"] > 0.15, rows[0]
+
+
+def _its_check(units, *, window_start="2024-01-01", window_end="2025-07-22"):
+    import datetime as dt
+
+    import pandas as pd
+
+    from evaluation.design.checks import check_design_against_data
+    from evaluation.design.model import parse_design
+
+    rng = np.random.default_rng(0)
+    periods = pd.date_range("2024-01-01", periods=80, freq="W-MON")
+    frame = pd.DataFrame([(u, p) for u in units for p in periods], columns=["unit", "period"])
+    size = {u: 2.0 * (i + 1) for i, u in enumerate(units)}  # mean counts 2, 4, 6, ...
+    frame["y"] = rng.poisson(frame["unit"].map(size)).astype(float)
+    design = parse_design({"id": "its-check", "title": "t", "owner": "o", "hypothesis": "h",
+                           "design": "its", "treatment": {"units": ["A"], "start": "2025-04-14"},
+                           "window": {"start": window_start, "end": window_end}})
+    return check_design_against_data(design, frame, cutoff=dt.date(2025, 7, 13))
+
+
+def test_design_check_recommends_a_comparison_series():
+    problems = _its_check(["A", "B", "C", "D"])
+    (advice,) = [p for p in problems if p.field == "controls"]
+    assert advice.level == "warning" and "3 untreated unit(s)" in advice.message
+    # closest in size to A (mean 2): B (4), then C (6), then D (8)
+    assert "(B, C, D)" in advice.message
+    assert not [p for p in _its_check(["A"]) if p.field == "controls"]
+
+
+def test_design_check_warns_when_the_series_is_too_short():
+    # 2025-01-06 .. 2025-04-14: 14 weeks before, 15 after: blocks of 3 weeks, too short
+    problems = _its_check(["A"], window_start="2025-01-06")
+    (short,) = [p for p in problems if "placebo-block" in p.message]
+    assert short.level == "warning" and "inconclusive" in short.message

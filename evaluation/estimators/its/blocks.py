@@ -52,6 +52,7 @@ from scipy.stats import norm
 from scipy.stats import t as student_t
 
 from evaluation import defaults
+from evaluation.design.its_limits import block_length, placebo_block_count, valid_lengths
 from evaluation.estimators.confidence import confidence as confidence_dict
 from evaluation.estimators.its.segmented import (
     TREATED,
@@ -130,18 +131,6 @@ def _null_residuals(frame: pd.DataFrame, *, spec: ModelSpec, t_start: int, beta0
     return wide[TREATED]
 
 
-def block_length(n_pre: int, n_post: int) -> int:
-    """Length of the pre-period blocks: the post-period's, but short enough for
-    defaults.ITS_TARGET_PLACEBO_BLOCKS blocks in the pre-period (a long post-period is compared
-    through its per-period variance, batch means of this length)."""
-    return max(min(n_post, n_pre // defaults.ITS_TARGET_PLACEBO_BLOCKS), 1)
-
-
-def placebo_block_count(n_pre: int, n_post: int) -> int:
-    """How many non-overlapping pre-period blocks there are (of length `block_length`)."""
-    return n_pre // block_length(n_pre, n_post) if n_post > 0 else 0
-
-
 def block_means(values: np.ndarray, first_post: int) -> tuple[float, np.ndarray]:
     """Mean over the post-period (positions first_post..T-1) and over the non-overlapping
     pre-period blocks of `block_length`, counted back from first_post."""
@@ -160,12 +149,6 @@ def block_test(frame: pd.DataFrame, *, spec: ModelSpec, t_start: int, beta0: flo
     n_post = len(resid) - first_post
     return BlockTest(beta0=beta0, observed=observed, placebo=placebo, n_post=n_post,
                      width=block_length(first_post, n_post))
-
-
-def valid_lengths(n_pre: int, n_post: int) -> bool:
-    """The rule of `inference_validity`: enough blocks, each long enough for a lasting shock."""
-    return (placebo_block_count(n_pre, n_post) >= defaults.ITS_MIN_PLACEBO_BLOCKS
-            and block_length(n_pre, n_post) >= min(n_post, defaults.ITS_MIN_BLOCK_LENGTH))
 
 
 def block_p_value(frame: pd.DataFrame, *, spec: ModelSpec, t_start: int,
