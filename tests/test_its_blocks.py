@@ -165,3 +165,12 @@ def test_design_check_warns_when_the_series_is_too_short():
     problems = _its_check(["A"], window_start="2025-01-06")
     (short,) = [p for p in problems if "placebo-block" in p.message]
     assert short.level == "warning" and "inconclusive" in short.message
+
+
+def test_diagnosis_its_limits():
+    from evaluation.diagnose import its_limits
+
+    ok = its_limits(n_pre=80, n_post=14, mdr=0.4)
+    assert ok["code"] is None and ok["placebo_blocks"] == 5 and ok["block_length"] == 14
+    short = its_limits(n_pre=20, n_post=8, mdr=None)
+    assert short["code"] == "series_too_short" and short["block_length"] == 5

@@ -53,6 +53,7 @@ from scipy.stats import t as student_t
 
 from evaluation import defaults
 from evaluation.design.its_limits import block_length, placebo_block_count, valid_lengths
+from evaluation.errors import AnalysisError
 from evaluation.estimators.confidence import confidence as confidence_dict
 from evaluation.estimators.its.segmented import (
     TREATED,
@@ -67,7 +68,8 @@ from evaluation.estimators.output import Check
 # how far (in standard errors, doubling) the interval search looks for an end
 SEARCH_START_SE, SEARCH_DOUBLINGS = 4.0, 6
 END_TOLERANCE = 1e-4  # interval ends to within this on the estimation scale
-SENSITIVITY_STEP = 0.1  # change of beta0 over which the statistic's sensitivity is measured
+SENSITIVITY_STEP = 0.1
+FIT_ERRORS = (ValueError, np.linalg.LinAlgError, FloatingPointError, OverflowError)  # change of beta0 over which the statistic's sensitivity is measured
 
 
 @dataclass(frozen=True)
@@ -181,21 +183,38 @@ class BlockInference:
 
 
 def _end(test_at, *, coef: float, step: float, target: float, direction: int) -> float:
-    """The interval end on one side: where p_lower crosses `target` (step function, bisection)."""
-    inner = coef
+    """The interval end on one side: where p_lower crosses `target` (bisection)."""
     f = lambda b: test_at(b).p_lower - target  # noqa: E731
-    sign_inner = f(inner)
-    for _ in range(SEARCH_DOUBLINGS):
-        outer = coef + direction * step
-        if np.sign(f(outer)) != np.sign(sign_inner) and f(outer) != 0:
-            return float(optimize.brentq(f, min(inner, outer), max(inner, outer), xtol=END_TOLERANCE))
-        inner, step = outer, 2 * step
+    try:
+        inner = coef
+        sign_inner = np.sign(f(inner))
+        for _ in range(SEARCH_DOUBLINGS):
+            outer = coef + direction * step
+            value = f(outer)
+            if np.sign(value) != sign_inner and value != 0:
+                return float(optimize.brentq(f, min(inner, outer), max(inner, outer),
+                                             xtol=END_TOLERANCE))
+            inner, step = outer, 2 * step
+    except FIT_ERRORS:
+        # the null fit breaks down this far from the data (weights overflow): the test cannot
+        # exclude effects out there, so the interval stays open on this side
+        pass
     return direction * math.inf
 
 
 def block_inference(frame: pd.DataFrame, fitted: ItsFit, *, spec: ModelSpec, t_start: int,
                     alpha: float, thresholds: dict[str, float | None]) -> BlockInference:
     """Estimate (the model's), interval, p-value and the rule's confidence by placebo blocks."""
+    try:
+        return _block_inference(frame, fitted, spec=spec, t_start=t_start, alpha=alpha,
+                                thresholds=thresholds)
+    except FIT_ERRORS as exc:
+        raise AnalysisError(f"analysis.inference: the placebo-block test cannot be computed on "
+                            f"these data ({exc}); model or hac are the explicit alternatives") from None
+
+
+def _block_inference(frame: pd.DataFrame, fitted: ItsFit, *, spec: ModelSpec, t_start: int,
+                     alpha: float, thresholds: dict[str, float | None]) -> BlockInference:
     nb_alpha = fitted.nb_alpha if spec.model == "negative_binomial" else None
     cache: dict[float, BlockTest] = {}
 
