@@ -98,6 +98,14 @@ AUTOCORR_LAGS = 12
 AUTOCORR_ALPHA = 0.05
 # ITS: coefficient draws for the averted-attacks interval; checks' placebo starts and harmonics.
 ITS_SIM_DRAWS = 2000
+# ITS minimum detectable effect: the power at which the smallest detectable reduction is quoted.
+ITS_MDE_POWER = 0.8
+# ITS placebo-block inference: fewer non-overlapping pre-period blocks of the post-period's length
+# than this (a t test on J - 1 df) and the design cannot answer: the analysis refuses the inference.
+ITS_MIN_PLACEBO_BLOCKS = 3
+# ... and the blocks are shortened below the post-period's length to give at least this many.
+ITS_TARGET_PLACEBO_BLOCKS = 4
+ITS_MIN_BLOCK_LENGTH = 8  # ... and a block shorter than this cannot carry a shock lasting weeks
 ITS_PLACEBO_STARTS = 4  # evenly spaced placebo start dates in the pre-period
 ITS_PLACEBO_MIN_AFTER = 4  # pre-periods a placebo start must leave after it
 ITS_HARMONICS_RANGE: tuple[int, ...] = (0, 1, 2, 3)  # Fourier pairs tried in the sensitivity check

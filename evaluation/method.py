@@ -22,7 +22,9 @@ from evaluation import defaults
 
 # Raise this by one whenever the code changes a number with the same constants (a new way of
 # computing p-values, intervals, confidence, priors, ...); it is hashed with the constants.
-LOGIC_REVISION = 2  # 2: separation, non-estimable terms, derived intervals (issue 14)
+# 2: separation, non-estimable terms, derived intervals (issue 14); ITS `auto` is placebo-block
+# inference (issue 21).
+LOGIC_REVISION = 2
 
 METHOD_CONSTANTS: tuple[str, ...] = (
     # inference
@@ -31,7 +33,8 @@ METHOD_CONSTANTS: tuple[str, ...] = (
     "AUTOCORR_LAGS", "AUTOCORR_ALPHA",
     # interrupted time series
     "ITS_SIM_DRAWS", "ITS_PLACEBO_STARTS", "ITS_PLACEBO_MIN_AFTER", "ITS_HARMONICS_RANGE",
-    "ITS_INFLUENCE_MAX_REFITS",
+    "ITS_INFLUENCE_MAX_REFITS", "ITS_MDE_POWER", "ITS_MIN_PLACEBO_BLOCKS",
+    "ITS_TARGET_PLACEBO_BLOCKS", "ITS_MIN_BLOCK_LENGTH",
     # difference-in-differences checks
     "DID_PLACEBO_FRACTIONS", "DID_PLACEBO_MIN_PERIODS",
     "PRETREND_MIN_POWER", "PRETREND_MBAR", "EVENT_STUDY_MAX_LOG_SE", "SEPARATION_RTOL",

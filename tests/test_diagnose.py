@@ -347,7 +347,10 @@ def test_cli_json_and_option_errors(tmp_path, capsys):
 
 # --- ITS -------------------------------------------------------------------------------------------------
 def test_its_diagnosis_uses_the_segmented_model(tmp_path):
-    data = prepared(tmp_path, kind="its", n_units=6, n_treated=4, start=60, end=90, rate=1.5)
+    # model-based inference: the diagnosis re-times the design inside its 60 pre-periods (30
+    # before, 30 after), where the default placebo-block test has no power (blocks of 7 weeks)
+    data = prepared(tmp_path, kind="its", n_units=6, n_treated=4, start=60, end=90, rate=1.5,
+                    analysis={"inference": "model"})
     d = diagnose_prepared(data, sims=30, effects=(-0.2, -0.5))
     assert d["null_model"]["kind"].startswith("segmented null model")
     power = {r["effect"]: r["power"] for r in d["diagnosands"]}

@@ -165,17 +165,18 @@ def test_hac_with_stacked_series_uses_period_sums():
     assert "analysis.hac_lags" in out.primary["inference"]["reason"]
 
 
-def test_auto_inference_switches_to_hac_under_autocorrelation():
+def test_auto_inference_is_placebo_blocks_without_a_pretest():
+    """`auto` no longer switches on a Ljung-Box pre-test (it rarely sees persistence through
+    count noise): it is the placebo-block inference, and the Ljung-Box result is still recorded."""
     design = its_design(inference="auto")
     correlated = estimate_its(prepared_from_long(design, weekly_long(ar=0.9, seed=5)),
                               with_checks=False)
     info = correlated.primary["inference"]
-    assert info["used"] == "hac", info
-    assert info["test"]["p_value"] < 0.05 and info["lags"] == newey_west_lags(WEEKS)
-    independent = estimate_its(prepared_from_long(design, weekly_long(seed=8)), with_checks=False)
-    info = independent.primary["inference"]
-    assert info["used"] == "model", info
-    assert info["test"]["p_value"] >= 0.05
+    assert info["used"] == "placebo_blocks", info
+    assert info["test"]["p_value"] < 0.05 and info["lags"] is None
+    # 104 weeks before, 52 after: blocks of 26 weeks (4 in the pre-period), t on 3 df
+    assert info["placebo_blocks"] == 4 and info["df"] == 3
+    assert correlated.primary["confidence"]["method"] == "placebo_blocks"
 
 
 def test_newey_west_lag_rule():

@@ -117,6 +117,8 @@ def decide(*, primary: dict[str, Any], bayesian: dict[str, Any] | None,
         "evidence_level": evidence,
         "deviations": list(deviations or []),
         "error_rates": error_rates(diagnosis),
+        # ITS: the smallest reduction the series could show under its own dependence (issue 21)
+        "minimum_detectable": primary.get("minimum_detectable"),
     }
 
 

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from evaluation import defaults
+from evaluation.design.its_limits import block_length, placebo_block_count, valid_lengths
 from evaluation.design.model import Design
 from evaluation.errors import format_rows
 
@@ -90,6 +91,8 @@ def check_design_against_data(design: Design, frame: pd.DataFrame, *, cutoff: An
     if starts:
         _check_periods(design, periods, starts, cutoff, problems)
     _check_columns(design, frame, set(treated), problems)
+    if design.design == "its" and starts and not problems_block(problems):
+        problems.extend(its_problems(design, frame, treated, starts))
     if diagnosis is not None:
         _check_diagnosis(design, diagnosis, problems)
     return sorted(problems, key=lambda p: p.level != "error")
@@ -211,3 +214,67 @@ def _check_diagnosis(design: Design, diagnosis: Mapping[str, Any], problems: lis
                                 f"the design can only detect reductions of {float(mdr):.0%} or more "
                                 f"(80% power), above the {design.decision.min_reduction:.0%} it decides on; "
                                 "add units or periods, or accept that a null result is uninformative"))
+
+
+# --- interrupted time series (issue 21) ------------------------------------------------------
+PANDAS_FREQ = {"day": "D", "week": "W", "month": "M", "quarter": "Q", "year": "Y"}
+SIMILAR_UNITS = 5  # comparison units suggested by similar size
+
+
+def problems_block(problems: list[Problem]) -> bool:
+    """True when an error already stops the design (the ITS advice would be noise)."""
+    return any(p.level == "error" for p in problems)
+
+
+def _planned_periods(first: Any, last: Any, frequency: str) -> int:
+    lo, hi = _key(first), _key(last)
+    if isinstance(lo, float):
+        return max(int(hi - lo) + 1, 0)
+    return len(pd.period_range(lo, hi, freq=PANDAS_FREQ.get(frequency, "D")))
+
+
+def its_problems(design: Design, frame: pd.DataFrame, treated: list[str],
+                 starts: list[Any]) -> list[Problem]:
+    """ITS advice: a series too short for valid inference, and a comparison series to add."""
+    out: list[Problem] = []
+    frequency = design.data.frequency
+    start = period_floor(min(starts, key=_key), frequency)
+    window_start = period_floor(design.window.start, frequency)
+    periods = sorted({_key(p) for p in frame["period"]})
+    excluded = _excluded_periods(design, periods)
+    n_pre = sum(1 for p in periods if window_start <= p < start and p not in excluded)
+    n_post = _planned_periods(start, design.window.end, frequency)
+    if design.analysis.inference in ("auto", "placebo_blocks") and n_post > 0 \
+            and not valid_lengths(n_pre, n_post):
+        out.append(Problem("warning", "window.start", (
+            f"{n_pre} periods before the start and {n_post} after leave "
+            f"{placebo_block_count(n_pre, n_post)} pre-period block(s) of "
+            f"{block_length(n_pre, n_post)} periods; the placebo-block inference needs "
+            f"{defaults.ITS_MIN_PLACEBO_BLOCKS} of at least "
+            f"{min(n_post, defaults.ITS_MIN_BLOCK_LENGTH)}, so the verdict will be inconclusive "
+            "(series too short for valid inference): move window.start earlier or end the "
+            "window sooner")))
+    if design.control_units is None:
+        suggestion = comparison_suggestion(frame, treated, before=start)
+        if suggestion:
+            out.append(Problem("warning", "controls", suggestion))
+    return out
+
+
+def comparison_suggestion(frame: pd.DataFrame, treated: list[str], *, before: Any) -> str | None:
+    """A comparison series for an ITS that has none, when the data hold untreated units: the
+    rest of the data (e.g. the rest of the country), or the units closest in size (mean count
+    before the start)."""
+    others = frame.loc[~frame["unit"].astype(str).isin(treated)]
+    if others.empty:
+        return None
+    pre = frame.loc[frame["period"].map(_key) < before]
+    means = pre.groupby(pre["unit"].astype(str))["y"].mean()
+    target = float(means.reindex(treated).sum())
+    pool = means.drop(index=[u for u in treated if u in means.index])
+    similar = (pool - target).abs().sort_values(kind="stable").index[:SIMILAR_UNITS].tolist()
+    return (f"this time series has no comparison series, and the data hold "
+            f"{pool.size} untreated unit(s): list them under `controls` (the rest of the data, "
+            f"e.g. the rest of the country) or the {len(similar)} closest in size before the "
+            f"start ({', '.join(similar)}) for a controlled ITS, which corrects for what happens "
+            "elsewhere at the same time (same placebo-block inference)")

@@ -159,7 +159,8 @@ class AnalysisSpec(_Frozen):
     model: Literal["poisson", "quasi_poisson", "negative_binomial", "linear"] = defaults.MODEL
     estimator: Literal["auto", "twfe", "callaway_santanna", "sun_abraham", "imputation"] = defaults.ESTIMATOR
     control_group: Literal["never_treated", "not_yet_treated"] = defaults.CONTROL_GROUP
-    inference: Literal["auto", "model", "cluster", "randomization", "wild_bootstrap", "hac"] = defaults.INFERENCE
+    inference: Literal["auto", "model", "cluster", "randomization", "wild_bootstrap", "hac",
+                       "placebo_blocks"] = defaults.INFERENCE
     hac_lags: int | None = Field(default=None, ge=0)
     randomization_draws: int = Field(default=defaults.RANDOMIZATION_DRAWS, ge=100)
     trend: bool = defaults.TREND

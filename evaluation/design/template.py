@@ -94,7 +94,7 @@ def design_template(design_id: str, *, kind: str) -> str:
         + "\nanalysis:\n"
         + _line(f"model: {defaults.MODEL}", "poisson | quasi_poisson | negative_binomial | linear", indent=2)
         + kind_specific
-        + _line(f"inference: {defaults.INFERENCE}", "auto | model | cluster | randomization | wild_bootstrap | hac", indent=2)
+        + _line(f"inference: {defaults.INFERENCE}", "auto | model | cluster | randomization | wild_bootstrap | hac | placebo_blocks", indent=2)
         + _line(f"trend: {_yaml_bool(defaults.TREND)}", "a linear trend per unit / series", indent=2)
         + _line(f"seasonality: {defaults.SEASONALITY}", "Fourier pairs for the yearly cycle (0 = none)", indent=2)
         + _line(f"event_window: [{lead}, {lag}]", "periods before / after the start in the event study", indent=2)

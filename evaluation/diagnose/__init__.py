@@ -31,6 +31,7 @@ from evaluation.design.diagnosis_file import (
     read_diagnosis,
     write_diagnosis,
 )
+from evaluation.design.its_limits import block_length, placebo_block_count, valid_lengths
 from evaluation.design.model import Design, load_design
 from evaluation.diagnose.diagnosands import minimum_detectable_reduction, summarise_effect
 from evaluation.diagnose.operating import operating_characteristics
@@ -131,6 +132,13 @@ def diagnose_prepared(data: PreparedData, *, sims: int = defaults.DIAGNOSE_SIMS,
         "suggestions": [] if answerable else suggestions(data, placebo),
         "failures": errors,
     }
+    if design.design == "its":
+        diagnosis["its_limits"] = its_limits(n_pre=len(placebo.data.periods),
+                                             n_post=placebo.n_post_registered, mdr=mdr)
+        if diagnosis["its_limits"]["code"]:
+            diagnosis["answerable"] = False
+            diagnosis["suggestions"] = [its_limits_suggestion(diagnosis["its_limits"]),
+                                        *diagnosis["suggestions"]]
     diagnosis = clean(diagnosis)
     diagnosis["sha256"] = content_sha256(diagnosis)
     return diagnosis
@@ -192,7 +200,7 @@ def _history(data: PreparedData, placebo: Placebo) -> dict[str, Any]:
 def _primary_description(data: PreparedData, *, fast: bool) -> dict[str, Any]:
     spec = data.spec
     if data.design.design == "its":
-        inference = spec.inference
+        inference = "placebo_blocks" if spec.inference == "auto" else spec.inference
         estimator = "segmented regression"
     else:
         try:
@@ -208,6 +216,24 @@ def _primary_description(data: PreparedData, *, fast: bool) -> dict[str, Any]:
                                "(held equal to the general path by the tests)" if fast
                                else "the analysis' own primary fit (estimators.core)"),
             "coverage": coverage}
+
+
+def its_limits(*, n_pre: int, n_post: int, mdr: float | None) -> dict[str, Any]:
+    """An ITS design's honest limits: can the placebo-block inference hold its level with this
+    many periods before and after the start (`design.its_limits`), and the smallest reduction
+    the simulations detect with the target power under the history's own dependence."""
+    valid = valid_lengths(n_pre, n_post)
+    return {"code": None if valid else "series_too_short", "n_pre_periods": n_pre,
+            "n_post_periods": n_post, "placebo_blocks": placebo_block_count(n_pre, n_post),
+            "block_length": block_length(n_pre, n_post),
+            "minimum_detectable_reduction": mdr}
+
+
+def its_limits_suggestion(limits: dict[str, Any]) -> str:
+    return (f"the series is too short for valid inference: {limits['n_pre_periods']} periods "
+            f"before the start hold {limits['placebo_blocks']} block(s) of "
+            f"{limits['block_length']} for {limits['n_post_periods']} after; move window.start "
+            "earlier or end the window sooner (the verdict would be inconclusive)")
 
 
 def suggestions(data: PreparedData, placebo: Placebo) -> list[str]:

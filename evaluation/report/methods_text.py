@@ -39,6 +39,22 @@ dan een randomisatietoets (hoe uitzonderlijk is het effect vergeleken met dezelf
 willekeurig gekozen gemeenten) of een wild bootstrap; bij tijdreeksen met autocorrelatie
 HAC-standaardfouten. Welke methode is gebruikt staat bij elk effect.
 
+**Tijdreeksen: onzekerheid als schokken aanhouden.** Bij één tijdreeks houden toevallige pieken en
+dalen vaak weken aan. Gewone (modelgebaseerde) standaardfouten zien dat niet, en een toets op
+autocorrelatie vooraf ziet het door de toevalsruis in kleine aantallen meestal ook niet: in
+simulaties riep zo'n analyse bij één op de drie reeksen zonder enig effect "significant". Daarom
+vergelijken we standaard (`inference: auto` of `placebo_blocks`) de gemiddelde afwijking na de
+start met die in even lange blokken vóór de start, die dezelfde aanhoudende schommelingen bevatten
+(een voorspellings-t-toets op die blokken). Het interval, de p-waarde en het vertrouwen in een
+daling komen alle drie uit die ene toets. We kozen deze methode omdat ze in de kalibratie
+(docs/calibration_its.md: van geen tot sterke persistentie, 1 tot 50 aanslagen per week, 52 tot
+156 weken vóór en 8 tot 26 weken na de start) haar foutkans vasthoudt, waar modelgebaseerde
+fouten, Newey-West en de oude automatische keuze dat bij aanhoudende schokken niet doen. De prijs
+is minder onderscheidingsvermogen: bij elk ITS-resultaat staat daarom hoe groot een daling minstens
+moet zijn om met deze reeks aangetoond te kunnen worden. Is de reeks vóór de start te kort voor
+een geldige toets, dan is het oordeel "nog niet te zeggen". Modelgebaseerde en Newey-West-fouten
+blijven beschikbaar als expliciete keuze (`model`, `hac`).
+
 ## Controles
 
 - **Pre-trends (blokkerend):** vóór de start mogen interventie- en vergelijkingsgroep niet
@@ -159,6 +175,22 @@ With few treated municipalities ordinary standard errors are too optimistic. We 
 randomization test (how unusual is the effect compared with the same analysis on randomly chosen
 municipalities) or a wild bootstrap; for time series with autocorrelation, HAC standard errors.
 Each effect names the method used.
+
+**Time series: uncertainty when shocks persist.** In a single time series, chance highs and lows
+often last for weeks. Ordinary (model-based) standard errors do not see that, and a test for
+autocorrelation beforehand mostly misses it too through the noise of small counts: in simulations
+such an analysis called one in three series without any effect "significant". By default
+(`inference: auto` or `placebo_blocks`) we therefore compare the mean deviation after the start
+with that in blocks of the same length before the start, which contain the same persistent
+fluctuations (a prediction t test on those blocks). The interval, the p-value and the confidence
+of a reduction all come from that one test. We chose this method because in the calibration
+(docs/calibration_its.md: persistence none to strong, 1 to 50 attacks a week, 52 to 156 weeks
+before and 8 to 26 weeks after the start) it holds its error rate where model-based errors,
+Newey-West and the former automatic choice do not under persistent shocks. The price is less
+power: every ITS result therefore states how large a reduction must be at least for this series
+to show it. When the series before the start is too short for a valid test, the verdict is
+"inconclusive". Model-based and Newey-West errors remain available as explicit choices (`model`,
+`hac`).
 
 ## Checks
 

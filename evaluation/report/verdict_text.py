@@ -219,8 +219,40 @@ EVIDENCE["en"].update({
                              "comparability is not shown.",
 })
 
+# --- ITS: honest limits of a single series (issue 21) -----------------------------------------
+ITS_LIMITS = {
+    "nl": {
+        "series_too_short": "De reeks is te kort voor een geldige toets: vóór de start passen te "
+                            "weinig blokken van de lengte van de periode erna om te zien hoe sterk "
+                            "de aantallen uit zichzelf schommelen. Verleng de periode vóór de "
+                            "start of kort de periode erna in.",
+        "mde": "Met deze reeks en de schommelingen die erin aanhouden, kan pas een daling van "
+               "ongeveer {mde} of meer worden aangetoond (met {power} kans); een kleiner effect "
+               "is met deze gegevens niet van toeval te onderscheiden.",
+    },
+    "en": {
+        "series_too_short": "The series is too short for a valid test: before the start there "
+                            "are too few blocks of the post-period's length to see how much the "
+                            "counts vary by themselves. Lengthen the period before the start or "
+                            "shorten the period after it.",
+        "mde": "With this series and the fluctuations that persist in it, only a reduction of "
+               "about {mde} or more can be shown (with {power} chance); a smaller effect cannot "
+               "be told apart from chance with these data.",
+    },
+}
+
 CATALOGUES = (LABELS, BLOCKING, NO_ESTIMATE, FIRST, WHAT, BASIS, RULE, SUPPORT, ERROR_RATES,
-              DEVIATIONS, INTERVAL, EVIDENCE)
+              DEVIATIONS, INTERVAL, EVIDENCE, ITS_LIMITS)
+
+
+def its_limits(decision: dict[str, Any], lang: str) -> list[str]:
+    """The ITS minimum detectable reduction (decision["minimum_detectable"]), when known."""
+    mde = decision.get("minimum_detectable") or {}
+    if mde.get("reduction") is None:
+        return []
+    return [ITS_LIMITS[lang]["mde"].format(
+        mde=fmt.percent(100 * mde["reduction"], lang=lang, digits=0, signed=False),
+        power=fmt.percent(100 * mde["power"], lang=lang, digits=0, signed=False))]
 
 
 def label(verdict: str | None, lang: str) -> str:
@@ -240,7 +272,8 @@ def reasons(decision: dict[str, Any], lang: str) -> list[str]:
     lang = fmt.check_lang(lang)
     reason = decision.get("reason")
     if reason == "blocked":
-        return _blocking_sentences(decision.get("blocking") or [], lang) + _deviations(decision, lang)
+        return (_blocking_sentences(decision.get("blocking") or [], lang)
+                + its_limits(decision, lang) + _deviations(decision, lang))
     if reason == "no_estimate" or not decision.get("basis"):
         return [NO_ESTIMATE[lang], *_deviations(decision, lang)]
     basis, rule = decision["basis"], decision["rule"]
@@ -263,8 +296,8 @@ def reasons(decision: dict[str, Any], lang: str) -> list[str]:
     first = BASIS[lang][registered] + " " + FIRST[lang][source].format(**n)
     head = "head_confidence" if basis.get("quantity") == "confidence" else "head_probability"
     rule_text = RULE[lang][head].format(**n) + RULE[lang][decision["verdict"]].format(**n)
-    return [first, rule_text, *_support(decision, lang), *_error_rates(decision, lang),
-            *_deviations(decision, lang)]
+    return [first, rule_text, *its_limits(decision, lang), *_support(decision, lang),
+            *_error_rates(decision, lang), *_deviations(decision, lang)]
 
 
 def _level(level: Any, lang: str) -> str:
@@ -327,6 +360,8 @@ def _blocking_sentences(blocking: list[dict[str, Any]], lang: str) -> list[str]:
         return []
 
     def one(item: dict[str, Any]) -> str:
+        if item.get("check") == "its_inference_validity":
+            return ITS_LIMITS[lang]["series_too_short"]
         detail = str(item.get("detail", "")).rstrip(".")
         return BLOCKING[lang][item["code"]].format(check=item.get("check", ""), detail=detail)
 

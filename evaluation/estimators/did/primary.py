@@ -127,9 +127,10 @@ def choose_inference(data: PreparedData, *, n_treated: int | None = None) -> tup
     """The inference method to use and a plain sentence saying why."""
     spec = data.spec
     n = len(data.treated_units) if n_treated is None else n_treated
-    if spec.inference == "hac":
-        raise AnalysisError("analysis.inference: `hac` is for interrupted time series; a did "
-                            "design uses auto, randomization, cluster, wild_bootstrap or model")
+    if spec.inference in ("hac", "placebo_blocks"):
+        raise AnalysisError(f"analysis.inference: `{spec.inference}` is for interrupted time "
+                            "series; a did design uses auto, randomization, cluster, "
+                            "wild_bootstrap or model")
     if spec.inference == "wild_bootstrap" and spec.model != "linear":
         raise AnalysisError(f"analysis.inference: wild_bootstrap needs model: linear (this design "
                             f"has model: {spec.model}); use randomization for count models")

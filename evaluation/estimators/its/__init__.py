@@ -10,7 +10,7 @@ See segmented.py (model), inference.py (errors), counterfactual.py (series, aver
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -18,6 +18,7 @@ import pandas as pd
 
 from evaluation.data.periods import period_json
 from evaluation.estimators.confidence import normal_confidence, rule_thresholds
+from evaluation.estimators.its.blocks import block_inference, inference_validity, minimum_detectable
 from evaluation.estimators.its.checks import (
     harmonics_sensitivity,
     influential_periods,
@@ -123,8 +124,8 @@ class ItsPrimary:
 
 def fit_primary(data: PreparedData) -> ItsPrimary:
     """The registered primary estimate (level change, registered inference): one path for the
-    analysis and the diagnosis. The rule's confidence comes from the same normal (model-based
-    or HAC) as the interval."""
+    analysis and the diagnosis. The rule's confidence comes from the same inference as the
+    interval: the block-permutation test (default), or the normal of model-based / HAC errors."""
     frame, spec, t_start = validated_series(data)
     used_rows = frame.loc[~frame["excluded"]]
     inference = fit_with_inference(used_rows, spec=spec, t_start=t_start,
@@ -138,8 +139,15 @@ def fit_primary(data: PreparedData) -> ItsPrimary:
     thresholds = rule_thresholds(scale="rate_ratio" if spec.is_count else "difference",
                                  min_reduction=data.design.decision.min_reduction,
                                  counterfactual_mean=cf_mean)
+    if inference.info["used"] != "placebo_blocks":
+        return ItsPrimary(frame=frame, spec=spec, t_start=t_start, inference=inference, level=level,
+                          confidence=normal_confidence(level.coef, level.se, thresholds=thresholds))
+    block = block_inference(used_rows, inference.fit, spec=spec, t_start=t_start,
+                            alpha=data.spec.alpha, thresholds=thresholds)
+    inference = replace(inference, info={**inference.info, **block.info()})
+    level = Wald(block.coef, block.se, block.low, block.high, block.p_value)
     return ItsPrimary(frame=frame, spec=spec, t_start=t_start, inference=inference, level=level,
-                      confidence=normal_confidence(level.coef, level.se, thresholds=thresholds))
+                      confidence=block.confidence)
 
 
 def estimate_its(data: PreparedData, *, with_checks: bool = True) -> EstimatorOutput:
@@ -181,6 +189,8 @@ def estimate_its(data: PreparedData, *, with_checks: bool = True) -> EstimatorOu
         "harmonics": min(spec.harmonics, max_harmonics(spec.frequency)),
         "dispersion": fitted.dispersion if spec.is_count else None,
     }
+    primary["minimum_detectable"] = minimum_detectable(level.se, alpha=alpha, scale=scale,
+                                                       df=inference.info.get("df"))
     if spec.model == "negative_binomial":
         primary["nb_alpha"] = fitted.nb_alpha
     primary["converged"] = fitted.converged
@@ -222,12 +232,15 @@ def estimate_its(data: PreparedData, *, with_checks: bool = True) -> EstimatorOu
         choice = fitted.cov_choice
         checks = (
             placebo_starts(used_rows, spec=spec, t_start=t_start, choice=choice, alpha=alpha,
-                           periods=data.periods),
+                           periods=data.periods, blocks=inference.info["used"] == "placebo_blocks",
+                           nb_alpha=fitted.nb_alpha if spec.model == "negative_binomial" else None),
             harmonics_sensitivity(used_rows, spec=spec, t_start=t_start, choice=choice,
                                   alpha=alpha, primary=level),
             residual_autocorrelation(inference.tests, inference_used=inference.info["used"]),
             influential_periods(used_rows, spec=spec, t_start=t_start, choice=choice, alpha=alpha,
                                 primary=level, periods=data.periods, fitted=fitted),
         )
+    if inference.info["used"] == "placebo_blocks":
+        checks = (*checks, inference_validity(primary))
     return EstimatorOutput(primary=primary, estimates=tidy_frame(rows), checks=checks,
                            series=series, extras=extras)

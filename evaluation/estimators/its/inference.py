@@ -1,10 +1,11 @@
-"""Inference for the segmented model: model-based Wald, Newey-West (HAC), or `auto`.
+"""Inference for the segmented model: block permutation (the default), model-based Wald, Newey-West.
 
-`auto` fits the model, tests the Pearson residuals for autocorrelation with a Ljung-Box test
-(defaults.AUTOCORR_LAGS lags, level defaults.AUTOCORR_ALPHA) and, when the test rejects for the
-treated (or, in a controlled ITS, the control) series, refits with Newey-West errors. Intervals
-are Wald intervals with the normal quantile on the log scale (count models) or the outcome scale
-(linear), as in Lopez Bernal, Cummins & Gasparrini (2017).
+`auto` and `placebo_blocks` use the placebo-block inference of blocks.py (the post-period against
+same-length blocks of the pre-period, a prediction t test): chosen by calibration (docs/calibration_its.md), because it holds its level when shocks persist
+for weeks, where model-based errors and a Ljung-Box switch to Newey-West (the former `auto`) do
+not. `model` and `hac` stay available as explicit choices: Wald intervals with the normal quantile
+on the log scale (count models) or the outcome scale (linear), as in Lopez Bernal, Cummins &
+Gasparrini (2017). The Ljung-Box tests of the residuals are computed in every case (a check).
 """
 
 from __future__ import annotations
@@ -81,17 +82,17 @@ def fit_with_inference(frame: pd.DataFrame, *, spec: ModelSpec, t_start: int, re
         used, reason = "model", "registered: model-based (Wald) standard errors"
     elif requested == "hac":
         used, reason = "hac", f"registered: Newey-West (HAC) standard errors, {lags} lags ({lag_rule})"
-    elif worst.p_value < alpha:
-        used = "hac"
-        reason = (f"auto: Ljung-Box test of {which} ({worst.lags} lags) p = "
-                  f"{worst.p_value:.3g} < {alpha}: residual autocorrelation, so Newey-West (HAC) "
-                  f"standard errors with {lags} lags ({lag_rule})")
-    else:
-        used = "model"
-        reason = (f"auto: Ljung-Box test of {which} ({worst.lags} lags) p = "
-                  f"{worst.p_value:.3g} >= {alpha}: no residual autocorrelation detected, so "
-                  "model-based (Wald) standard errors")
-    final = model_fit if used == "model" else fit(frame, spec=spec, t_start=t_start,
+    elif requested == "ljung_box_switch":  # the former `auto`: kept for its calibration only
+        used = "hac" if worst.p_value < alpha else "model"
+        reason = (f"Ljung-Box test of {which} ({worst.lags} lags) p = {worst.p_value:.3g}: "
+                  f"{used} standard errors")
+    else:  # `auto` and `placebo_blocks`: valid under persistent shocks without a pre-test
+        used = "placebo_blocks"
+        reason = (("auto: " if requested == "auto" else "registered: ")
+                  + "placebo-block inference: the post-period's mean residual against the same "
+                  "mean over non-overlapping pre-period blocks of the same length (a prediction "
+                  "t test), valid when shocks persist for weeks")
+    final = model_fit if used in ("model", "placebo_blocks") else fit(frame, spec=spec, t_start=t_start,
                                                    choice=CovChoice("hac", lags))
     info: dict[str, Any] = {"used": used, "reason": reason, "lags": lags if used == "hac" else None,
                             "test": treated_test.to_dict()}

@@ -10,7 +10,7 @@ from evaluation.errors import AnalysisError, DesignError, format_rows
 from evaluation.estimators.its.segmented import TREATED
 from evaluation.estimators.prepared import PreparedData
 
-ITS_INFERENCE = ("auto", "model", "hac")
+ITS_INFERENCE = ("auto", "model", "hac", "placebo_blocks")
 
 
 def _where(rows: pd.DataFrame, periods: tuple) -> str:
