@@ -27,6 +27,7 @@ from evaluation.estimators.output import Check, tidy_frame, tidy_row
 from evaluation.portfolio.build import write_portfolio
 from evaluation.report import ReportError, verdict_text
 from evaluation.report import formatting as fmt
+from evaluation.report.check_words import check_name, check_sentence
 from evaluation.report.fallback import execute, parse_qmd, set_parameters
 from evaluation.report.render import render_reports
 from evaluation.workspace import Workspace, init_workspace
@@ -219,9 +220,17 @@ def test_dutch_and_english_number_notation():
     assert fmt.number(0.894, lang="nl") == "0,89" and fmt.number(0.894, lang="en") == "0.89"
     assert fmt.number(1543.2, lang="nl", digits=1) == "1.543,2"
     assert fmt.number(-0.001, lang="nl") == "0,00"  # no negative zero
-    assert fmt.interval(0.8, 0.975, lang="nl") == "[0,80; 0,97]"  # 0.975 is 0.97499.. as a float
-    assert fmt.interval(0.8, 0.98, lang="en") == "[0.80, 0.98]"
-    assert fmt.percent(-11.04, lang="nl") == "-11,0%" and fmt.percent(5, lang="en") == "+5.0%"
+    assert fmt.interval(0.8, 0.975, lang="nl") == "0,80 tot 0,97"  # 0.975 is 0.97499.. as a float
+    assert fmt.interval(0.8, 0.98, lang="en") == "0.80 to 0.98"
+    # issue 17: a proper minus sign, "tot" between ends, unbounded ends in words
+    assert fmt.interval(-37129, -10136, lang="nl", digits=0) == "\u221237.129 tot \u221210.136"
+    assert fmt.interval(0.42, float("inf"), lang="nl") == "0,42 tot onbegrensd"
+    assert fmt.interval(None, 2.17, lang="en") == "unbounded to 2.17"
+    assert fmt.percent(-11.04, lang="nl") == "\u221211,0%" and fmt.percent(5, lang="en") == "+5.0%"
+    # a probability shown beside a verdict never crosses the rule's threshold by rounding
+    assert fmt.probability_against(0.796, (0.8, 0.5), lang="nl") == "79,6%"
+    assert fmt.probability_against(0.8, (0.8, 0.5), lang="nl") == "80%"
+    assert fmt.probability_against(0.4996, (0.8, 0.5), lang="en") == "49.96%"
     assert fmt.p_value(0.0004, lang="nl") == "<0,001" and fmt.p_value(0.0321, lang="en") == "0.032"
     assert fmt.probability(0.834, lang="nl") == "83%" and fmt.probability(0.999, lang="nl") == ">99%"
     assert fmt.number(None, lang="nl") == fmt.MISSING
@@ -325,8 +334,11 @@ def test_intervention_numbers_equal_result_json_in_dutch_notation(site_nl):
             assert reason in page
         assert f"{decision['evidence_level']['smss']}</strong>" in page
         assert verdict_text.evidence(decision, "nl") in page
-        for check in res["checks"]:
-            assert check["name"] in section(page, "checks-table")
+        for check in res["checks"]:  # in words, never the identifier or the English detail
+            checks = section(page, "checks-table")
+            assert check_name(check["kind"], "nl") in checks
+            assert check_sentence(check, "nl") in checks
+            assert check["name"] not in checks and check["detail"] not in checks
         footer = page[page.index('id="report-footer"'):]
         assert res["design_sha256"] in footer and res["data_sha256"] in footer
         assert fmt.date(res["data_cutoff"], lang="nl") in footer
@@ -425,7 +437,7 @@ def test_cli_report_in_english(tmp_path):
     page = page_text(out / "interventions" / "cam-en.html")
     assert res["decision"]["verdict"] == "continue" and ">continue<" in page
     assert fmt.interval(res["primary"]["ci_low"], res["primary"]["ci_high"], lang="en") in page
-    assert "[0.74, 0.97]" in page and "[0,74; 0,97]" not in page
+    assert "0.74 to 0.97" in page and "0,74 tot 0,97" not in page
     for reason in verdict_text.reasons(res["decision"], "en"):
         assert reason in page
 

@@ -7,6 +7,7 @@ renderer produce the same self-contained pages. Axis numbers follow the page lan
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -44,39 +45,67 @@ def _axis_numbers(ax: plt.Axes, lang: str, *, axis: str = "y", digits: int = 2) 
 
 
 def forest_plot(rows: Sequence[dict[str, Any]], *, lang: str) -> bytes:
-    """Rate ratios with intervals per intervention; lines at 1 and at 1 - min_reduction."""
-    rows = [r for r in rows if r.get("scale") == "rate_ratio" and r.get("estimate") is not None]
+    """Rate ratios with intervals per intervention; lines at 1 and at 1 - min_reduction.
+
+    An interval end at 0, missing or infinite (unbounded) runs to the edge of the axis with an
+    arrow; the axis is set from the positive finite numbers only (a log axis has no 0).
+    """
+    rows = [r for r in rows if r.get("scale") == "rate_ratio" and _positive(r.get("estimate"))]
     height = 1.2 + 0.45 * max(len(rows), 1)
     fig, ax = plt.subplots(figsize=(7.5, height))
     labels = [r.get("title") or r["id"] for r in rows]
     y = np.arange(len(rows))[::-1]
-    for yi, row in zip(y, rows, strict=True):
-        low, high = row.get("ci_low"), row.get("ci_high")
-        if low is not None and high is not None:
-            ax.plot([low, high], [yi, yi], color=TREATED, linewidth=2)
-        ax.plot([row["estimate"]], [yi], "o", color=TREATED, markersize=7)
-    ax.axvline(1.0, color="black", linewidth=1)
     thresholds = sorted({1 - float(r.get("min_reduction", defaults.MIN_REDUCTION)) for r in rows}) \
         or [1 - defaults.MIN_REDUCTION]
+    values = [float(v) for r in rows for v in (r.get("ci_low"), r.get("ci_high"), r["estimate"])
+              if _positive(v)] + thresholds + [1.0]
+    low, high = min(values) / 1.15, max(values) * 1.15
+    for yi, row in zip(y, rows, strict=True):
+        lo = float(row["ci_low"]) if _positive(row.get("ci_low")) else low
+        hi = float(row["ci_high"]) if _positive(row.get("ci_high")) else high
+        ax.plot([lo, hi], [yi, yi], color=TREATED, linewidth=2)
+        for end, open_end, marker in ((lo, not _positive(row.get("ci_low")), "<"),
+                                      (hi, not _positive(row.get("ci_high")), ">")):
+            if open_end:
+                ax.plot([end], [yi], marker, color=TREATED, markersize=6)
+        ax.plot([float(row["estimate"])], [yi], "o", color=TREATED, markersize=7)
+    ax.axvline(1.0, color="black", linewidth=1)
     for i, thr in enumerate(thresholds):
         ax.axvline(thr, color=LINE, linestyle="--", linewidth=1.2,
                    label=text("min_reduction_line", lang) if i == 0 else None)
     ax.set_yticks(y, labels)
     ax.set_xscale("log")
     ax.set_xlabel(text("rate_ratio_axis", lang))
-    # a log axis shows too few labels by default; label round ratios within the data range
-    values = [v for r in rows for v in (r.get("ci_low"), r.get("ci_high"), r["estimate"])
-              if v is not None] + thresholds + [1.0]
-    low, high = min(values) / 1.08, max(values) * 1.08
     ax.set_xlim(low, high)
     ticks = LOG_TICKS if high / low < 4 else LOG_TICKS_WIDE
-    ax.xaxis.set_major_locator(FixedLocator([t for t in ticks if low <= t <= high]))
+    ax.xaxis.set_major_locator(FixedLocator(spaced_log_ticks(ticks, low, high)))
     ax.xaxis.set_minor_locator(FixedLocator([]))
     _axis_numbers(ax, lang, axis="x")
     ax.set_ylim(-0.8, len(rows) - 0.2 if rows else 0.8)
     ax.legend(loc="lower right", fontsize=8, frameon=False)
     ax.grid(axis="x", alpha=0.3)
     return to_png(fig)
+
+
+def spaced_log_ticks(ticks: Sequence[float], low: float, high: float, *,
+                     min_share: float = 0.09) -> list[float]:
+    """Ticks within [low, high] at least `min_share` of the log axis apart (labels never overlap);
+    1 is always kept, the others from 1 outwards."""
+    span = math.log(high / low)
+    inside = [t for t in ticks if low <= t <= high]
+    kept = [1.0] if low <= 1.0 <= high else []
+    for t in sorted(inside, key=lambda v: abs(math.log(v))):
+        if all(abs(math.log(t / k)) >= min_share * span for k in kept):
+            kept.append(t)
+    return sorted(kept)
+
+
+def _positive(value: Any) -> bool:
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return False
+    return math.isfinite(x) and x > 0
 
 
 def series_plot(series: pd.DataFrame, *, lang: str, start: Any = None) -> bytes:
@@ -112,19 +141,46 @@ def series_plot(series: pd.DataFrame, *, lang: str, start: Any = None) -> bytes:
 
 
 def event_study_plot(event_study: pd.DataFrame, *, lang: str) -> bytes:
-    """Event-time coefficients with intervals; a reference line at no effect."""
-    fig, ax = plt.subplots(figsize=(7.5, 3.4))
+    """Event-time coefficients with intervals; a reference line at no effect.
+
+    Only estimable periods are drawn (finite estimate and interval); rate ratios on a log axis.
+    The axis follows the estimates, so one huge interval of a thin period cannot stretch it to
+    millions: intervals beyond the axis run to its edge.
+    """
     scale = str(event_study["scale"].iloc[0]) if "scale" in event_study and len(event_study) else ""
-    null = 1.0 if scale == "rate_ratio" else 0.0
-    x = event_study["event_time"].to_numpy()
-    ax.errorbar(x, event_study["estimate"],
-                yerr=[event_study["estimate"] - event_study["ci_low"],
-                      event_study["ci_high"] - event_study["estimate"]],
+    ratio = scale == "rate_ratio"
+    frame = event_study.copy()
+    for column in ("estimate", "ci_low", "ci_high"):
+        frame[column] = pd.to_numeric(frame[column], errors="coerce")
+    finite = np.isfinite(frame[["estimate", "ci_low", "ci_high"]].to_numpy(dtype=float)).all(axis=1)
+    if ratio:
+        finite &= (frame["estimate"] > 0).to_numpy()
+    frame = frame.loc[finite]
+    fig, ax = plt.subplots(figsize=(7.5, 3.4))
+    null = 1.0 if ratio else 0.0
+    est = frame["estimate"].to_numpy(dtype=float)
+    if ratio:
+        ax.set_yscale("log")
+        centre = np.log(est) if len(est) else np.zeros(1)
+        reach = max(float(np.ptp(np.append(centre, 0.0))), math.log(1.5))
+        lo_lim, hi_lim = math.exp(min(centre.min(), 0) - reach), math.exp(max(centre.max(), 0) + reach)
+    else:
+        centre = est if len(est) else np.zeros(1)
+        reach = max(float(np.ptp(np.append(centre, 0.0))), 1e-9)
+        lo_lim, hi_lim = min(centre.min(), 0) - reach, max(centre.max(), 0) + reach
+    low = frame["ci_low"].clip(lower=lo_lim).to_numpy(dtype=float)
+    high = frame["ci_high"].clip(upper=hi_lim).to_numpy(dtype=float)
+    ax.errorbar(frame["event_time"].to_numpy(), est, yerr=[np.maximum(est - low, 0),
+                                                          np.maximum(high - est, 0)],
                 fmt="o", color=TREATED, ecolor=TREATED, capsize=2, markersize=4)
+    ax.set_ylim(lo_lim, hi_lim)
     ax.axhline(null, color="black", linewidth=1)
     ax.axvline(-0.5, color="black", linestyle=":", linewidth=1)
     ax.set_xlabel(text("event_time_axis", lang))
-    ax.set_ylabel(text("rate_ratio_axis" if scale == "rate_ratio" else "difference_axis", lang))
+    ax.set_ylabel(text("rate_ratio_axis" if ratio else "diff_axis_rate", lang))
+    if ratio:
+        ax.yaxis.set_major_locator(FixedLocator(spaced_log_ticks(LOG_TICKS_WIDE, lo_lim, hi_lim)))
+        ax.yaxis.set_minor_locator(FixedLocator([]))
     _axis_numbers(ax, lang)
     ax.grid(alpha=0.3)
     return to_png(fig)

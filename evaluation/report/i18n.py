@@ -6,6 +6,8 @@ so adding a language is adding a column.
 
 from __future__ import annotations
 
+from evaluation.report.i18n_messages import PAGE_MESSAGES
+
 STRINGS: dict[str, tuple[str, str]] = {
     # portfolio page
     "portfolio_title": ("Portefeuille: interventies tegen explosies",
@@ -194,6 +196,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "methods_title": ("Methoden", "Methods"),
 }
 
+
+# The verdict box, check sentences, terms and portfolio wording live in a second file of the same
+# catalogue (same (nl, en) pairs, so the keys of the two languages match by construction).
+STRINGS.update(PAGE_MESSAGES)
 
 def text(key: str, lang: str) -> str:
     """The text for `key` in `lang` ('nl' or 'en')."""
