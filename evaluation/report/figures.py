@@ -108,7 +108,7 @@ def _positive(value: Any) -> bool:
     return math.isfinite(x) and x > 0
 
 
-def series_plot(series: pd.DataFrame, *, lang: str, start: Any = None) -> bytes:
+def series_plot(series: pd.DataFrame, *, lang: str, start: Any = None, level: str = "95%") -> bytes:
     """Observed and counterfactual counts per period with the counterfactual band.
 
     The comparison series (when there is one) gets its own panel: it is usually many units summed
@@ -128,7 +128,7 @@ def series_plot(series: pd.DataFrame, *, lang: str, start: Any = None) -> bytes:
                     label=text("counterfactual", lang))
             if {"cf_low", "cf_high"} <= set(part) and part["cf_low"].notna().any():
                 ax.fill_between(x, part["cf_low"], part["cf_high"], color=BAND, alpha=0.5,
-                                linewidth=0, label=text("counterfactual_band", lang))
+                                linewidth=0, label=text("counterfactual_band", lang).format(level=level))
         if start is not None:
             ax.axvline(_x_value(start, series), color="black", linestyle=":", linewidth=1,
                        label=text("start", lang))

@@ -38,6 +38,7 @@ from evaluation.report.markup import (
     table,
     verdict_badge,
 )
+from evaluation.report.note_words import note_text
 from evaluation.report.registration_section import ledger_marker, ledger_text, registration_section
 from evaluation.report.term_words import (
     inference_words,
@@ -71,6 +72,12 @@ class InterventionPage:
     @property
     def context(self) -> dict[str, Any]:
         return self.result.get("context") or {}
+
+    @property
+    def level(self) -> str:
+        """The primary analysis' interval level from its alpha ('90%'), never a fixed 95%."""
+        alpha = (self.result.get("primary") or {}).get("alpha")
+        return verdict_text.level_percent(None if alpha is None else 1 - float(alpha), self.s.lang)
 
     @property
     def min_reduction(self) -> float:
@@ -144,7 +151,9 @@ class InterventionPage:
         out = heading(s.t("about_title"), 2, anchor="about") + table(["", ""], rows, table_id="about-table")
         notes = c.get("notes") or []
         if notes:
-            out += heading(s.t("notes"), 3) + "".join(f"\n- {n}" for n in notes) + "\n"
+            names = self.context.get("unit_names") or {}
+            said = dict.fromkeys(note_text(str(n), lang=s.lang, names=names) for n in notes)
+            out += heading(s.t("notes"), 3) + "".join(f"\n- {n}" for n in said) + "\n"
         return out
 
     def registration(self) -> str:
@@ -182,8 +191,9 @@ class InterventionPage:
         series = read_csv(self.folder / SERIES_FILE)
         if series is None or series.empty:
             return paragraph(self.s.t("no_series"))
-        png = figures.series_plot(series, lang=self.s.lang, start=self._start())
-        return figure(png, caption=self.s.t("series_caption"), figure_id="series-plot")
+        png = figures.series_plot(series, lang=self.s.lang, start=self._start(), level=self.level)
+        caption = self.s.t("series_caption").format(level=self.level)
+        return figure(png, caption=caption, figure_id="series-plot")
 
     def event_study_figure(self) -> str:
         return guarded("event_study_figure", self._event_study_figure, lang=self.s.lang)
@@ -222,7 +232,8 @@ class InterventionPage:
                              scale_label(rec.get("scale", ""), s.lang)])
         bayes = self.result.get("bayesian")
         if bayes:
-            rows.append([s.t("bayes_row"), s.num(bayes.get("rr_median")),
+            hdi = verdict_text.level_percent(bayes.get("hdi_prob"), s.lang)
+            rows.append([s.t("bayes_row").format(level=hdi), s.num(bayes.get("rr_median")),
                          s.ci(bayes.get("hdi_low"), bayes.get("hdi_high")), "–",
                          scale_label("rate_ratio", s.lang)])
             rows.append([s.t("p_any"), s.prob(bayes.get("p_any_reduction")), "", "", ""])
@@ -233,7 +244,8 @@ class InterventionPage:
             rows.append([s.t("averted"), s.num(averted.get("estimate"), 1),
                          s.ci(averted.get("ci_low"), averted.get("ci_high"), 1), "–",
                          scale_label("count", s.lang)])
-        head = [s.t(k) for k in ("col_term", "col_estimate", "col_interval", "col_p", "col_scale")]
+        head = [s.t("col_term"), s.t("col_estimate"), s.t("col_interval").format(level=self.level),
+                s.t("col_p"), s.t("col_scale")]
         lead = paragraph(f"{s.t('col_method')}: {model_words(primary, s.lang)}")
         inference = primary.get("inference") or {}
         if inference:

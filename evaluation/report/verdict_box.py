@@ -28,7 +28,10 @@ def verdict_box(result: dict[str, Any], *, lang: str) -> str:
         return raw_html(f'<section class="verdict-box" id="verdict-box" data-verdict="none">'
                         f'<p>{_e(text("verdict_missing", lang))}</p></section>')
     verdict = decision.get("verdict") or "inconclusive"
-    reasons = verdict_text.reasons(decision, lang)
+    # a failed check blocks with its numbers: they are in the result's checks, not the decision
+    values = {c.get("name"): c.get("values") for c in result.get("checks") or []}
+    blocking = [{**b, "values": values.get(b.get("check")) or {}} for b in decision.get("blocking") or []]
+    reasons = verdict_text.reasons({**decision, "blocking": blocking}, lang)
     rule_applied = decision.get("reason") == "rule" and decision.get("basis")
     why = reasons[1] if rule_applied and len(reasons) > 1 else (reasons[0] if reasons else "")
     parts = [f'<p class="verdict-label">{verdict_badge(verdict, verdict_text.label(verdict, lang))}</p>',

@@ -323,6 +323,11 @@ def deviation_sentences(decision: dict[str, Any], lang: str) -> list[str]:
     return _deviations(decision, fmt.check_lang(lang))
 
 
+def level_percent(level: Any, lang: str) -> str:
+    """An interval level as a percentage: 0.9 -> '90%' (None: the default alpha's)."""
+    return _level(level, fmt.check_lang(lang)) + "%"
+
+
 def _thresholds(rule: dict[str, Any]) -> tuple[float, ...]:
     # continue, stop, and the 50% below which a minimum reduction makes "adapt" (classify())
     return (float(rule["continue_probability"]), float(rule["stop_probability"]), 0.5)
