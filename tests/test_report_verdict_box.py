@@ -34,7 +34,7 @@ FAIL = {**PASS, "status": "fail", "detail": "Joint Wald test: p = 0.01",
 REG = {"status": "registered", "matches": True, "design": "did", "controlled": True}
 
 # English tell-tales: words that are not Dutch, and identifiers of the result files
-ENGLISH = re.compile(r"\b(the|and|with|not|was|were|are|test|joint|lead|leads|fixed|effects|"
+ENGLISH = re.compile(r"\b(the|and|with|not|were|are|test|joint|lead|leads|fixed|effects|"
                      r"offset|attacks|averted|passed|failed|skipped|unit|units|period|periods|"
                      r"rule|randomization|dispersion|Pearson|Normal|HalfNormal|flat|exposure|"
                      r"quasi|Wald|chi2|treated|control|controls|window|none)\b")

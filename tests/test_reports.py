@@ -73,7 +73,7 @@ def make_analysis(ws: Workspace, analysis_id: str, *, design: str = "did", rr: f
                else "segmented Poisson regression with trend and 2 harmonic pairs",
                "scale": scale, "estimate": rr, "ci_low": ci[0], "ci_high": ci[1],
                "p_value": p_value, "pct_change": 100 * (rr - 1) if scale == "rate_ratio" else -12.5,
-               "std_error": float((np.log(ci[1]) - np.log(ci[0])) / 3.92) if scale == "rate_ratio" else 0.5,
+               "std_error": float((np.log(ci[1]) - np.log(max(ci[0], 1e-3))) / 3.92) if scale == "rate_ratio" else 0.5,
                "inference": {"used": "randomization", "reason": "2 treated units (< 10)"},
                "n_treated": len(units), "n_control": 40 if controlled else 0, "n_periods": 104}
     estimates = tidy_frame([
@@ -109,6 +109,7 @@ def make_analysis(ws: Workspace, analysis_id: str, *, design: str = "did", rr: f
                          "registered_by": "j.jansen", "design_sha256": "ab" * 32,
                          "amendments": amendments or []},
         "decision_rule": rule, "notes": ["2 incidents without neighbourhood code kept"],
+        "unit_names": {"GM0363": "Amsterdam", "GM0599": "Rotterdam"},  # the municipality reference
     }
     result = AnalysisResult(
         id=analysis_id, design=design, design_sha256="ab" * 32, data_sha256="cd" * 32,
@@ -176,6 +177,11 @@ def build_demo_workspace(root: Path) -> Workspace:
     make_analysis(ws, "buurt-noord", rr=0.7, ci=(0.55, 0.88), p_value=0.003,
                   registration="amended", units=("BU03630001",), treated_base=0.03, seed=3,
                   amendments=[AMENDMENT])
+    # issue 17: an interval from 0 (ZeroDivisionError in the forest plot before), exploratory,
+    # and an event-study file the figure cannot read: the site still renders, saying so
+    make_analysis(ws, "nul-grens", rr=0.5, ci=(0.0, 1.6), p_value=0.2, registration="exploratory",
+                  seed=4)
+    (ws.analysis_dir("nul-grens") / "event_study.csv").write_text("event_time\n-2\n")
     make_store(ws.db_path())
     write_portfolio(ws)
     return ws
@@ -307,7 +313,8 @@ def test_every_page_renders_with_the_fallback(site_nl):
     assert result.engine == "fallback" and "fallback" in result.note
     site = result.out_dir
     expected = {site / "index.html", site / "methods.html"} | {
-        site / "interventions" / f"{i}.html" for i in ("buurt-noord", "cam-utrecht", "its-rotterdam")}
+        site / "interventions" / f"{i}.html"
+        for i in ("buurt-noord", "cam-utrecht", "its-rotterdam", "nul-grens")}
     assert set(result.pages) == expected and all(p.stat().st_size > 1000 for p in expected)
     # the intervention sources are copies of the one template with the id set
     copy_text = (ws.reports / "interventions" / "cam-utrecht.qmd").read_text(encoding="utf-8")
@@ -404,6 +411,13 @@ def test_portfolio_page_numbers_table_and_forest_plot(site_nl):
         assert verdict_text.label(row["verdict"], "nl") in table
         assert fmt.number(row["estimate"], lang="nl") in table
         assert fmt.p_value(row["p_holm"], lang="nl") in table
+    # issue 17: the kind of evidence per line; the exploratory line is out of the Holm family
+    kinds = {r["id"]: r["evidence_kind"] for r in portfolio["interventions"]}
+    assert kinds["nul-grens"] == "exploratory"
+    assert [r["p_holm"] for r in portfolio["interventions"] if r["id"] == "nul-grens"] == [None]
+    assert "verkennend (buiten de toetsfamilie)" in table
+    assert "vooraf geregistreerd en met de vastgelegde methode" not in page
+    assert 'id="programme-risk"' in page
     assert portfolio["multiple_testing"]["note_nl"] in page
     national = section(page, "national-table")
     nat = portfolio["national"]
@@ -504,3 +518,37 @@ def test_posterior_draws_from_rr_or_log_rr(tmp_path):
     az.from_dict(posterior={"other": log_rr}).to_netcdf(str(tmp_path / "b.nc"))
     assert posterior_rr_draws(tmp_path / "b.nc") is None  # unrecognised: figure skipped with note
     assert posterior_rr_draws(tmp_path / "missing.nc") is None
+
+
+# --- issue 17: the page opens with the verdict box; failures are shown, not fatal --------------
+def test_intervention_page_opens_with_the_verdict_box_and_folds_the_details(site_nl):
+    _, result = site_nl
+    page = page_text(result.out_dir / "interventions" / "cam-utrecht.html")
+    box = page.index('id="verdict-box"')
+    assert box < page.index("<details") and box < page.index('id="about-table"')
+    assert page.count('id="verdict-box"') == 1
+
+
+def test_a_zero_lower_bound_and_a_broken_figure_do_not_stop_the_site(site_nl):
+    _, result = site_nl
+    assert (result.out_dir / "index.html").exists()
+    assert_not_blank(figure_png(page_text(result.out_dir / "index.html"), "forest-plot"))
+    page = page_text(result.out_dir / "interventions" / "nul-grens.html")
+    assert 'data-failed="event_study_figure"' in page and "kon niet worden gemaakt" in page
+    assert_not_blank(figure_png(page, "series-plot"))  # the rest of the page is there
+    assert "0,00 tot 1,60" in section(page, "effects-table")
+
+
+def test_rendered_dutch_pages_hold_no_english_tell_tales(site_nl):
+    from test_report_verdict_box import ENGLISH, IDENTIFIERS, visible_text
+
+    _, result = site_nl
+    for path in [result.out_dir / "index.html", *sorted((result.out_dir / "interventions").glob("*.html"))]:
+        raw = path.read_text(encoding="utf-8")
+        body = raw[raw.index("<body"):]
+        body = re.sub(r'<footer.*?</footer>', "", body, flags=re.S)  # hashes and package names
+        body = re.sub(r'<table id="amendment-\d+".*?</table>', "", body, flags=re.S)  # a record
+        text = visible_text(body)
+        assert not ENGLISH.findall(text), (path.name, ENGLISH.findall(text)[:10])
+        assert not IDENTIFIERS.findall(re.sub(r'(id|class|data-[a-z-]+)="[^"]*"', "", body)), \
+            (path.name, IDENTIFIERS.findall(body)[:5])
