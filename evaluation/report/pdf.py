@@ -1,9 +1,9 @@
 """The meeting pack: one PDF with the portfolio and a page per intervention, from the rendered site.
 
 `evaluation report --pdf` renders the site first; this module joins the portfolio page and every
-intervention page into one printable HTML file (folded sections opened, a page break before each
-intervention, a title page with the registration ledger's head hash) and prints it with headless
-Chromium's print-to-PDF. The figures are data URIs, so the printed file needs no network.
+intervention page into one printable HTML file (a page break before each intervention, a title
+page with the registration ledger's head hash) and prints it with headless Chromium's print-to-PDF. An intervention prints as one page: its verdict box and footer (the folded
+details stay on the site). The figures are data URIs, so the printed file needs no network.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def pack_html(site: Path, *, lang: str, ledger: dict[str, Any] | None) -> Path:
     document = (f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8"/>'
                 f"<title>{html.escape(text('pdf_title', lang))}</title>{style}"
                 "<style>@page { size: A4; margin: 14mm; } .page-break { break-before: page; }"
-                " details > summary { list-style: none; }</style></head><body>"
+                " details.report-details { display: none; }</style></head><body>"
                 + "".join(parts) + "</body></html>")
     target = site / PACK_HTML
     target.write_text(document, encoding="utf-8")
@@ -108,7 +108,7 @@ def _body(page: str) -> str:
     match = BODY.search(page)
     body = match.group(1) if match else page
     body = NAV.sub("", body)
-    return body.replace("<details", "<details open")  # folded sections print unfolded
+    return body
 
 
 def _style(page: str) -> str:
