@@ -227,6 +227,8 @@ class InterventionPage:
         rows = []
         if estimates is not None:
             for rec in estimates.to_dict("records"):
+                if not count_model and str(rec["term"]).startswith("averted"):
+                    continue  # a linear model speaks of differences in rates, not of counts
                 rows.append([term_label(rec["term"], s.lang), s.num(rec["estimate"]),
                              s.ci(rec["ci_low"], rec["ci_high"]), s.p(_none(rec["p_value"])),
                              scale_label(rec.get("scale", ""), s.lang)])

@@ -13,6 +13,7 @@ from evaluation.report import formatting as fmt
 from evaluation.report.i18n import STRINGS, text
 
 EVENT_TERM = re.compile(r"^event_time_(-?\d+)$")
+SEASON_TERM = re.compile(r"^season_(sin|cos)_(\d+)$")
 DISTRIBUTION = re.compile(r"\b(ZeroSumNormal|HalfNormal|Normal|Exponential|Gamma)\(([^)]*)\)")
 DISTRIBUTION_NL = {"ZeroSumNormal": "normaal met som nul", "HalfNormal": "halfnormaal",
                    "Normal": "normaal", "Exponential": "exponentieel", "Gamma": "gamma"}
@@ -31,7 +32,12 @@ def term_label(term: Any, lang: str) -> str:
         if k == 0:
             return text("term_event_start", lang)
         key = "term_event_before" if k < 0 else "term_event_after"
-        return text(key, lang).format(k=fmt.integer(abs(k), lang=lang))
+        unit = {"nl": ("periode", "perioden"), "en": ("period", "periods")}[lang][abs(k) != 1]
+        return text(key, lang).format(k=fmt.integer(abs(k), lang=lang), unit=unit)
+    season = SEASON_TERM.match(name)
+    if season:
+        wave = {"sin": "sinus", "cos": "cosinus"}[season.group(1)] if lang == "nl" else season.group(1)
+        return text("term_season", lang).format(wave=wave, k=season.group(2))
     key = f"term_{name}"
     if key in STRINGS:
         return text(key, lang)
