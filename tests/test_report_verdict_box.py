@@ -230,3 +230,19 @@ def test_exploratory_out_of_the_holm_family_and_programme_risk():
                                   "min": 0.1, "max": 0.2})
     eight = programme_risk([{"evidence_kind": "prospective", "p_continue_no_effect": 0.05}] * 8)
     assert eight["p_any_continued"] == pytest.approx(1 - 0.95 ** 8)  # 0.3366
+
+
+def test_national_progress_of_a_complete_year_is_not_called_so_far(tmp_path):
+    import datetime as dt
+
+    from evaluation.portfolio.build import national_progress
+    from evaluation.report.markup import Shared
+    from evaluation.report.portfolio_page import PortfolioPage
+
+    days = pd.date_range("2024-01-01", "2025-12-31", freq="D").date
+    nat = national_progress(pd.Series(1.0, index=days), cutoff=dt.date(2025, 12, 31))
+    assert nat["year_complete"]
+    page = PortfolioPage(Shared(make_workspace(tmp_path / "ws"), "nl"), {"national": nat}, True)
+    text = html_lib.unescape(page.national())
+    assert "tot nu toe" not in text and "De data bestrijken heel 2025" in text
+    assert "Doel 2025 gehaald" in text

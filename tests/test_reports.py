@@ -418,6 +418,8 @@ def test_portfolio_page_numbers_table_and_forest_plot(site_nl):
     assert "verkennend (buiten de toetsfamilie)" in table
     assert "vooraf geregistreerd en met de vastgelegde methode" not in page
     assert 'id="programme-risk"' in page
+    # national progress in the year's own wording (data to 30 June 2025: the rest of 2025)
+    assert "rest van 2025" in page and "rest van 2024" not in page and "2025 tot nu toe" in page
     assert portfolio["multiple_testing"]["note_nl"] in page
     national = section(page, "national-table")
     nat = portfolio["national"]

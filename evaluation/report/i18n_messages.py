@@ -217,6 +217,12 @@ PAGE_MESSAGES: dict[str, tuple[str, str]] = {
                         "to the rest of {year}, following {base}'s course over those weeks; "
                         "uncertainty from Gamma distributions for the rates and Poisson noise for "
                         "the rest of the year."),
+    "national_method_complete": ("De data bestrijken heel {year}: de cijfers zijn de waargenomen "
+                                 "totalen van {year} en {base}; het interval van de verhouding "
+                                 "is de score-methode voor twee Poisson-aantallen.",
+                                 "The data cover all of {year}: the figures are the observed totals "
+                                 "of {year} and {base}; the ratio's interval is the score method "
+                                 "for two Poisson counts."),
     "pdf_title": ("Vergaderstuk: evaluaties van interventies tegen explosies",
                   "Meeting pack: evaluations of interventions against explosive attacks"),
 }

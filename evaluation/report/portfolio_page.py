@@ -65,12 +65,14 @@ class PortfolioPage:
         obs, proj = nat["observed"], nat["projection"]
         year, base = nat["target_year"], nat["baseline_year"]
         n = lambda v: s.num(v, 0)  # noqa: E731 - counts shown as whole numbers
+        complete = bool(nat.get("year_complete"))  # a complete year is no longer "so far"
+        so_far = "" if complete else (" tot nu toe" if s.lang == "nl" else " so far")
         if s.lang == "nl":
             rows = [
                 [f"Aanslagen {year} t/m {s.date(nat['cutoff'])}", n(obs["count"])],
                 [f"Zelfde periode {base} (t/m {s.date(obs['baseline_span'][1])})",
                  n(obs["baseline_count"])],
-                [f"Verandering {year} tot nu toe tegen {base} (verhouding, 95%-BI)",
+                [f"Verandering {year}{so_far} tegen {base} (verhouding, 95%-BI)",
                  f"{s.pct(obs['pct_change'])} ({s.num(obs['ratio'])}; "
                  f"{s.ci(obs['ci_low'], obs['ci_high'])})"],
                 [f"Totaal {year} (compleet)", n(proj["total"])] if nat.get("year_complete") else
@@ -84,13 +86,14 @@ class PortfolioPage:
                 [f"Kans dat het doel voor {year} gehaald wordt", s.prob(proj["p_target_met"])],
             ]
             head = ["", "Aantal"]
-            method = s.t("national_method").format(base=base, year=year)
+            method = s.t("national_method_complete" if complete else "national_method").format(
+                base=base, year=year)
         else:
             rows = [
                 [f"Attacks {year} up to {s.date(nat['cutoff'])}", n(obs["count"])],
                 [f"Same span {base} (up to {s.date(obs['baseline_span'][1])})",
                  n(obs["baseline_count"])],
-                [f"Change {year} so far against {base} (ratio, 95% CI)",
+                [f"Change {year}{so_far} against {base} (ratio, 95% CI)",
                  f"{s.pct(obs['pct_change'])} ({s.num(obs['ratio'])}; "
                  f"{s.ci(obs['ci_low'], obs['ci_high'])})"],
                 [f"Total {year} (complete)", n(proj["total"])] if nat.get("year_complete") else
@@ -104,7 +107,8 @@ class PortfolioPage:
                 [f"Probability the {year} target is met", s.prob(proj["p_target_met"])],
             ]
             head = ["", "Count"]
-            method = s.t("national_method").format(base=base, year=year)
+            method = s.t("national_method_complete" if complete else "national_method").format(
+                base=base, year=year)
         return out + table(head, rows, table_id="national-table") + paragraph(method)
 
     def forest(self) -> str:
