@@ -246,3 +246,15 @@ def test_national_progress_of_a_complete_year_is_not_called_so_far(tmp_path):
     text = html_lib.unescape(page.national())
     assert "tot nu toe" not in text and "De data bestrijken heel 2025" in text
     assert "Doel 2025 gehaald" in text
+
+
+def test_pdf_without_chromium_is_a_one_line_error_before_rendering(tmp_path, monkeypatch, capsys):
+    from evaluation.cli import main
+
+    ws = make_workspace(tmp_path / "ws")
+    make_analysis(ws, "one")
+    monkeypatch.setenv("EVALUATION_CHROMIUM", str(tmp_path / "no-such-browser"))
+    code = main(["--workspace", str(ws.root), "report", "--pdf", "--engine", "fallback"])
+    err = capsys.readouterr().err.strip()
+    assert code != 0 and "--pdf: no Chromium found" in err and len(err.splitlines()) == 1
+    assert not (ws.root / "_site").exists()  # said before minutes of rendering
