@@ -189,7 +189,16 @@ def event_study_plot(event_study: pd.DataFrame, *, lang: str) -> bytes:
 def posterior_plot(draws: np.ndarray, *, min_reduction: float, lang: str) -> bytes:
     """Histogram of posterior rate-ratio draws, with lines at 1 and 1 - min_reduction."""
     fig, ax = plt.subplots(figsize=(7, 3.2))
-    ax.hist(draws, bins=60, color=BAND, edgecolor=TREATED, linewidth=0.3, density=True)
+    draws = np.asarray(draws, dtype=float)
+    draws = draws[np.isfinite(draws) & (draws > 0)]
+    # a ratio on a log axis: halving and doubling lie equally far from 1
+    low, high = min(draws.min(), 1 - min_reduction, 1.0) / 1.05, max(draws.max(), 1.0) * 1.05
+    ax.hist(draws, bins=np.geomspace(low, high, 61), color=BAND, edgecolor=TREATED,
+            linewidth=0.3, density=True)
+    ax.set_xscale("log")
+    ax.set_xlim(low, high)
+    ax.xaxis.set_major_locator(FixedLocator(spaced_log_ticks(LOG_TICKS, low, high)))
+    ax.xaxis.set_minor_locator(FixedLocator([]))
     ax.axvline(1.0, color="black", linewidth=1, label=text("no_effect", lang))
     ax.axvline(1 - min_reduction, color=LINE, linestyle="--", linewidth=1.2,
                label=text("min_reduction_line", lang))

@@ -52,18 +52,19 @@ FIRST = {
     "nl": {
         "bayesian": "De Bayesiaanse schatting van de rate ratio is {est} ({level}%-HDI {ci}), een "
                     "verandering van {pct}.",
-        "frequentist": "De geschatte {what} is {est} ({level}%-BI {ci}; p = {p}), een verandering "
-                       "van {pct}.",
+        "frequentist": "{what} is {est} ({level}%-BI {ci}; p = {p}), een verandering van {pct}.",
     },
     "en": {
         "bayesian": "The Bayesian estimate of the rate ratio is {est} ({level}% HDI {ci}), a "
                     "change of {pct}.",
-        "frequentist": "The estimated {what} is {est} ({level}% CI {ci}; p = {p}), a change of "
-                       "{pct}.",
+        "frequentist": "{what} is {est} ({level}% CI {ci}; p = {p}), a change of {pct}.",
     },
 }
-WHAT = {"nl": {"rate_ratio": "rate ratio", "difference": "verschil"},
-        "en": {"rate_ratio": "rate ratio", "difference": "difference"}}
+# with its article: "Het geschatte verschil", never "De geschatte verschil"
+WHAT = {"nl": {"rate_ratio": "De geschatte rate ratio",
+               "difference": "Het geschatte verschil in aanslagen per periode"},
+        "en": {"rate_ratio": "The estimated rate ratio",
+               "difference": "The estimated difference in attacks per period"}}
 
 # The registered decision basis, stated with every verdict.
 BASIS = {
