@@ -554,3 +554,19 @@ def test_rendered_dutch_pages_hold_no_english_tell_tales(site_nl):
         assert not ENGLISH.findall(text), (path.name, ENGLISH.findall(text)[:10])
         assert not IDENTIFIERS.findall(re.sub(r'(id|class|data-[a-z-]+)="[^"]*"', "", body)), \
             (path.name, IDENTIFIERS.findall(body)[:5])
+
+
+def test_every_rendered_verdict_box_recomputes_to_its_verdict(site_nl):
+    from test_report_verdict_box import recomputed
+
+    ws, result = site_nl
+    for path in sorted((result.out_dir / "interventions").glob("*.html")):
+        raw = path.read_text(encoding="utf-8")
+        box = re.search(r'<section class="verdict-box.*?</section>', raw, flags=re.S).group(0)
+        shown = re.search(r'data-verdict="(\w+)"', box).group(1)
+        res = json.loads((ws.analysis_dir(path.stem) / "result.json").read_text())
+        assert shown == res["decision"]["verdict"] and recomputed(box) == shown, path.name
+        basis = res["decision"].get("basis")
+        if basis:  # the interval beside the verdict is the basis' own, at its own level
+            level = verdict_text.level_percent(basis["interval_level"], "nl")
+            assert f"({level}-" in html_lib.unescape(box)
