@@ -27,6 +27,9 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 || \
 	  echo "chromium not installed: the browser test will be skipped"; }
+	@command -v pdftoppm >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils) >/dev/null 2>&1 || \
+	  echo "poppler-utils not installed: the meeting-pack PDF check will be skipped"; }
 
 test-all: $(STAMP)
 	PYTHONHASHSEED=0 $(BIN)/python -m pytest -q -m "slow or not slow"

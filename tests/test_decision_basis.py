@@ -146,7 +146,7 @@ def test_alpha_sets_the_interval_label_in_every_sentence():
                  checks=[PASS_PRETREND], registration=REG, rule=RULE)
     assert out["basis"]["interval_level"] == pytest.approx(0.90)
     nl, en = verdict_text.reasons(out, "nl"), verdict_text.reasons(out, "en")
-    assert "(90%-BI [0,41; 2,17]" in nl[0] and "(90% CI [0.41, 2.17]" in en[0]
+    assert "(90%-BI 0,41 tot 2,17" in nl[0] and "(90% CI 0.41 to 2.17" in en[0]
     assert "95" not in nl[0] + en[0]
     assert verdict_text.interval_label(0.9, "frequentist", "nl") == "90%-BI"
     assert verdict_text.interval_label(0.975, "bayesian", "nl") == "97,5%-HDI"

@@ -83,8 +83,8 @@ def test_unbounded_end_is_text_not_null_and_reads_back():
     assert read_number(back["missing"]) is None
 
 
-@pytest.mark.parametrize(("lang", "expected"), [("nl", "[0,17; geen bovengrens]"),
-                                               ("en", "[0.17, no upper bound]")])
+@pytest.mark.parametrize(("lang", "expected"), [("nl", "0,17 tot onbegrensd"),
+                                               ("en", "0.17 to unbounded")])
 def test_unbounded_end_in_words(lang, expected):
     assert fmt.interval(0.1684, "inf", lang=lang) == expected
     assert fmt.interval(0.1684, math.inf, lang=lang) == expected
@@ -146,5 +146,5 @@ def test_decision_keeps_an_open_end_and_the_reason_says_so():
     assert decision["basis"]["high"] == math.inf and decision["reason"] == "rule"
     stored = json.loads(json.dumps(clean(decision), allow_nan=False))
     assert stored["basis"]["high"] == "inf"
-    assert "geen bovengrens" in verdict_text.reasons(stored, "nl")[0]
-    assert "no upper bound" in verdict_text.reasons(stored, "en")[0]
+    assert "0,17 tot onbegrensd" in verdict_text.reasons(stored, "nl")[0]
+    assert "0.17 to unbounded" in verdict_text.reasons(stored, "en")[0]

@@ -27,6 +27,7 @@ from evaluation.estimators.output import Check, tidy_frame, tidy_row
 from evaluation.portfolio.build import write_portfolio
 from evaluation.report import ReportError, verdict_text
 from evaluation.report import formatting as fmt
+from evaluation.report.check_words import check_name, check_sentence
 from evaluation.report.fallback import execute, parse_qmd, set_parameters
 from evaluation.report.render import render_reports
 from evaluation.workspace import Workspace, init_workspace
@@ -72,7 +73,7 @@ def make_analysis(ws: Workspace, analysis_id: str, *, design: str = "did", rr: f
                else "segmented Poisson regression with trend and 2 harmonic pairs",
                "scale": scale, "estimate": rr, "ci_low": ci[0], "ci_high": ci[1],
                "p_value": p_value, "pct_change": 100 * (rr - 1) if scale == "rate_ratio" else -12.5,
-               "std_error": float((np.log(ci[1]) - np.log(ci[0])) / 3.92) if scale == "rate_ratio" else 0.5,
+               "std_error": float((np.log(ci[1]) - np.log(max(ci[0], 1e-3))) / 3.92) if scale == "rate_ratio" else 0.5,
                "inference": {"used": "randomization", "reason": "2 treated units (< 10)"},
                "n_treated": len(units), "n_control": 40 if controlled else 0, "n_periods": 104}
     estimates = tidy_frame([
@@ -108,6 +109,7 @@ def make_analysis(ws: Workspace, analysis_id: str, *, design: str = "did", rr: f
                          "registered_by": "j.jansen", "design_sha256": "ab" * 32,
                          "amendments": amendments or []},
         "decision_rule": rule, "notes": ["2 incidents without neighbourhood code kept"],
+        "unit_names": {"GM0363": "Amsterdam", "GM0599": "Rotterdam"},  # the municipality reference
     }
     result = AnalysisResult(
         id=analysis_id, design=design, design_sha256="ab" * 32, data_sha256="cd" * 32,
@@ -175,6 +177,11 @@ def build_demo_workspace(root: Path) -> Workspace:
     make_analysis(ws, "buurt-noord", rr=0.7, ci=(0.55, 0.88), p_value=0.003,
                   registration="amended", units=("BU03630001",), treated_base=0.03, seed=3,
                   amendments=[AMENDMENT])
+    # issue 17: an interval from 0 (ZeroDivisionError in the forest plot before), exploratory,
+    # and an event-study file the figure cannot read: the site still renders, saying so
+    make_analysis(ws, "nul-grens", rr=0.5, ci=(0.0, 1.6), p_value=0.2, registration="exploratory",
+                  seed=4)
+    (ws.analysis_dir("nul-grens") / "event_study.csv").write_text("event_time\n-2\n")
     make_store(ws.db_path())
     write_portfolio(ws)
     return ws
@@ -219,9 +226,18 @@ def test_dutch_and_english_number_notation():
     assert fmt.number(0.894, lang="nl") == "0,89" and fmt.number(0.894, lang="en") == "0.89"
     assert fmt.number(1543.2, lang="nl", digits=1) == "1.543,2"
     assert fmt.number(-0.001, lang="nl") == "0,00"  # no negative zero
-    assert fmt.interval(0.8, 0.975, lang="nl") == "[0,80; 0,97]"  # 0.975 is 0.97499.. as a float
-    assert fmt.interval(0.8, 0.98, lang="en") == "[0.80, 0.98]"
-    assert fmt.percent(-11.04, lang="nl") == "-11,0%" and fmt.percent(5, lang="en") == "+5.0%"
+    assert fmt.interval(0.8, 0.975, lang="nl") == "0,80 tot 0,97"  # 0.975 is 0.97499.. as a float
+    assert fmt.interval(0.8, 0.98, lang="en") == "0.80 to 0.98"
+    # issue 17: a proper minus sign, "tot" between ends, unbounded ends in words
+    assert fmt.interval(-37129, -10136, lang="nl", digits=0) == "\u221237.129 tot \u221210.136"
+    assert fmt.interval(0.42, float("inf"), lang="nl") == "0,42 tot onbegrensd"
+    assert fmt.interval("-inf", 2.17, lang="en") == "unbounded to 2.17"
+    assert fmt.interval(None, 2.17, lang="en") == fmt.MISSING  # null is no number, not unbounded
+    assert fmt.percent(-11.04, lang="nl") == "\u221211,0%" and fmt.percent(5, lang="en") == "+5.0%"
+    # a probability shown beside a verdict never crosses the rule's threshold by rounding
+    assert fmt.probability_against(0.796, (0.8, 0.5), lang="nl") == "79,6%"
+    assert fmt.probability_against(0.8, (0.8, 0.5), lang="nl") == "80%"
+    assert fmt.probability_against(0.4996, (0.8, 0.5), lang="en") == "49.96%"
     assert fmt.p_value(0.0004, lang="nl") == "<0,001" and fmt.p_value(0.0321, lang="en") == "0.032"
     assert fmt.probability(0.834, lang="nl") == "83%" and fmt.probability(0.999, lang="nl") == ">99%"
     assert fmt.number(None, lang="nl") == fmt.MISSING
@@ -298,7 +314,8 @@ def test_every_page_renders_with_the_fallback(site_nl):
     assert result.engine == "fallback" and "fallback" in result.note
     site = result.out_dir
     expected = {site / "index.html", site / "methods.html"} | {
-        site / "interventions" / f"{i}.html" for i in ("buurt-noord", "cam-utrecht", "its-rotterdam")}
+        site / "interventions" / f"{i}.html"
+        for i in ("buurt-noord", "cam-utrecht", "its-rotterdam", "nul-grens")}
     assert set(result.pages) == expected and all(p.stat().st_size > 1000 for p in expected)
     # the intervention sources are copies of the one template with the id set
     copy_text = (ws.reports / "interventions" / "cam-utrecht.qmd").read_text(encoding="utf-8")
@@ -325,8 +342,11 @@ def test_intervention_numbers_equal_result_json_in_dutch_notation(site_nl):
             assert reason in page
         assert f"{decision['evidence_level']['smss']}</strong>" in page
         assert verdict_text.evidence(decision, "nl") in page
-        for check in res["checks"]:
-            assert check["name"] in section(page, "checks-table")
+        for check in res["checks"]:  # in words, never the identifier or the English detail
+            checks = section(page, "checks-table")
+            assert check_name(check["kind"], "nl") in checks
+            assert check_sentence(check, "nl") in checks
+            assert check["name"] not in checks and check["detail"] not in checks
         footer = page[page.index('id="report-footer"'):]
         assert res["design_sha256"] in footer and res["data_sha256"] in footer
         assert fmt.date(res["data_cutoff"], lang="nl") in footer
@@ -392,6 +412,15 @@ def test_portfolio_page_numbers_table_and_forest_plot(site_nl):
         assert verdict_text.label(row["verdict"], "nl") in table
         assert fmt.number(row["estimate"], lang="nl") in table
         assert fmt.p_value(row["p_holm"], lang="nl") in table
+    # issue 17: the kind of evidence per line; the exploratory line is out of the Holm family
+    kinds = {r["id"]: r["evidence_kind"] for r in portfolio["interventions"]}
+    assert kinds["nul-grens"] == "exploratory"
+    assert [r["p_holm"] for r in portfolio["interventions"] if r["id"] == "nul-grens"] == [None]
+    assert "verkennend (buiten de toetsfamilie)" in table
+    assert "vooraf geregistreerd en met de vastgelegde methode" not in page
+    assert 'id="programme-risk"' in page
+    # national progress in the year's own wording (data to 30 June 2025: the rest of 2025)
+    assert "rest van 2025" in page and "rest van 2024" not in page and "2025 tot nu toe" in page
     assert portfolio["multiple_testing"]["note_nl"] in page
     national = section(page, "national-table")
     nat = portfolio["national"]
@@ -425,7 +454,7 @@ def test_cli_report_in_english(tmp_path):
     page = page_text(out / "interventions" / "cam-en.html")
     assert res["decision"]["verdict"] == "continue" and ">continue<" in page
     assert fmt.interval(res["primary"]["ci_low"], res["primary"]["ci_high"], lang="en") in page
-    assert "[0.74, 0.97]" in page and "[0,74; 0,97]" not in page
+    assert "0.74 to 0.97" in page and "0,74 tot 0,97" not in page
     for reason in verdict_text.reasons(res["decision"], "en"):
         assert reason in page
 
@@ -492,3 +521,53 @@ def test_posterior_draws_from_rr_or_log_rr(tmp_path):
     az.from_dict(posterior={"other": log_rr}).to_netcdf(str(tmp_path / "b.nc"))
     assert posterior_rr_draws(tmp_path / "b.nc") is None  # unrecognised: figure skipped with note
     assert posterior_rr_draws(tmp_path / "missing.nc") is None
+
+
+# --- issue 17: the page opens with the verdict box; failures are shown, not fatal --------------
+def test_intervention_page_opens_with_the_verdict_box_and_folds_the_details(site_nl):
+    _, result = site_nl
+    page = page_text(result.out_dir / "interventions" / "cam-utrecht.html")
+    box = page.index('id="verdict-box"')
+    assert box < page.index("<details") and box < page.index('id="about-table"')
+    assert page.count('id="verdict-box"') == 1
+
+
+def test_a_zero_lower_bound_and_a_broken_figure_do_not_stop_the_site(site_nl):
+    _, result = site_nl
+    assert (result.out_dir / "index.html").exists()
+    assert_not_blank(figure_png(page_text(result.out_dir / "index.html"), "forest-plot"))
+    page = page_text(result.out_dir / "interventions" / "nul-grens.html")
+    assert 'data-failed="event_study_figure"' in page and "kon niet worden gemaakt" in page
+    assert_not_blank(figure_png(page, "series-plot"))  # the rest of the page is there
+    assert "0,00 tot 1,60" in section(page, "effects-table")
+
+
+def test_rendered_dutch_pages_hold_no_english_tell_tales(site_nl):
+    from test_report_verdict_box import ENGLISH, IDENTIFIERS, visible_text
+
+    _, result = site_nl
+    for path in [result.out_dir / "index.html", *sorted((result.out_dir / "interventions").glob("*.html"))]:
+        raw = path.read_text(encoding="utf-8")
+        body = raw[raw.index("<body"):]
+        body = re.sub(r'<footer.*?</footer>', "", body, flags=re.S)  # hashes and package names
+        body = re.sub(r'<table id="amendment-\d+".*?</table>', "", body, flags=re.S)  # a record
+        text = visible_text(body)
+        assert not ENGLISH.findall(text), (path.name, ENGLISH.findall(text)[:10])
+        assert not IDENTIFIERS.findall(re.sub(r'(id|class|data-[a-z-]+)="[^"]*"', "", body)), \
+            (path.name, IDENTIFIERS.findall(body)[:5])
+
+
+def test_every_rendered_verdict_box_recomputes_to_its_verdict(site_nl):
+    from test_report_verdict_box import recomputed
+
+    ws, result = site_nl
+    for path in sorted((result.out_dir / "interventions").glob("*.html")):
+        raw = path.read_text(encoding="utf-8")
+        box = re.search(r'<section class="verdict-box.*?</section>', raw, flags=re.S).group(0)
+        shown = re.search(r'data-verdict="(\w+)"', box).group(1)
+        res = json.loads((ws.analysis_dir(path.stem) / "result.json").read_text())
+        assert shown == res["decision"]["verdict"] and recomputed(box) == shown, path.name
+        basis = res["decision"].get("basis")
+        if basis:  # the interval beside the verdict is the basis' own, at its own level
+            level = verdict_text.level_percent(basis["interval_level"], "nl")
+            assert f"({level}-" in html_lib.unescape(box)

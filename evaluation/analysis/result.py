@@ -8,7 +8,7 @@ Numbers that are not plain (the one representation, in result.json and every CSV
 - an unbounded end of an interval (a one-sided interval, a randomization interval open above) is
   the string "inf" / "-inf" (`evaluation.files.POSITIVE_INFINITY` / `NEGATIVE_INFINITY`; pandas
   writes and reads the same text in CSV); readers turn it back with `files.read_number`, and the
-  report words it ("geen bovengrens" / "no upper bound");
+  report words it ("onbegrensd" / "unbounded");
 - null (an empty CSV cell) means "no number": not estimable or not available. A term that cannot
   be estimated says why beside it: `primary.estimable` false with `primary.not_estimable`
   {code, reason} (separation: no events in the treated units after the start), and the columns

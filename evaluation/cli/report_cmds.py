@@ -21,12 +21,28 @@ def register(cli: click.Group) -> None:
     @click.option("--engine", type=click.Choice(["auto", "quarto", "fallback"]), default="auto",
                   show_default=True,
                   help="auto: Quarto >= 1.4 when installed, else the built-in fallback renderer.")
+    @click.option("--pdf", is_flag=True, default=False,
+                  help="Also write the meeting pack <out>/meeting-pack.pdf (portfolio and a page "
+                       "per intervention, ledger head printed) with headless Chromium.")
     @pass_ctx
-    def report(ctx, lang: str, out: Path | None, engine: str) -> None:
+    def report(ctx, lang: str, out: Path | None, engine: str, pdf: bool) -> None:
         """Render the portfolio, methods and one page per analysis into a website."""
         from evaluation.report.render import render_reports
 
-        result = render_reports(ctx.workspace(), lang=lang, out=out, engine=engine)
+        if pdf:  # a missing browser is said before minutes of rendering, not after
+            from evaluation.report import ReportError
+            from evaluation.report.pdf import CHROMIUM_NAMES, find_chromium
+
+            if find_chromium() is None:
+                raise ReportError("--pdf: no Chromium found (looked for "
+                                  f"{', '.join(CHROMIUM_NAMES)}); install it (`make browser`) "
+                                  "or render without --pdf")
+        ws = ctx.workspace()
+        result = render_reports(ws, lang=lang, out=out, engine=engine)
         click.echo(f"{result.note}")
         click.echo(f"{len(result.pages)} pages in {result.out_dir} ({result.seconds:.1f} s); "
                    f"open {result.out_dir / 'index.html'}")
+        if pdf:
+            from evaluation.report.pdf import meeting_pack
+
+            click.echo(f"meeting pack: {meeting_pack(ws, result.out_dir, lang=lang)}")

@@ -43,15 +43,47 @@ def build_portfolio(workspace: Workspace | str | os.PathLike | None = None, *,
     ws = workspace if isinstance(workspace, Workspace) else find_workspace(workspace)
     results = read_results(ws)
     rows = verdict_rows(results)
-    adjusted = holm_adjust([row["p_value"] for row in rows])
-    for row, p_holm in zip(rows, adjusted, strict=True):
-        row["p_holm"] = p_holm
-    n_tests = sum(p is not None for p in adjusted)
+    n_tests = add_holm(rows)
     return clean({
         "interventions": rows,
         "multiple_testing": multiple_testing_note(n_tests),
+        "programme_risk": programme_risk(rows),
         "national": national_from_store(ws.db_path(db)),
     })
+
+
+def add_holm(rows: list[dict[str, Any]]) -> int:
+    """Holm-adjusted p-values in place over the confirmatory rows; an exploratory analysis stays
+    out of the family (its p_holm is None). Returns the family's number of tests."""
+    family = [i for i, row in enumerate(rows) if row.get("evidence_kind") != "exploratory"]
+    adjusted = holm_adjust([rows[i]["p_value"] for i in family])
+    for row in rows:
+        row["p_holm"] = None
+    for i, p_holm in zip(family, adjusted, strict=True):
+        rows[i]["p_holm"] = p_holm
+    return sum(p is not None for p in adjusted)
+
+
+def evidence_kind(result: dict[str, Any]) -> str:
+    """prospective | before_outcome_data | retrospective | exploratory | unknown."""
+    if result.get("registration") == "exploratory":
+        return "exploratory"
+    timing = result.get("registration_timing")
+    if timing in ("prospective", "before_outcome_data", "retrospective"):
+        return timing
+    return "retrospective" if result.get("registration") == "retrospective" else "unknown"
+
+
+def programme_risk(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """If no intervention works: the chance that at least one is continued, from each design's
+    diagnosed P(continue | no effect) (independent designs: 1 - prod(1 - p)). Exploratory
+    analyses give no verdict and do not count; a design without diagnosis is counted apart."""
+    confirmatory = [r for r in rows if r.get("evidence_kind") != "exploratory"]
+    rates = [float(r["p_continue_no_effect"]) for r in confirmatory
+             if r.get("p_continue_no_effect") is not None]
+    p_any = 1 - math.prod(1 - p for p in rates) if rates else None
+    return {"n": len(confirmatory), "n_diagnosed": len(rates), "p_any_continued": p_any,
+            "min": min(rates, default=None), "max": max(rates, default=None)}
 
 
 def write_portfolio(workspace: Workspace | str | os.PathLike | None = None, *,
@@ -96,10 +128,14 @@ def verdict_rows(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "ci_high": primary.get("ci_high"),
             "pct_change": primary.get("pct_change"),
             "p_value": primary.get("p_value"),
+            "interval_level": 1 - float(primary.get("alpha") or defaults.ALPHA),
             "p_min_reduction": bayes.get("p_min_reduction") if bayes else None,
             "min_reduction": rule.get("min_reduction", defaults.MIN_REDUCTION),
             "verdict": decision.get("verdict"),
             "smss": (decision.get("evidence_level") or {}).get("smss"),
+            "evidence_kind": evidence_kind(res),
+            "p_continue_no_effect": ((decision.get("error_rates") or {})
+                                     .get("continue_at_no_effect") or {}).get("value"),
             "data_cutoff": res.get("data_cutoff"),
         })
     return rows

@@ -21,7 +21,6 @@ import pandas as pd  # noqa: E402
 from matplotlib.ticker import FixedLocator, FuncFormatter  # noqa: E402
 
 from evaluation import defaults  # noqa: E402
-from evaluation.files import read_number  # noqa: E402
 from evaluation.report import formatting as fmt  # noqa: E402
 from evaluation.report.i18n import text  # noqa: E402
 
@@ -46,42 +45,43 @@ def _axis_numbers(ax: plt.Axes, lang: str, *, axis: str = "y", digits: int = 2) 
 
 
 def forest_plot(rows: Sequence[dict[str, Any]], *, lang: str) -> bytes:
-    """Rate ratios with intervals per intervention; lines at 1 and at 1 - min_reduction."""
-    # a row without a point estimate (separation) still has its one-sided interval
+    """Rate ratios with intervals per intervention; lines at 1 and at 1 - min_reduction.
+
+    An interval end at 0, missing or infinite (unbounded) runs to the edge of the axis with an
+    arrow; the axis is set from the positive finite numbers only (a log axis has no 0). A row
+    without a point estimate (separation) still shows its one-sided interval.
+    """
     rows = [r for r in rows if r.get("scale") == "rate_ratio"
-            and (r.get("estimate") is not None or r.get("ci_high") is not None)]
+            and (_positive(r.get("estimate")) or _positive(r.get("ci_high")))]
     height = 1.2 + 0.45 * max(len(rows), 1)
     fig, ax = plt.subplots(figsize=(7.5, height))
     labels = [r.get("title") or r["id"] for r in rows]
     y = np.arange(len(rows))[::-1]
-    open_ends = []
-    for yi, row in zip(y, rows, strict=True):
-        low, high = read_number(row.get("ci_low")), read_number(row.get("ci_high"))
-        if low is not None and high is not None:
-            open_ends.append((yi, low, high))
-        if read_number(row.get("estimate")) is not None:
-            ax.plot([row["estimate"]], [yi], "o", color=TREATED, markersize=7)
-    ax.axvline(1.0, color="black", linewidth=1)
     thresholds = sorted({1 - float(r.get("min_reduction", defaults.MIN_REDUCTION)) for r in rows}) \
         or [1 - defaults.MIN_REDUCTION]
+    values = [float(v) for r in rows for v in (r.get("ci_low"), r.get("ci_high"), r.get("estimate"))
+              if _positive(v)] + thresholds + [1.0]
+    low, high = min(values) / 1.15, max(values) * 1.15
+    for yi, row in zip(y, rows, strict=True):
+        lo = float(row["ci_low"]) if _positive(row.get("ci_low")) else low
+        hi = float(row["ci_high"]) if _positive(row.get("ci_high")) else high
+        ax.plot([lo, hi], [yi, yi], color=TREATED, linewidth=2)
+        for end, open_end, marker in ((lo, not _positive(row.get("ci_low")), "<"),
+                                      (hi, not _positive(row.get("ci_high")), ">")):
+            if open_end:
+                ax.plot([end], [yi], marker, color=TREATED, markersize=6)
+        if _positive(row.get("estimate")):
+            ax.plot([float(row["estimate"])], [yi], "o", color=TREATED, markersize=7)
+    ax.axvline(1.0, color="black", linewidth=1)
     for i, thr in enumerate(thresholds):
         ax.axvline(thr, color=LINE, linestyle="--", linewidth=1.2,
                    label=text("min_reduction_line", lang) if i == 0 else None)
     ax.set_yticks(y, labels)
     ax.set_xscale("log")
     ax.set_xlabel(text("rate_ratio_axis", lang))
-    # a log axis shows too few labels by default; label round ratios within the data range
-    values = [v for r in rows for v in map(read_number, (r.get("ci_low"), r.get("ci_high"),
-                                                          r.get("estimate")))
-              if v is not None and 0 < v < math.inf] + thresholds + [1.0]
-    low, high = min(values) / 1.08, max(values) * 1.08
     ax.set_xlim(low, high)
-    for yi, end_low, end_high in open_ends:  # an unbounded (or zero) end runs to the axis edge
-        ax.plot([max(end_low, low), min(end_high, high)], [yi, yi], color=TREATED, linewidth=2)
-        if end_high == math.inf:
-            ax.plot([high], [yi], ">", color=TREATED, markersize=6, clip_on=False)
     ticks = LOG_TICKS if high / low < 4 else LOG_TICKS_WIDE
-    ax.xaxis.set_major_locator(FixedLocator([t for t in ticks if low <= t <= high]))
+    ax.xaxis.set_major_locator(FixedLocator(spaced_log_ticks(ticks, low, high)))
     ax.xaxis.set_minor_locator(FixedLocator([]))
     _axis_numbers(ax, lang, axis="x")
     ax.set_ylim(-0.8, len(rows) - 0.2 if rows else 0.8)
@@ -90,7 +90,28 @@ def forest_plot(rows: Sequence[dict[str, Any]], *, lang: str) -> bytes:
     return to_png(fig)
 
 
-def series_plot(series: pd.DataFrame, *, lang: str, start: Any = None) -> bytes:
+def spaced_log_ticks(ticks: Sequence[float], low: float, high: float, *,
+                     min_share: float = 0.09) -> list[float]:
+    """Ticks within [low, high] at least `min_share` of the log axis apart (labels never overlap);
+    1 is always kept, the others from 1 outwards."""
+    span = math.log(high / low)
+    inside = [t for t in ticks if low <= t <= high]
+    kept = [1.0] if low <= 1.0 <= high else []
+    for t in sorted(inside, key=lambda v: abs(math.log(v))):
+        if all(abs(math.log(t / k)) >= min_share * span for k in kept):
+            kept.append(t)
+    return sorted(kept)
+
+
+def _positive(value: Any) -> bool:
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return False
+    return math.isfinite(x) and x > 0
+
+
+def series_plot(series: pd.DataFrame, *, lang: str, start: Any = None, level: str = "95%") -> bytes:
     """Observed and counterfactual counts per period with the counterfactual band.
 
     The comparison series (when there is one) gets its own panel: it is usually many units summed
@@ -110,7 +131,7 @@ def series_plot(series: pd.DataFrame, *, lang: str, start: Any = None) -> bytes:
                     label=text("counterfactual", lang))
             if {"cf_low", "cf_high"} <= set(part) and part["cf_low"].notna().any():
                 ax.fill_between(x, part["cf_low"], part["cf_high"], color=BAND, alpha=0.5,
-                                linewidth=0, label=text("counterfactual_band", lang))
+                                linewidth=0, label=text("counterfactual_band", lang).format(level=level))
         if start is not None:
             ax.axvline(_x_value(start, series), color="black", linestyle=":", linewidth=1,
                        label=text("start", lang))
@@ -123,23 +144,49 @@ def series_plot(series: pd.DataFrame, *, lang: str, start: Any = None) -> bytes:
 
 
 def event_study_plot(event_study: pd.DataFrame, *, lang: str) -> bytes:
-    """Event-time coefficients with intervals; a reference line at no effect."""
-    fig, ax = plt.subplots(figsize=(7.5, 3.4))
+    """Event-time coefficients with intervals; a reference line at no effect.
+
+    Only estimable periods are drawn (finite estimate and interval); rate ratios on a log axis.
+    The axis follows the estimates, so one huge interval of a thin period cannot stretch it to
+    millions: intervals beyond the axis run to its edge.
+    """
     scale = str(event_study["scale"].iloc[0]) if "scale" in event_study and len(event_study) else ""
-    null = 1.0 if scale == "rate_ratio" else 0.0
+    ratio = scale == "rate_ratio"
+    frame = event_study.copy()
+    for column in ("estimate", "ci_low", "ci_high"):
+        frame[column] = pd.to_numeric(frame[column], errors="coerce")
     # terms that could not be estimated have no number and are not drawn
-    if "status" in event_study:
-        event_study = event_study.loc[event_study["status"] != "not_estimable"]
-    event_study = event_study.replace([np.inf, -np.inf], np.nan)
-    x = event_study["event_time"].to_numpy()
-    ax.errorbar(x, event_study["estimate"],
-                yerr=[event_study["estimate"] - event_study["ci_low"],
-                      event_study["ci_high"] - event_study["estimate"]],
+    if "status" in frame:
+        frame = frame.loc[frame["status"] != "not_estimable"]
+    finite = np.isfinite(frame[["estimate", "ci_low", "ci_high"]].to_numpy(dtype=float)).all(axis=1)
+    if ratio:
+        finite &= (frame["estimate"] > 0).to_numpy()
+    frame = frame.loc[finite]
+    fig, ax = plt.subplots(figsize=(7.5, 3.4))
+    null = 1.0 if ratio else 0.0
+    est = frame["estimate"].to_numpy(dtype=float)
+    if ratio:
+        ax.set_yscale("log")
+        centre = np.log(est) if len(est) else np.zeros(1)
+        reach = max(float(np.ptp(np.append(centre, 0.0))), math.log(1.5))
+        lo_lim, hi_lim = math.exp(min(centre.min(), 0) - reach), math.exp(max(centre.max(), 0) + reach)
+    else:
+        centre = est if len(est) else np.zeros(1)
+        reach = max(float(np.ptp(np.append(centre, 0.0))), 1e-9)
+        lo_lim, hi_lim = min(centre.min(), 0) - reach, max(centre.max(), 0) + reach
+    low = frame["ci_low"].clip(lower=lo_lim).to_numpy(dtype=float)
+    high = frame["ci_high"].clip(upper=hi_lim).to_numpy(dtype=float)
+    ax.errorbar(frame["event_time"].to_numpy(), est, yerr=[np.maximum(est - low, 0),
+                                                          np.maximum(high - est, 0)],
                 fmt="o", color=TREATED, ecolor=TREATED, capsize=2, markersize=4)
+    ax.set_ylim(lo_lim, hi_lim)
     ax.axhline(null, color="black", linewidth=1)
     ax.axvline(-0.5, color="black", linestyle=":", linewidth=1)
     ax.set_xlabel(text("event_time_axis", lang))
-    ax.set_ylabel(text("rate_ratio_axis" if scale == "rate_ratio" else "difference_axis", lang))
+    ax.set_ylabel(text("rate_ratio_axis" if ratio else "diff_axis_rate", lang))
+    if ratio:
+        ax.yaxis.set_major_locator(FixedLocator(spaced_log_ticks(LOG_TICKS_WIDE, lo_lim, hi_lim)))
+        ax.yaxis.set_minor_locator(FixedLocator([]))
     _axis_numbers(ax, lang)
     ax.grid(alpha=0.3)
     return to_png(fig)
@@ -150,12 +197,25 @@ def posterior_plot(draws: np.ndarray, *, min_reduction: float, lang: str,
     """Histogram of posterior rate-ratio draws, with lines at 1 and 1 - min_reduction; for a
     linear model (scale "difference") the differences, with a line at 0."""
     fig, ax = plt.subplots(figsize=(7, 3.2))
-    ax.hist(draws, bins=60, color=BAND, edgecolor=TREATED, linewidth=0.3, density=True)
+    draws = np.asarray(draws, dtype=float)
     ratio = scale != "difference"
-    ax.axvline(1.0 if ratio else 0.0, color="black", linewidth=1, label=text("no_effect", lang))
     if ratio:
+        draws = draws[np.isfinite(draws) & (draws > 0)]
+        # a ratio on a log axis: halving and doubling lie equally far from 1
+        low, high = min(draws.min(), 1 - min_reduction, 1.0) / 1.05, max(draws.max(), 1.0) * 1.05
+        ax.hist(draws, bins=np.geomspace(low, high, 61), color=BAND, edgecolor=TREATED,
+                linewidth=0.3, density=True)
+        ax.set_xscale("log")
+        ax.set_xlim(low, high)
+        ax.xaxis.set_major_locator(FixedLocator(spaced_log_ticks(LOG_TICKS, low, high)))
+        ax.xaxis.set_minor_locator(FixedLocator([]))
+        ax.axvline(1.0, color="black", linewidth=1, label=text("no_effect", lang))
         ax.axvline(1 - min_reduction, color=LINE, linestyle="--", linewidth=1.2,
                    label=text("min_reduction_line", lang))
+    else:  # a linear model's differences, with a line at no difference
+        draws = draws[np.isfinite(draws)]
+        ax.hist(draws, bins=60, color=BAND, edgecolor=TREATED, linewidth=0.3, density=True)
+        ax.axvline(0.0, color="black", linewidth=1, label=text("no_effect", lang))
     ax.set_xlabel(text("rate_ratio_axis" if ratio else "difference_axis", lang))
     ax.set_yticks([])
     _axis_numbers(ax, lang, axis="x")

@@ -10,10 +10,12 @@ import math
 from typing import Any
 
 from evaluation import defaults
-from evaluation.files import read_number
 
 MISSING = "–"  # shown for a number that is not available (None or NaN)
 LANGUAGES = ("nl", "en")
+MINUS = "\u2212"  # the typographic minus sign: "−0,42", never a hyphen
+UNBOUNDED = {"nl": "onbegrensd", "en": "unbounded"}
+INTERVAL_JOIN = {"nl": " tot ", "en": " to "}
 
 
 def check_lang(lang: str) -> str:
@@ -45,14 +47,14 @@ def number(value: Any, *, lang: str, digits: int = 2) -> str:
     text = f"{float(value):,.{digits}f}"
     if text.startswith("-") and float(text.replace(",", "").lstrip("-")) == 0:
         text = text[1:]  # no "-0,00"
-    return _localise(text, lang)
+    return _localise(text, lang).replace("-", MINUS)
 
 
 def integer(value: Any, *, lang: str) -> str:
     """A whole number with thousands separators: 1.543 (nl) / 1,543 (en)."""
     if _missing(value):
         return MISSING
-    return _localise(f"{round(float(value)):,d}", lang)
+    return _localise(f"{round(float(value)):,d}", lang).replace("-", MINUS)
 
 
 def percent(value: Any, *, lang: str, digits: int = 1, signed: bool = True) -> str:
@@ -87,23 +89,46 @@ def p_value(value: Any, *, lang: str) -> str:
 
 
 def interval(low: Any, high: Any, *, lang: str, digits: int = 2) -> str:
-    """A confidence or credible interval: '[0,80; 0,98]' (nl) / '[0.80, 0.98]' (en)."""
-    low, high = read_number(low), read_number(high)
-    if low is None or high is None:
+    """A confidence or credible interval: '0,80 tot 0,98' (nl) / '0.80 to 0.98' (en).
+
+    An infinite end (a randomization interval open to one side; "inf" in result.json) is said in
+    words. A missing end (null: no number) makes the interval missing: it is never shown as
+    unbounded, since the two mean different things.
+    """
+    if any(_missing(v) and not is_unbounded(v) for v in (low, high)):
         return MISSING
-    sep = "; " if lang == "nl" else ", "
-    return f"[{_end(low, lang, digits, 0)}{sep}{_end(high, lang, digits, 1)}]"
+    ends = [UNBOUNDED[lang] if is_unbounded(v) else number(v, lang=lang, digits=digits)
+            for v in (low, high)]
+    return INTERVAL_JOIN[lang].join(ends)
 
 
-# an unbounded end of an interval ("inf" / "-inf" in result.json) in words, never left out
-UNBOUNDED_END = {"nl": ("geen ondergrens", "geen bovengrens"),
-                 "en": ("no lower bound", "no upper bound")}
+def is_unbounded(value: Any) -> bool:
+    """An infinite interval end (a float or the strings 'inf' / '-inf')."""
+    if isinstance(value, str):
+        return value.strip().lower().lstrip("+-") in ("inf", "infinity")
+    return isinstance(value, float | int) and math.isinf(float(value))
 
 
-def _end(value: float, lang: str, digits: int, side: int) -> str:
-    if math.isinf(value):
-        return UNBOUNDED_END[lang][side]
-    return number(value, lang=lang, digits=digits)
+def probability_against(value: Any, thresholds: tuple[float, ...], *, lang: str) -> str:
+    """A probability rounded so that it never crosses one of `thresholds` on the page.
+
+    0,796 against a threshold of 80% shows as '79,6%', not '80%': a verdict box must not show a
+    number that contradicts the verdict beside it. Whole percentages unless a threshold is closer.
+    """
+    if _missing(value):
+        return MISSING
+    p = float(value)
+    for digits in (0, 1, 2, 3):
+        shown = round(100 * p, digits) / 100
+        if all((shown >= t) == (p >= t) for t in thresholds):
+            break
+    else:  # closer than 0,001 percentage point: cut off towards the true side
+        shown = math.floor(100_000 * p) / 100_000
+        digits = 3
+    if digits == 0:
+        return probability(shown if 0 < p < 1 else p, lang=lang) if 0.005 <= p <= 0.995 \
+            else probability(p, lang=lang)
+    return number(100 * shown, lang=lang, digits=digits) + "%"
 
 
 def count(value: Any, *, lang: str, neighbourhood: bool = False,

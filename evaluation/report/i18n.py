@@ -6,23 +6,27 @@ so adding a language is adding a column.
 
 from __future__ import annotations
 
+from evaluation.report.i18n_messages import PAGE_MESSAGES
+
 STRINGS: dict[str, tuple[str, str]] = {
     # portfolio page
     "portfolio_title": ("Portefeuille: interventies tegen explosies",
                         "Portfolio: interventions against explosive attacks"),
-    "portfolio_intro": ("Elke interventie is vooraf geregistreerd en met de vastgelegde methode "
-                        "geëvalueerd. Per interventie staat hieronder het oordeel volgens de "
-                        "vooraf vastgelegde beslisregel.",
-                        "Each intervention was registered in advance and evaluated with the "
-                        "registered method. Below is each intervention's verdict under the "
-                        "pre-registered decision rule."),
+    "portfolio_intro": ("Per interventie staat hieronder het oordeel volgens de vastgelegde "
+                        "beslisregel en de soort bewijs: vooraf geregistreerd, geregistreerd vóór de "
+                        "uitkomstdata, achteraf geregistreerd of verkennend. Verkennende analyses "
+                        "geven geen oordeel en tellen niet mee in de correctie voor meerdere toetsen.",
+                        "Below is each intervention's verdict under its registered decision rule "
+                        "and the kind of evidence: prospective, registered before outcome data, "
+                        "retrospective or exploratory. Exploratory analyses give no verdict and "
+                        "are left out of the multiple-testing correction."),
     "national_title": ("Landelijke voortgang", "National progress"),
     "national_missing": ("Landelijke cijfers zijn niet beschikbaar", "National figures are not available"),
     "forest_title": ("Effecten per interventie", "Effects per intervention"),
-    "forest_caption": ("Rate ratio per interventie met 95%-interval (logaritmische schaal). Links "
+    "forest_caption": ("Rate ratio per interventie met interval (logaritmische schaal; niveau per regel in de tabel). Links "
                        "van de doorgetrokken lijn: minder aanslagen; links van de rode stippellijn: "
                        "minstens de vooraf vastgelegde minimale daling.",
-                       "Rate ratio per intervention with 95% interval (log scale). Left of the "
+                       "Rate ratio per intervention with interval (log scale; level per line in the table). Left of the "
                        "solid line: fewer attacks; left of the red dashed line: at least the "
                        "registered minimum reduction."),
     "forest_none": ("Er zijn nog geen effecten op de rate-ratioschaal om te tonen.",
@@ -39,7 +43,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "col_intervention": ("Interventie", "Intervention"),
     "col_design": ("Ontwerp", "Design"),
     "col_estimate": ("Schatting", "Estimate"),
-    "col_interval": ("95%-interval", "95% interval"),
+    "col_interval": ("{level}-interval", "{level} interval"),
     "col_change": ("Verandering", "Change"),
     "col_p": ("p", "p"),
     "col_p_holm": ("p (Holm)", "p (Holm)"),
@@ -106,10 +110,10 @@ STRINGS: dict[str, tuple[str, str]] = {
                       "by another intervention."),
     "deviations_intro": ("Deze gemeenten hoorden bij registratie tot de vergelijkingsgroep en worden "
                          "later door een andere interventie behandeld. De analyse houdt ze, zoals "
-                         "geregistreerd; de controle control_pool_deviation toont de schatting zonder hen.",
+                         "geregistreerd; de controle 'Vergelijkingsgroep zoals geregistreerd' toont de schatting zonder hen.",
                          "These units were in the comparison group at registration and are later "
                          "treated by another intervention. The analysis keeps them, as registered; the "
-                         "check control_pool_deviation shows the estimate without them."),
+                         "check 'Comparison group as registered' shows the estimate without them."),
     "col_unit": ("Gemeente", "Unit"),
     "col_treated_by": ("Behandeld door", "Treated by"),
     "banner_retrospective": ("Let op: dit ontwerp is pas geregistreerd nadat de interventie was "
@@ -129,9 +133,9 @@ STRINGS: dict[str, tuple[str, str]] = {
                   "No series were stored for this analysis."),
     "figures_title": ("Figuren", "Figures"),
     "series_caption": ("Waargenomen aantallen en het contrafeitelijke verloop zonder interventie, "
-                       "met 95%-band.",
+                       "met {level}-band.",
                        "Observed counts and the counterfactual path without the intervention, "
-                       "with 95% band."),
+                       "with {level} band."),
     "event_caption": ("Effect per periode rond de start (event study); vóór de start hoort het "
                       "effect rond geen effect te liggen.",
                       "Effect per period around the start (event study); before the start the "
@@ -146,7 +150,7 @@ STRINGS: dict[str, tuple[str, str]] = {
                      "No posterior available (no Bayesian analysis or no posterior.nc); this "
                      "figure was skipped."),
     "effects_title": ("Effecten", "Effects"),
-    "bayes_row": ("Bayesiaans: rate ratio (mediaan, 95%-HDI)", "Bayesian: rate ratio (median, 95% HDI)"),
+    "bayes_row": ("Bayesiaans: rate ratio (mediaan, {level}-HDI)", "Bayesian: rate ratio (median, {level} HDI)"),
     "p_any": ("Kans op enige daling", "Probability of any reduction"),
     "p_min": ("Kans op minstens de minimale daling", "Probability of at least the minimum reduction"),
     "averted": ("Voorkomen aanslagen (contrafeitelijk min waargenomen)",
@@ -188,12 +192,16 @@ STRINGS: dict[str, tuple[str, str]] = {
     "observed_treated": ("Waargenomen (interventie)", "Observed (intervention)"),
     "observed_control": ("Waargenomen (vergelijking)", "Observed (comparison)"),
     "counterfactual": ("Zonder interventie (contrafeitelijk)", "Without intervention (counterfactual)"),
-    "counterfactual_band": ("95%-band", "95% band"),
+    "counterfactual_band": ("{level}-band", "{level} band"),
     "start": ("Start", "Start"),
     # methods page
     "methods_title": ("Methoden", "Methods"),
 }
 
+
+# The verdict box, check sentences, terms and portfolio wording live in a second file of the same
+# catalogue (same (nl, en) pairs, so the keys of the two languages match by construction).
+STRINGS.update(PAGE_MESSAGES)
 
 def text(key: str, lang: str) -> str:
     """The text for `key` in `lang` ('nl' or 'en')."""

@@ -22,11 +22,14 @@ from evaluation.analysis.result import (
 )
 from evaluation.report import ReportError, figures, verdict_text
 from evaluation.report import formatting as fmt
+from evaluation.report.check_words import check_name, check_sentence
+from evaluation.report.diagnosis_section import diagnosis_table
 from evaluation.report.markup import (
     Markup,
     Shared,
     callout,
     figure,
+    guarded,
     heading,
     paragraph,
     raw_html,
@@ -35,7 +38,16 @@ from evaluation.report.markup import (
     table,
     verdict_badge,
 )
+from evaluation.report.note_words import note_text
 from evaluation.report.registration_section import ledger_marker, ledger_text, registration_section
+from evaluation.report.term_words import (
+    inference_words,
+    model_words,
+    prior_words,
+    scale_label,
+    term_label,
+)
+from evaluation.report.verdict_box import verdict_box
 
 # Names under which the rate ratio (or its log) may be stored in posterior.nc, in order of preference.
 RR_VARIABLES = ("rr", "rate_ratio", "RR")
@@ -60,6 +72,12 @@ class InterventionPage:
     @property
     def context(self) -> dict[str, Any]:
         return self.result.get("context") or {}
+
+    @property
+    def level(self) -> str:
+        """The primary analysis' interval level from its alpha ('90%'), never a fixed 95%."""
+        alpha = (self.result.get("primary") or {}).get("alpha")
+        return verdict_text.level_percent(None if alpha is None else 1 - float(alpha), self.s.lang)
 
     @property
     def min_reduction(self) -> float:
@@ -116,8 +134,9 @@ class InterventionPage:
         design = self.result.get("design")
         window = c.get("window") or {}
         starts = c.get("starts") or {}
-        units = ", ".join(f"{name} ({code})" if name != code else code for code, name in self._units())
-        start_text = "; ".join(f"{u}: {s.date(d)}" for u, d in starts.items()) \
+        names = dict(self._units())  # municipality names from the reference, codes only without one
+        units = ", ".join(names.values())
+        start_text = "; ".join(f"{names.get(u, u)}: {s.date(d)}" for u, d in starts.items()) \
             if isinstance(starts, dict) else str(starts)
         exclude = window.get("exclude")
         window_text = f"{s.date(window.get('start'))} – {s.date(window.get('end'))}"
@@ -132,7 +151,9 @@ class InterventionPage:
         out = heading(s.t("about_title"), 2, anchor="about") + table(["", ""], rows, table_id="about-table")
         notes = c.get("notes") or []
         if notes:
-            out += heading(s.t("notes"), 3) + "".join(f"\n- {n}" for n in notes) + "\n"
+            names = self.context.get("unit_names") or {}
+            said = dict.fromkeys(note_text(str(n), lang=s.lang, names=names) for n in notes)
+            out += heading(s.t("notes"), 3) + "".join(f"\n- {n}" for n in said) + "\n"
         return out
 
     def registration(self) -> str:
@@ -164,13 +185,20 @@ class InterventionPage:
         return out + paragraph(s.t("data_intro")) + table(head, rows, table_id="data-table")
 
     def series_figure(self) -> str:
+        return guarded("series_figure", self._series_figure, lang=self.s.lang)
+
+    def _series_figure(self) -> str:
         series = read_csv(self.folder / SERIES_FILE)
         if series is None or series.empty:
             return paragraph(self.s.t("no_series"))
-        png = figures.series_plot(series, lang=self.s.lang, start=self._start())
-        return figure(png, caption=self.s.t("series_caption"), figure_id="series-plot")
+        png = figures.series_plot(series, lang=self.s.lang, start=self._start(), level=self.level)
+        caption = self.s.t("series_caption").format(level=self.level)
+        return figure(png, caption=caption, figure_id="series-plot")
 
     def event_study_figure(self) -> str:
+        return guarded("event_study_figure", self._event_study_figure, lang=self.s.lang)
+
+    def _event_study_figure(self) -> str:
         event_study = read_csv(self.folder / EVENT_STUDY_FILE)
         if event_study is None or event_study.empty:
             return paragraph(self.s.t("no_event_study"))
@@ -178,6 +206,9 @@ class InterventionPage:
         return figure(png, caption=self.s.t("event_caption"), figure_id="event-study-plot")
 
     def posterior_figure(self) -> str:
+        return guarded("posterior_figure", self._posterior_figure, lang=self.s.lang)
+
+    def _posterior_figure(self) -> str:
         # a linear model's effect is a difference: drawn as it is, never as exp(difference)
         scale = (self.result.get("bayesian") or {}).get("scale", "rate_ratio")
         draws = posterior_rr_draws(self.folder / POSTERIOR_FILE, scale=scale)
@@ -194,40 +225,44 @@ class InterventionPage:
         s = self.s
         out = heading(s.t("effects_title"), 2, anchor="effects")
         estimates = read_csv(self.folder / ESTIMATES_FILE)
+        primary = self.result.get("primary") or {}
+        count_model = primary.get("scale", "rate_ratio") != "difference"
         rows = []
         if estimates is not None:
             for rec in estimates.to_dict("records"):
-                rows.append([rec["term"], s.num(rec["estimate"]), s.ci(rec["ci_low"], rec["ci_high"]),
-                             s.p(_none(rec["p_value"])), rec.get("scale", ""), rec.get("method", "")])
+                if not count_model and str(rec["term"]).startswith("averted"):
+                    continue  # a linear model speaks of differences in rates, not of counts
+                rows.append([term_label(rec["term"], s.lang), s.num(rec["estimate"]),
+                             s.ci(rec["ci_low"], rec["ci_high"]), s.p(_none(rec["p_value"])),
+                             scale_label(rec.get("scale", ""), s.lang)])
         bayes = self.result.get("bayesian")
         if bayes:
-            rows.append([s.t("bayes_row"), s.num(bayes.get("rr_median")),
-                         s.ci(bayes.get("hdi_low"), bayes.get("hdi_high")), "–", "rate_ratio",
-                         "Bayes"])
-            rows.append([s.t("p_any"), s.prob(bayes.get("p_any_reduction")), "", "", "", "Bayes"])
+            hdi = verdict_text.level_percent(bayes.get("hdi_prob"), s.lang)
+            rows.append([s.t("bayes_row").format(level=hdi), s.num(bayes.get("rr_median")),
+                         s.ci(bayes.get("hdi_low"), bayes.get("hdi_high")), "–",
+                         scale_label("rate_ratio", s.lang)])
+            rows.append([s.t("p_any"), s.prob(bayes.get("p_any_reduction")), "", "", ""])
             rows.append([s.t("p_min") + f" ({fmt.percent(100 * self.min_reduction, lang=s.lang, digits=0, signed=False)})",
-                         s.prob(bayes.get("p_min_reduction")), "", "", "", "Bayes"])
+                         s.prob(bayes.get("p_min_reduction")), "", "", ""])
         averted = (self.result.get("extras") or {}).get("averted")
-        if averted:
+        if averted and count_model:  # a linear model speaks of differences in rates, not of counts
             rows.append([s.t("averted"), s.num(averted.get("estimate"), 1),
-                         s.ci(averted.get("ci_low"), averted.get("ci_high"), 1), "–", "count", ""])
-        head = [s.t(k) for k in ("col_term", "col_estimate", "col_interval", "col_p")] + \
-            [s.t("col_scale"), s.t("col_method")]
-        primary = self.result.get("primary") or {}
-        lead = paragraph(f"{s.t('col_method')}: {primary.get('method', '–')}")
+                         s.ci(averted.get("ci_low"), averted.get("ci_high"), 1), "–",
+                         scale_label("count", s.lang)])
+        head = [s.t("col_term"), s.t("col_estimate"), s.t("col_interval").format(level=self.level),
+                s.t("col_p"), s.t("col_scale")]
+        lead = paragraph(f"{s.t('col_method')}: {model_words(primary, s.lang)}")
         inference = primary.get("inference") or {}
         if inference:
-            lead += paragraph(f"{s.t('inference')}: {inference.get('used', '–')} — "
-                              f"{inference.get('reason', '')}")
+            lead += paragraph(f"{s.t('inference')}: {inference_words(inference, s.lang)}")
         out = out + lead + table(head, rows, table_id="effects-table")
         priors = (bayes or {}).get("priors") or {}
         if priors:
             # the priors are part of the registered analysis: the reader sees what was assumed
-            title = "Aannames vooraf (priors) van het Bayesiaanse model" if s.lang == "nl" \
-                else "Prior assumptions of the Bayesian model"
-            out += paragraph(f"{title}: {bayes.get('model', '')}")
+            out += paragraph(s.t("priors_title"))
             out += table([s.t("col_term"), s.t("col_detail")],
-                         [[name, statement] for name, statement in priors.items()], table_id="priors-table")
+                         [[term_label(name, s.lang), prior_words(statement, s.lang)]
+                          for name, statement in priors.items()], table_id="priors-table")
         return out
 
     def checks(self) -> str:
@@ -236,11 +271,14 @@ class InterventionPage:
         checks = self.result.get("checks") or []
         if not checks:
             return out + paragraph(s.t("no_checks"))
-        rows = [[c.get("name", ""),
-                 Markup(f'<span class="check check-{c.get("status")}">'
-                        f'{s.t("check_" + c.get("status", "skipped"))}</span>'),
-                 s.t("yes") if c.get("blocking") else s.t("no"), c.get("detail", "")]
-                for c in checks]
+        rows = []
+        for c in checks:
+            # the English technical detail only as a tooltip on an English page
+            tip = f' title="{_esc(c.get("detail", ""))}"' if s.lang == "en" and c.get("detail") else ""
+            rows.append([check_name(c.get("kind"), s.lang),
+                         Markup(f'<span class="check check-{_esc(c.get("status"))}"{tip}>'
+                                f'{_esc(s.t("check_" + str(c.get("status", "skipped"))))}</span>'),
+                         s.t("yes") if c.get("blocking") else s.t("no"), check_sentence(c, s.lang)])
         head = [s.t(k) for k in ("col_check", "col_status", "col_blocking", "col_detail")]
         return out + table(head, rows, table_id="checks-table")
 
@@ -254,7 +292,7 @@ class InterventionPage:
         evidence = decision.get("evidence_level") or {}
         explanation = verdict_text.evidence(decision, s.lang)
         items = "".join(f"<li>{_esc(r)}</li>" for r in verdict_text.reasons(decision, s.lang))
-        body = (f'<div class="verdict-box" id="verdict-box"><p class="verdict-label">'
+        body = (f'<div class="verdict-reasons" id="verdict-reasons"><p class="verdict-label">'
                 f'{verdict_badge(decision.get("verdict"), label)}</p><ul>{items}</ul>'
                 f'<p class="evidence">{_esc(s.t("evidence"))}: <strong>{evidence.get("smss", "–")}'
                 f'</strong> — {_esc(explanation or "")}</p></div>')
@@ -264,11 +302,20 @@ class InterventionPage:
         path = self.folder / DIAGNOSIS_FILE
         if not path.exists():
             return ""
-        data = read_json(path)
-        rows = [[k, self.s.num(v) if isinstance(v, float) else str(v)]
-                for k, v in sorted(data.items()) if isinstance(v, int | float | str | bool)]
         return heading(self.s.t("diagnosis_title"), 2, anchor="diagnosis") + \
-            table(["", ""], rows, table_id="diagnosis-table")
+            diagnosis_table(read_json(path), lang=self.s.lang)
+
+    def verdict_box(self) -> str:
+        """The box that opens the page: verdict, why, effect, rule, error rates (verdict_box.py)."""
+        return verdict_box(self.result, lang=self.s.lang)
+
+    def fold(self, title_key: str) -> str:
+        """Open a folded section; `unfold()` closes it (details follow the verdict box)."""
+        return raw_html(f'<details class="report-details"><summary>{_esc(self.s.t(title_key))}'
+                        "</summary>")
+
+    def unfold(self) -> str:
+        return raw_html("</details>")
 
     def footer(self) -> str:
         s, r = self.s, self.result

@@ -51,7 +51,7 @@ class Markup(str):
     """Text that is already HTML (links, badges) and must not be escaped again."""
 
 
-NUMERIC = re.compile(r"^[\[\-+<>]?\d[\d.,;%\s\-\[\]]*$")
+NUMERIC = re.compile(r"^[\[\-\u2212+<>]?\d[\d.,;%\s\-\u2212\[\]]*((tot|to) [\-\u2212]?\d[\d.,%]*)?$")
 
 
 def _td(value: Any) -> str:
@@ -135,3 +135,14 @@ class Shared:
 
 
 REGISTRATION_STATUSES = ("registered", "amended", "retrospective", "exploratory")
+
+
+def guarded(what: str, build: Any, *, lang: str) -> str:
+    """`build()`, or a visible error block naming `what` when it fails: one broken figure or
+    section never takes the page (or the site) down with it."""
+    try:
+        return build()
+    except Exception as exc:  # noqa: BLE001 - any failure of one figure is reported on the page
+        said = text("figure_failed", lang).format(what=what, error=f"{type(exc).__name__}: {exc}")
+        return raw_html(f'<div class="render-error callout-important" data-failed="{html.escape(what)}">'
+                        f"<p>{html.escape(said)}</p></div>")

@@ -258,7 +258,7 @@ rate ratio of 0 is a boundary, not an estimate: we give no point estimate but a 
 interval (binomial, given each municipality's total) and the interval of attacks averted that
 follows from it. Event-study coefficients without events or without comparison are listed as "not
 estimable" with the reason and are not drawn; the pre-trend test uses estimable periods only. An
-interval without an upper or lower bound is called so ("no upper bound"); result.json then holds
+interval without an upper or lower bound is called so ("unbounded"); result.json then holds
 "inf".
 
 **End of the intervention.** With `treatment.end` the verdict concerns the intervention period

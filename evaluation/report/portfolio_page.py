@@ -18,6 +18,7 @@ from evaluation.report.markup import (
     Shared,
     callout,
     figure,
+    guarded,
     heading,
     paragraph,
     raw_html,
@@ -41,11 +42,9 @@ class PortfolioPage:
             return cls(shared, read_json(path), True)
         # No portfolio yet: read the verdicts (pure reading, no store) so the page still helps.
         rows = portfolio_mod.verdict_rows(portfolio_mod.read_results(shared.workspace))
-        for row, p in zip(rows, portfolio_mod.holm_adjust([r["p_value"] for r in rows]),
-                          strict=True):
-            row["p_holm"] = p
-        return cls(shared, {"interventions": rows, "multiple_testing": None, "national": None},
-                   False)
+        portfolio_mod.add_holm(rows)
+        return cls(shared, {"interventions": rows, "multiple_testing": None, "national": None,
+                            "programme_risk": portfolio_mod.programme_risk(rows)}, False)
 
     @property
     def rows(self) -> list[dict[str, Any]]:
@@ -66,12 +65,14 @@ class PortfolioPage:
         obs, proj = nat["observed"], nat["projection"]
         year, base = nat["target_year"], nat["baseline_year"]
         n = lambda v: s.num(v, 0)  # noqa: E731 - counts shown as whole numbers
+        complete = bool(nat.get("year_complete"))  # a complete year is no longer "so far"
+        so_far = "" if complete else (" tot nu toe" if s.lang == "nl" else " so far")
         if s.lang == "nl":
             rows = [
                 [f"Aanslagen {year} t/m {s.date(nat['cutoff'])}", n(obs["count"])],
                 [f"Zelfde periode {base} (t/m {s.date(obs['baseline_span'][1])})",
                  n(obs["baseline_count"])],
-                ["Verandering tot nu toe (rate ratio, 95%-BI)",
+                [f"Verandering {year}{so_far} tegen {base} (verhouding, 95%-BI)",
                  f"{s.pct(obs['pct_change'])} ({s.num(obs['ratio'])}; "
                  f"{s.ci(obs['ci_low'], obs['ci_high'])})"],
                 [f"Totaal {year} (compleet)", n(proj["total"])] if nat.get("year_complete") else
@@ -80,20 +81,19 @@ class PortfolioPage:
                 [f"Totaal {base}", n(nat["baseline_total"])],
                 [f"Doel {year} ({s.pct(-100 * nat['target_reduction'])})",
                  f"hoogstens {n(nat['target_total'])}"],
-                ["Doel gehaald", "ja" if proj["p_target_met"] == 1 else "nee"]
+                [f"Doel {year} gehaald", "ja" if proj["p_target_met"] == 1 else "nee"]
                 if nat.get("year_complete") else
-                ["Kans dat het doel gehaald wordt", s.prob(proj["p_target_met"])],
+                [f"Kans dat het doel voor {year} gehaald wordt", s.prob(proj["p_target_met"])],
             ]
             head = ["", "Aantal"]
-            method = ("Methode: de verhouding tot nu toe ten opzichte van dezelfde periode van "
-                      f"{base} wordt toegepast op de rest van {base}; onzekerheid met Gamma-"
-                      "verdelingen voor de tempo's en Poisson-ruis voor de rest van het jaar.")
+            method = s.t("national_method_complete" if complete else "national_method").format(
+                base=base, year=year)
         else:
             rows = [
                 [f"Attacks {year} up to {s.date(nat['cutoff'])}", n(obs["count"])],
                 [f"Same span {base} (up to {s.date(obs['baseline_span'][1])})",
                  n(obs["baseline_count"])],
-                ["Change so far (rate ratio, 95% CI)",
+                [f"Change {year}{so_far} against {base} (ratio, 95% CI)",
                  f"{s.pct(obs['pct_change'])} ({s.num(obs['ratio'])}; "
                  f"{s.ci(obs['ci_low'], obs['ci_high'])})"],
                 [f"Total {year} (complete)", n(proj["total"])] if nat.get("year_complete") else
@@ -102,14 +102,13 @@ class PortfolioPage:
                 [f"Total {base}", n(nat["baseline_total"])],
                 [f"Target {year} ({s.pct(-100 * nat['target_reduction'])})",
                  f"at most {n(nat['target_total'])}"],
-                ["Target met", "yes" if proj["p_target_met"] == 1 else "no"]
+                [f"{year} target met", "yes" if proj["p_target_met"] == 1 else "no"]
                 if nat.get("year_complete") else
-                ["Probability the target is met", s.prob(proj["p_target_met"])],
+                [f"Probability the {year} target is met", s.prob(proj["p_target_met"])],
             ]
             head = ["", "Count"]
-            method = ("Method: the ratio so far against the same span of "
-                      f"{base} is applied to the rest of {base}; uncertainty from Gamma "
-                      "distributions for the rates and Poisson noise for the rest of the year.")
+            method = s.t("national_method_complete" if complete else "national_method").format(
+                base=base, year=year)
         return out + table(head, rows, table_id="national-table") + paragraph(method)
 
     def forest(self) -> str:
@@ -118,37 +117,58 @@ class PortfolioPage:
                    and r.get("estimate") is not None]
         if not rr_rows:
             return out + paragraph(self.s.t("forest_none"))
-        png = figures.forest_plot(rr_rows, lang=self.s.lang)
-        return out + figure(png, caption=self.s.t("forest_caption"), figure_id="forest-plot")
+        return out + guarded("forest_plot", lambda: figure(
+            figures.forest_plot(rr_rows, lang=self.s.lang), caption=self.s.t("forest_caption"),
+            figure_id="forest-plot"), lang=self.s.lang)
 
     def verdicts(self) -> str:
         s = self.s
         out = heading(s.t("table_title"), 2, anchor="verdicts")
         if not self.rows:
             return out + paragraph(s.t("no_analyses"))
-        head = [s.t(k) for k in ("col_intervention", "col_design", "col_estimate", "col_interval",
-                                 "col_change", "col_p", "col_p_holm", "col_verdict", "col_smss",
-                                 "col_registration")]
+        levels = {verdict_text.level_percent(r.get("interval_level"), s.lang) for r in self.rows}
+        level = levels.pop() if len(levels) == 1 else ""
+        head = [s.t(k) for k in ("col_intervention", "col_design", "col_estimate")] + \
+            [s.t("col_interval").format(level=level).strip()] + \
+            [s.t(k) for k in ("col_change", "col_p", "col_p_holm", "col_verdict", "col_smss",
+                              "col_evidence_kind")]
         body = []
         for r in self.rows:
             link = Markup(f'<a href="interventions/{html.escape(r["id"])}.html">'
                           f'{html.escape(str(r.get("title") or r["id"]))}</a>')
             label = verdict_text.label(r.get("verdict"), s.lang)
+            interval = s.ci(r.get("ci_low"), r.get("ci_high"))
+            if not level:  # levels differ between lines: each interval says its own
+                interval += f" ({verdict_text.level_percent(r.get('interval_level'), s.lang)})"
             body.append([link, s.t(f"design_{r['design']}") if r.get("design") in ("did", "its")
                          else str(r.get("design")),
-                         s.num(r.get("estimate")), s.ci(r.get("ci_low"), r.get("ci_high")),
+                         s.num(r.get("estimate")), interval,
                          s.pct(r.get("pct_change")), s.p(r.get("p_value")), s.p(r.get("p_holm")),
                          verdict_badge(r.get("verdict"), label),
                          "–" if r.get("smss") is None else str(r["smss"]),
-                         s.status(r.get("registration"))])
+                         s.t(f"evidence_kind_{r.get('evidence_kind') or 'unknown'}")])
         return out + table(head, body, table_id="verdict-table", css="verdict-table")
+
+    def risk(self) -> str:
+        """The programme's risk in words: with no intervention working, the chance that at least
+        one is continued (from the designs' diagnosed operating characteristics)."""
+        s, risk = self.s, self.data.get("programme_risk") or {}
+        out = heading(s.t("risk_title"), 2, anchor="programme-risk")
+        n, diagnosed = risk.get("n") or 0, risk.get("n_diagnosed") or 0
+        if not diagnosed:
+            return out + paragraph(s.t("risk_none"))
+        text = s.t("risk_text").format(n=diagnosed, p=s.prob(risk["p_any_continued"]),
+                                       lo=s.prob(risk["min"]), hi=s.prob(risk["max"]))
+        if diagnosed < n:
+            text += " " + s.t("risk_missing").format(m=n - diagnosed, n=n)
+        return out + raw_html(f'<p class="programme-risk" id="programme-risk">{html.escape(text)}</p>')
 
     def multiple_testing(self) -> str:
         s = self.s
         mt = self.data.get("multiple_testing")
         out = heading(s.t("holm_title"), 2, anchor="multiple-testing")
         if not mt:
-            n_tests = sum(r.get("p_value") is not None for r in self.rows)
+            n_tests = sum(r.get("p_holm") is not None for r in self.rows)
             note = (f"Holm-correctie over {n_tests} toetsen." if s.lang == "nl"
                     else f"Holm correction over {n_tests} tests.")
         else:

@@ -30,7 +30,9 @@ def registration_section(s: Shared, result: dict[str, Any]) -> str:
             [s.t("ledger_head"), ledger_text(s, result.get("ledger"))]]
     out = heading(s.t("registration_title"), 2, anchor="registration")
     out += table(["", ""], rows, table_id="registration-table")
-    return out + _amendments(s, reg.get("amendments") or []) + _deviations(s, reg.get("control_pool") or {})
+    return out + _amendments(s, reg.get("amendments") or []) + _deviations(
+        s, {**(reg.get("control_pool") or {}),
+            "unit_names": (result.get("context") or {}).get("unit_names") or {}})
 
 
 def ledger_text(s: Shared, ledger: dict[str, Any] | None) -> str:
@@ -69,7 +71,9 @@ def _deviations(s: Shared, pool: dict[str, Any]) -> str:
     deviations = pool.get("deviations") or []
     if not deviations:
         return out + paragraph(s.t("no_deviations"))
-    rows = [[d.get("unit"), d.get("treated_by"), s.date(d.get("timestamp"))] for d in deviations]
+    names = pool.get("unit_names") or {}  # set by registration_section() from the result's context
+    rows = [[names.get(d.get("unit")) or d.get("unit"), d.get("treated_by"), s.date(d.get("timestamp"))]
+            for d in deviations]
     out += paragraph(s.t("deviations_intro"))
     return out + table([s.t("col_unit"), s.t("col_treated_by"), s.t("registered_at")], rows,
                        table_id="deviations-table")

@@ -72,6 +72,8 @@ def prepare_sources(ws: Workspace) -> list[str]:
                 raise ReportError(f"{ws.reports / name}: missing and no template at {template}; "
                                   "copy reports/ from the evaluation repository")
             shutil.copyfile(template, ws.reports / name)
+    # the fallback's style sheet, for Quarto too (_quarto.yml: css: reports/style.css)
+    shutil.copyfile(Path(__file__).with_name("style.css"), ws.reports / "style.css")
     if not (ws.root / "_quarto.yml").exists() and (TEMPLATE_ROOT / "_quarto.yml").exists():
         shutil.copyfile(TEMPLATE_ROOT / "_quarto.yml", ws.root / "_quarto.yml")
     template = (ws.reports / INTERVENTION_TEMPLATE).read_text(encoding="utf-8")

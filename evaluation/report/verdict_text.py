@@ -11,6 +11,7 @@ from typing import Any
 
 from evaluation import defaults
 from evaluation.report import formatting as fmt
+from evaluation.report.check_words import check_name, check_sentence
 
 LABELS = {
     "nl": {"continue": "doorzetten", "adapt": "aanpassen", "stop": "stoppen",
@@ -51,18 +52,19 @@ FIRST = {
     "nl": {
         "bayesian": "De Bayesiaanse schatting van de rate ratio is {est} ({level}%-HDI {ci}), een "
                     "verandering van {pct}.",
-        "frequentist": "De geschatte {what} is {est} ({level}%-BI {ci}; p = {p}), een verandering "
-                       "van {pct}.",
+        "frequentist": "{what} is {est} ({level}%-BI {ci}; p = {p}), een verandering van {pct}.",
     },
     "en": {
         "bayesian": "The Bayesian estimate of the rate ratio is {est} ({level}% HDI {ci}), a "
                     "change of {pct}.",
-        "frequentist": "The estimated {what} is {est} ({level}% CI {ci}; p = {p}), a change of "
-                       "{pct}.",
+        "frequentist": "{what} is {est} ({level}% CI {ci}; p = {p}), a change of {pct}.",
     },
 }
-WHAT = {"nl": {"rate_ratio": "rate ratio", "difference": "verschil"},
-        "en": {"rate_ratio": "rate ratio", "difference": "difference"}}
+# with its article: "Het geschatte verschil", never "De geschatte verschil"
+WHAT = {"nl": {"rate_ratio": "De geschatte rate ratio",
+               "difference": "Het geschatte verschil in aanslagen per periode"},
+        "en": {"rate_ratio": "The estimated rate ratio",
+               "difference": "The estimated difference in attacks per period"}}
 
 # The registered decision basis, stated with every verdict.
 BASIS = {
@@ -283,8 +285,9 @@ def reasons(decision: dict[str, Any], lang: str) -> list[str]:
         "level": _level(basis.get("interval_level"), lang),
         "pct": fmt.percent(basis.get("pct_change"), lang=lang),
         "p": fmt.p_value(basis.get("p_value"), lang=lang),
-        "p_any": fmt.probability(basis["p_any_reduction"], lang=lang),
-        "p_min": fmt.probability(basis["p_min_reduction"], lang=lang),
+        # rounded so that a shown probability never crosses a threshold of the rule
+        "p_any": fmt.probability_against(basis["p_any_reduction"], _thresholds(rule), lang=lang),
+        "p_min": fmt.probability_against(basis["p_min_reduction"], _thresholds(rule), lang=lang),
         "min": fmt.percent(100 * rule["min_reduction"], lang=lang, digits=0, signed=False),
         "cont": fmt.probability(rule["continue_probability"], lang=lang),
         "stop": fmt.probability(rule["stop_probability"], lang=lang),
@@ -362,6 +365,10 @@ def _blocking_sentences(blocking: list[dict[str, Any]], lang: str) -> list[str]:
     def one(item: dict[str, Any]) -> str:
         if item.get("check") == "its_inference_validity":
             return ITS_LIMITS[lang]["series_too_short"]
+        if item["code"] == "check_failed":  # the check in words, never its English detail
+            said = check_sentence({**item, "status": "fail"}, lang).rstrip(".")
+            return BLOCKING[lang]["check_failed"].format(check=check_name(item.get("kind"), lang),
+                                                         detail=said[:1].lower() + said[1:])
         detail = str(item.get("detail", "")).rstrip(".")
         return BLOCKING[lang][item["code"]].format(check=item.get("check", ""), detail=detail)
 
@@ -369,10 +376,34 @@ def _blocking_sentences(blocking: list[dict[str, Any]], lang: str) -> list[str]:
     if len(blocking) == 2:
         out.append(one(blocking[1]))
     elif len(blocking) > 2:
-        codes = ", ".join(_code(b) for b in blocking[1:])
+        codes = "; ".join(_code(b, lang) for b in blocking[1:])
         out.append(BLOCKING[lang]["also"].format(codes=codes))
     return out
 
 
-def _code(item: dict[str, Any]) -> str:
-    return f"check:{item['check']}" if item["code"] == "check_failed" else item["code"]
+def _code(item: dict[str, Any], lang: str) -> str:
+    # a name a reader understands, never an identifier such as check:pre_trends
+    if item["code"] == "check_failed":
+        return check_name(item.get("kind"), lang)
+    return BLOCKING[lang][item["code"]].split(" (")[0].rstrip(".")
+
+
+# --- issue 17: public pieces for the verdict box ----------------------------------------------
+def error_rate_sentences(decision: dict[str, Any], lang: str) -> list[str]:
+    """The rule's error rates from the design diagnosis in words (empty without a diagnosis)."""
+    return _error_rates(decision, fmt.check_lang(lang))
+
+
+def deviation_sentences(decision: dict[str, Any], lang: str) -> list[str]:
+    """Deviations from the registration that do not block the verdict, in words."""
+    return _deviations(decision, fmt.check_lang(lang))
+
+
+def level_percent(level: Any, lang: str) -> str:
+    """An interval level as a percentage: 0.9 -> '90%' (None: the default alpha's)."""
+    return _level(level, fmt.check_lang(lang)) + "%"
+
+
+def _thresholds(rule: dict[str, Any]) -> tuple[float, ...]:
+    # continue, stop, and the 50% below which a minimum reduction makes "adapt" (classify())
+    return (float(rule["continue_probability"]), float(rule["stop_probability"]), 0.5)
