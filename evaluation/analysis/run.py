@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from evaluation.analysis.deviations import control_pool_check
+from evaluation.analysis.inputs import inputs_key, write_inputs
 from evaluation.analysis.prepare import prepare, source_panel
 from evaluation.analysis.result import DIAGNOSIS_FILE, POSTERIOR_FILE, AnalysisResult
 from evaluation.data.panel import SourcePanel
@@ -118,6 +119,10 @@ def analyse(design: str | os.PathLike | Design, *, exploratory: bool = False,
     """
     ws = workspace if isinstance(workspace, Workspace) else find_workspace(workspace)
     design_obj, _ = resolve_design(design, ws)
+    # the key of the inputs as they stand before anything is read (evaluation.analysis.inputs):
+    # should one change during the run, the recorded key is older and the next run redoes it
+    inputs = inputs_key(design_obj, ws, exploratory=exploratory, db=db, data_version=data_version,
+                        software=software_versions())
 
     entries = read_entries(ws.registry)
     registration = registration_of(design_obj.id, design_obj.sha256, entries)
@@ -182,6 +187,7 @@ def analyse(design: str | os.PathLike | Design, *, exploratory: bool = False,
         # the previous result, never a folder with files from two runs
         with replaced_folder(ws.analysis_dir(design_obj.id)) as folder:
             result.write_files(folder)
+            write_inputs(folder, inputs)
             if idata is not None:
                 from evaluation.estimators.bayes import save_posterior
 

@@ -21,12 +21,15 @@ def register(cli: click.Group) -> None:
     @click.option("--engine", type=click.Choice(["auto", "quarto", "fallback"]), default="auto",
                   show_default=True,
                   help="auto: Quarto >= 1.4 when installed, else the built-in fallback renderer.")
+    @click.option("--force", is_flag=True,
+                  help="Render again even when the analyses, page sources, language, engine and "
+                       "package versions are those the site was rendered from (then it is kept).")
     @pass_ctx
-    def report(ctx, lang: str, out: Path | None, engine: str) -> None:
+    def report(ctx, lang: str, out: Path | None, engine: str, force: bool) -> None:
         """Render the portfolio, methods and one page per analysis into a website."""
         from evaluation.report.render import render_reports
 
-        result = render_reports(ctx.workspace(), lang=lang, out=out, engine=engine)
+        result = render_reports(ctx.workspace(), lang=lang, out=out, engine=engine, reuse=not force)
         click.echo(f"{result.note}")
         click.echo(f"{len(result.pages)} pages in {result.out_dir} ({result.seconds:.1f} s); "
                    f"open {result.out_dir / 'index.html'}")
