@@ -18,11 +18,10 @@ import yaml
 from test_data_versions_analysis import _files as store_files
 
 from evaluation import method
-from evaluation.analysis import incremental
+from evaluation.analysis import run as run_module
 from evaluation.analysis.incremental import read_result
-from evaluation.analysis.inputs import changed_facts, inputs_key
+from evaluation.analysis.inputs import changed_facts, inputs_key, software_versions
 from evaluation.analysis.prepare import source_panel
-from evaluation.analysis.run import software_versions
 from evaluation.cli import main
 from evaluation.data.corrections import retract_incidents
 from evaluation.data.units import import_units
@@ -192,7 +191,7 @@ def test_analyse_all_reuses_unchanged_results_and_force_reruns(ws, capsys, monke
         assert {p.name: p.read_bytes() for p in sorted(folder.iterdir())} == files
         assert read_result(folder).to_json().encode() == files["result.json"]
         ran = []
-        monkeypatch.setattr(incremental, "analyse", lambda *a, **k: ran.append(a) or outcome_result)
+        monkeypatch.setattr(run_module, "analyse", lambda *a, **k: ran.append(a) or outcome_result)
         outcome_result = read_result(folder)
         assert main([*args, "--force"]) == 0  # --force runs the analysis (a stub here)
         assert "a: analysed (changed: forced)" in capsys.readouterr().err and len(ran) == 1

@@ -20,7 +20,13 @@ from typing import Any
 
 import pandas as pd
 
-from evaluation.analysis.inputs import changed_facts, inputs_key, recorded_inputs
+from evaluation.analysis.inputs import (
+    changed_facts,
+    inputs_key,
+    recorded_inputs,
+    resolve_design,
+    software_versions,
+)
 from evaluation.analysis.result import (
     ESTIMATES_FILE,
     EVENT_STUDY_FILE,
@@ -28,7 +34,6 @@ from evaluation.analysis.result import (
     SERIES_FILE,
     AnalysisResult,
 )
-from evaluation.analysis.run import analyse, resolve_design, software_versions
 from evaluation.design.model import Design
 from evaluation.estimators.output import Check
 from evaluation.workspace import Workspace
@@ -64,6 +69,8 @@ def analyse_or_reuse(design: str | os.PathLike | Design, *, workspace: Workspace
         if stored is not None:
             return Outcome(result=stored, reused=True)
     changed = () if force else tuple(changed_facts(recorded, current))
+    from evaluation.analysis.run import analyse  # the estimators are imported only to run
+
     result = analyse(design_obj, exploratory=exploratory, workspace=workspace, db=db,
                      data_version=data_version)
     return Outcome(result=result, reused=False, changed=changed)

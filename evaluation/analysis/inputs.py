@@ -28,8 +28,10 @@ because each fact covers everything the result reads from one input:
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import json
 import os
+import platform
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +39,8 @@ from evaluation.analysis.prepare import source_path
 from evaluation.data.store import connect
 from evaluation.data.tables import file_sha256
 from evaluation.data.versions import resolve_version
-from evaluation.design.model import Design, canonical_json
+from evaluation.design.model import Design, canonical_json, load_design
+from evaluation.errors import DesignError
 from evaluation.files import clean, write_text_atomic
 from evaluation.method import method_version
 from evaluation.registry.control_pool import control_pool
@@ -46,6 +49,40 @@ from evaluation.registry.status import registration_of
 from evaluation.workspace import Workspace
 
 INPUTS_FILE = "inputs.json"  # analyses/<id>/inputs.json: the key the result was computed under
+# (resolve_design and software_versions are here, not in run.py, so that checking a key never
+# imports the estimators: a reused result costs no import of statsmodels, pyfixest or PyMC)
+
+
+SOFTWARE = ("numpy", "pandas", "scipy", "statsmodels", "linearmodels", "pyfixest", "csdid",
+            "pymc", "arviz", "duckdb", "pydantic")
+
+
+def software_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version(), "evaluation": _version("evaluation")}
+    versions.update({name: _version(name) for name in SOFTWARE})
+    return versions
+
+
+def _version(name: str) -> str:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def resolve_design(design: str | os.PathLike | Design, workspace: Workspace) -> tuple[Design, Path | None]:
+    """A Design from an id, a path or a Design object (with its file path when known)."""
+    if isinstance(design, Design):
+        path = workspace.design_path(design.id)
+        return design, path if path.exists() else None
+    text = str(design)
+    path = Path(text)
+    if not path.exists() and not text.endswith((".yaml", ".yml")):
+        path = workspace.design_path(text)
+        if not path.exists():
+            known = ", ".join(sorted(p.stem for p in workspace.designs.glob("*.yaml"))) or "none"
+            raise DesignError(f"{text}: no design with this id in {workspace.designs} (known: {known})")
+    return load_design(path), path
 
 
 def inputs_key(design: Design, workspace: Workspace, *, exploratory: bool,
