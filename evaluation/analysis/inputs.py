@@ -58,12 +58,13 @@ SOFTWARE = ("numpy", "pandas", "scipy", "statsmodels", "linearmodels", "pyfixest
 
 
 def software_versions() -> dict[str, str]:
-    versions = {"python": platform.python_version(), "evaluation": _version("evaluation")}
-    versions.update({name: _version(name) for name in SOFTWARE})
+    versions = {"python": platform.python_version(), "evaluation": package_version("evaluation")}
+    versions.update({name: package_version(name) for name in SOFTWARE})
     return versions
 
 
-def _version(name: str) -> str:
+def package_version(name: str) -> str:
+    """The installed version of a package, or "not installed"."""
     try:
         return importlib.metadata.version(name)
     except importlib.metadata.PackageNotFoundError:

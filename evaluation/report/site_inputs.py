@@ -16,12 +16,12 @@ all pages again.
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata
 import json
 import platform
 from pathlib import Path
 from typing import Any
 
+from evaluation.analysis.inputs import package_version
 from evaluation.data.tables import file_sha256
 from evaluation.design.model import canonical_json
 from evaluation.files import write_text_atomic
@@ -36,7 +36,7 @@ RENDER_SOFTWARE = ("evaluation", "numpy", "pandas", "matplotlib", "arviz", "xarr
 
 def site_key(ws: Workspace, *, lang: str, engine: str) -> dict[str, Any]:
     """{"sha256": ..., "facts": {...}} of everything the rendered pages are a function of."""
-    software = {"python": platform.python_version(), **{n: _installed(n) for n in RENDER_SOFTWARE}}
+    software = {"python": platform.python_version(), **{n: package_version(n) for n in RENDER_SOFTWARE}}
     facts = {
         "lang": lang,
         "engine": engine,
@@ -78,13 +78,6 @@ def _tree(root: Path, suffixes: tuple[str, ...] | None = None) -> dict[str, str 
         if path.is_file() and (suffixes is None or path.suffix in suffixes):
             out[rel.as_posix()] = _file(path)
     return out
-
-
-def _installed(name: str) -> str:
-    try:
-        return importlib.metadata.version(name)
-    except importlib.metadata.PackageNotFoundError:
-        return "not installed"
 
 
 def _file(path: Path) -> str | None:
