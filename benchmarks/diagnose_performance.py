@@ -11,17 +11,23 @@ gamma-Poisson noise), 5 treated units from week 104, Poisson TWFE with randomiza
 3. the naive way: refitting the TWFE model for every permutation (1,000 draws, plus as many
    for the test at the truth), timed on a few refits and extrapolated.
 
-Run: .venv/bin/python benchmarks/diagnose_performance.py [--workers 2] [--sims 1000]
+4. with --dask: the same diagnosis on a Dask `LocalCluster` (--workers processes, one thread
+   each), and whether its numbers are identical to the local run's.
+
+Run: .venv/bin/python benchmarks/diagnose_performance.py [--workers 2] [--sims 1000] [--dask]
+Writes benchmarks/results/diagnose.json.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import time
 
 import numpy as np
 import pandas as pd
+from results_file import row, write
 
 from evaluation import progress
 from evaluation.design.model import parse_design
@@ -68,6 +74,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--sims", type=int, default=1000)
+    parser.add_argument("--dask", action="store_true", help="also run on a Dask LocalCluster")
     args = parser.parse_args()
     progress.set_enabled(False)
     data = national_panel()
@@ -85,6 +92,22 @@ def main() -> None:
           f"(mcse {rows[0.0]['false_positive_mcse']:.3f}); power at -10% {rows[-0.1]['power']:.3f}; "
           f"coverage at 0 {rows[0.0]['coverage']:.3f}; implementation: "
           f"{diagnosis['primary']['implementation']}")
+
+    rows_out = []
+    if args.dask:
+        from distributed import LocalCluster
+
+        with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True) as cluster:
+            start = time.perf_counter()
+            on_dask = diagnose_prepared(data, sims=args.sims, effects=(-0.10,),
+                                        workers=args.workers, scheduler=cluster.scheduler_address)
+            dask_seconds = time.perf_counter() - start
+        same = json.dumps(on_dask, sort_keys=True) == json.dumps(diagnosis, sort_keys=True)
+        print(f"on a Dask LocalCluster ({args.workers} workers): {dask_seconds:.1f} s; numbers "
+              f"identical to the local run: {same}")
+        rows_out.append(row(f"diagnose, {args.sims} simulations, Dask LocalCluster "
+                            f"({args.workers} workers)", dask_seconds, [round(dask_seconds, 2)],
+                            target=30.0, note=f"numbers identical to the local run: {same}"))
 
     placebo = placebo_history(data)
     null = fit_null_model(placebo)
@@ -107,6 +130,13 @@ def main() -> None:
           f"{per_refit:.3f} s per refit -> {naive:.0f} s per analysis -> "
           f"{naive * n_analyses / 3600:.0f} core-hours for the same {n_analyses} analyses "
           f"({naive * n_analyses / fast:.0f}x the diagnosis)")
+    rows_out.insert(0, row(
+        f"diagnose, {args.sims} simulations of the primary basis ({len(rows)} effects), "
+        f"{args.workers} worker(s)", fast, [round(fast, 2)], target=30.0,
+        peer="the general path (pyfixest TWFE + 2 null fits per data set), extrapolated",
+        peer_seconds=general * n_analyses / args.workers))
+    write("diagnose", rows_out, panel=f"{N_UNITS} units x {N_WEEKS} weeks",
+          false_positive_rate=rows[0.0]["false_positive_rate"], power=rows[-0.1]["power"])
 
 
 def naive_refit_seconds(data: PreparedData, refits: int = 5) -> float:

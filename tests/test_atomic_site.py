@@ -12,6 +12,7 @@ import pytest
 from evaluation.files import staging_folders
 from evaluation.report import ReportError
 from evaluation.report.render import render_reports
+from evaluation.report.site_inputs import SITE_KEY_FILE
 from evaluation.workspace import init_workspace
 
 # Writes one page into the output folder given after --output-dir, then succeeds or, with
@@ -38,7 +39,9 @@ def ws(tmp_path, monkeypatch):
 
 def _site(ws) -> dict[str, str]:
     site = ws.root / "_site"
-    return {str(p.relative_to(site)): p.read_text() for p in sorted(site.rglob("*")) if p.is_file()}
+    # the pages; the site's inputs key (evaluation.report.site_inputs) is not a page
+    return {str(p.relative_to(site)): p.read_text() for p in sorted(site.rglob("*"))
+            if p.is_file() and p.name != SITE_KEY_FILE}
 
 
 def test_a_failed_render_leaves_the_previous_site_whole(ws, monkeypatch):
@@ -67,3 +70,16 @@ def test_a_folder_that_is_not_a_site_is_never_replaced(ws, tmp_path, monkeypatch
     with pytest.raises(ReportError, match="not empty and not a rendered site"):
         render_reports(ws, out=other)
     assert (other / "notes.txt").read_text() == "keep me"
+
+
+def test_an_unchanged_site_is_reused_and_a_changed_input_renders_again(ws, monkeypatch):
+    monkeypatch.setenv("FAKE_QUARTO_PAGE", "first")
+    render_reports(ws, reuse=True)
+    monkeypatch.setenv("FAKE_QUARTO_PAGE", "second")  # what a new render would write
+    kept = render_reports(ws, reuse=True)
+    assert kept.note == "site unchanged, reused" and _site(ws)["index.html"] == "first\n"
+    assert render_reports(ws, lang="en", reuse=True).note != kept.note  # another language
+    assert _site(ws)["index.html"] == "second\n"
+    monkeypatch.setenv("FAKE_QUARTO_PAGE", "third")
+    render_reports(ws, lang="en", reuse=False)  # --force
+    assert _site(ws)["index.html"] == "third\n"

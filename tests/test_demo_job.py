@@ -126,6 +126,9 @@ def test_rerun_gives_byte_identical_results(demo_run):
     assert set(RESULT_FILES) <= set(before)
     process = subprocess.run([sys.executable, "-m", "evaluation", "analyse", design_id], cwd=root,
                              capture_output=True, text=True, timeout=900)
+    assert process.returncode == 0 and f"{design_id}: unchanged, reused" in process.stderr
+    process = subprocess.run([sys.executable, "-m", "evaluation", "analyse", design_id, "--force"],
+                             cwd=root, capture_output=True, text=True, timeout=900)
     assert process.returncode == 0, process.stderr[-2000:]
     after = {path.name: path.read_bytes() for path in folder.iterdir()}
     assert before.keys() == after.keys()

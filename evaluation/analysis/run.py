@@ -6,10 +6,8 @@ model -> verdict -> files. Every number comes from the estimator modules.
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
 import os
-import platform
 import shutil
 from pathlib import Path
 from typing import Any
@@ -17,12 +15,13 @@ from typing import Any
 import pandas as pd
 
 from evaluation.analysis.deviations import control_pool_check
+from evaluation.analysis.inputs import inputs_key, resolve_design, software_versions, write_inputs
 from evaluation.analysis.phases import phase_estimates, with_phase_rows
 from evaluation.analysis.prepare import prepare, source_panel
 from evaluation.analysis.result import DIAGNOSIS_FILE, POSTERIOR_FILE, AnalysisResult
 from evaluation.data.panel import SourcePanel
 from evaluation.data.periods import period_json
-from evaluation.design.model import Design, load_design
+from evaluation.design.model import Design
 from evaluation.errors import AnalysisError, DesignError, RegistryError
 from evaluation.estimators.core import estimate
 from evaluation.estimators.prepared import PreparedData
@@ -33,37 +32,6 @@ from evaluation.registry.ledger import head, read_entries, self_sha256
 from evaluation.registry.registration import pre_period_sha256
 from evaluation.registry.status import registration_of
 from evaluation.workspace import Workspace, find_workspace
-
-SOFTWARE = ("numpy", "pandas", "scipy", "statsmodels", "linearmodels", "pyfixest", "csdid",
-            "pymc", "arviz", "duckdb", "pydantic")
-
-
-def software_versions() -> dict[str, str]:
-    versions = {"python": platform.python_version(), "evaluation": _version("evaluation")}
-    versions.update({name: _version(name) for name in SOFTWARE})
-    return versions
-
-
-def _version(name: str) -> str:
-    try:
-        return importlib.metadata.version(name)
-    except importlib.metadata.PackageNotFoundError:
-        return "not installed"
-
-
-def resolve_design(design: str | os.PathLike | Design, workspace: Workspace) -> tuple[Design, Path | None]:
-    """A Design from an id, a path or a Design object (with its file path when known)."""
-    if isinstance(design, Design):
-        path = workspace.design_path(design.id)
-        return design, path if path.exists() else None
-    text = str(design)
-    path = Path(text)
-    if not path.exists() and not text.endswith((".yaml", ".yml")):
-        path = workspace.design_path(text)
-        if not path.exists():
-            known = ", ".join(sorted(p.stem for p in workspace.designs.glob("*.yaml"))) or "none"
-            raise DesignError(f"{text}: no design with this id in {workspace.designs} (known: {known})")
-    return load_design(path), path
 
 
 def units_treated_elsewhere(design: Design, workspace: Workspace) -> set[str]:
@@ -119,6 +87,10 @@ def analyse(design: str | os.PathLike | Design, *, exploratory: bool = False,
     """
     ws = workspace if isinstance(workspace, Workspace) else find_workspace(workspace)
     design_obj, _ = resolve_design(design, ws)
+    # the key of the inputs as they stand before anything is read (evaluation.analysis.inputs):
+    # should one change during the run, the recorded key is older and the next run redoes it
+    inputs = inputs_key(design_obj, ws, exploratory=exploratory, db=db, data_version=data_version,
+                        software=software_versions())
 
     entries = read_entries(ws.registry)
     registration = registration_of(design_obj.id, design_obj.sha256, entries)
@@ -186,6 +158,7 @@ def analyse(design: str | os.PathLike | Design, *, exploratory: bool = False,
         # the previous result, never a folder with files from two runs
         with replaced_folder(ws.analysis_dir(design_obj.id)) as folder:
             result.write_files(folder)
+            write_inputs(folder, inputs)
             if idata is not None:
                 from evaluation.estimators.bayes import save_posterior
 

@@ -24,8 +24,11 @@ def register(cli: click.Group) -> None:
     @click.option("--pdf", is_flag=True, default=False,
                   help="Also write the meeting pack <out>/meeting-pack.pdf (portfolio and a page "
                        "per intervention, ledger head printed) with headless Chromium.")
+    @click.option("--force", is_flag=True,
+                  help="Render again even when the analyses, page sources, language, engine and "
+                       "package versions are those the site was rendered from (then it is kept).")
     @pass_ctx
-    def report(ctx, lang: str, out: Path | None, engine: str, pdf: bool) -> None:
+    def report(ctx, lang: str, out: Path | None, engine: str, pdf: bool, force: bool) -> None:
         """Render the portfolio, methods and one page per analysis into a website."""
         from evaluation.report.render import render_reports
 
@@ -38,7 +41,7 @@ def register(cli: click.Group) -> None:
                                   f"{', '.join(CHROMIUM_NAMES)}); install it (`make browser`) "
                                   "or render without --pdf")
         ws = ctx.workspace()
-        result = render_reports(ws, lang=lang, out=out, engine=engine)
+        result = render_reports(ws, lang=lang, out=out, engine=engine, reuse=not force)
         click.echo(f"{result.note}")
         click.echo(f"{len(result.pages)} pages in {result.out_dir} ({result.seconds:.1f} s); "
                    f"open {result.out_dir / 'index.html'}")

@@ -24,9 +24,12 @@ def register(cli: click.Group) -> None:
     @click.option("--seed", type=int, default=None, help="Seed of the synthetic demo data (default: the fixed demo seed).")
     @click.option("--lang", type=click.Choice(["nl", "en"]), default="nl", show_default=True, help="Report language.")
     @click.option("--no-report", is_flag=True, help="Skip rendering the reports.")
+    @click.option("--force", is_flag=True,
+                  help="Analyse and render everything again (by default what is unchanged is reused).")
     @click.pass_obj
-    def demo_cmd(obj, seed: int | None, lang: str, no_report: bool) -> None:
+    def demo_cmd(obj, seed: int | None, lang: str, no_report: bool, force: bool) -> None:
         """The main job on the demo data: generate, import, verify the registry, analyse all, report."""
         from evaluation.demo.job import run_demo
 
-        run_demo(obj.workspace(), seed=seed, lang=lang, render=not no_report, echo=click.echo)
+        run_demo(obj.workspace(), seed=seed, lang=lang, render=not no_report, echo=click.echo,
+                 force=force)

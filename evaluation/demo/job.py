@@ -57,25 +57,33 @@ def verify_registry(ws: Workspace, *, echo: Callable[[str], None] = print) -> No
 
 
 def run_demo(ws: Workspace, *, seed: int | None = None, lang: str = defaults.LANGUAGE,
-             render: bool = True, echo: Callable[[str], None] = print) -> dict:
-    """Run the whole main job; returns {id: result} and prints one line per intervention."""
-    from evaluation.analysis.run import analyse
+             render: bool = True, echo: Callable[[str], None] = print,
+             force: bool = False) -> dict:
+    """Run the whole main job; returns {id: result} and prints one line per intervention.
+
+    A result (and the site) whose inputs are unchanged since the last run is reused and said so;
+    `force` runs every analysis and renders every page again."""
+    from evaluation.analysis.incremental import analyse_or_reuse
     from evaluation.portfolio.build import write_portfolio
     from evaluation.progress import progress_bar
 
     load_demo_data(ws, seed=seed, echo=echo)
     verify_registry(ws, echo=echo)
     paths = sorted(ws.designs.glob("*.yaml"))
-    results = {}
+    results, statuses = {}, []
     with progress_bar("analysing the Field Lab interventions", len(paths)) as advance:
         for path in paths:
-            results[path.stem] = analyse(path, workspace=ws)
+            outcome = analyse_or_reuse(path, workspace=ws, force=force)
+            results[path.stem] = outcome.result
+            statuses.append(outcome.status_line())
             advance()
+    for line in statuses:
+        echo(line)
     write_portfolio(ws)
     if render:
         from evaluation.report.render import render_site
 
-        site = render_site(ws, lang=lang, echo=echo)
+        site = render_site(ws, lang=lang, echo=echo, reuse=not force)
         echo(f"portfolio page: {site}")
     for result in results.values():
         echo(result.one_line())

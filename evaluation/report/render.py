@@ -26,6 +26,7 @@ from evaluation.files import replaced_folder
 from evaluation.report import ReportError
 from evaluation.report import formatting as fmt
 from evaluation.report.page import LANG_ENV, WORKSPACE_ENV
+from evaluation.report.site_inputs import reused_pages, site_key, write_site_key
 from evaluation.workspace import Workspace, find_workspace
 
 MIN_QUARTO = (1, 4)
@@ -94,8 +95,11 @@ def prepare_sources(ws: Workspace) -> list[str]:
 
 def render_reports(workspace: Workspace | str | os.PathLike | None = None, *,
                    lang: str = defaults.LANGUAGE, out: str | os.PathLike | None = None,
-                   engine: str = "auto", jobs: int | None = None) -> RenderResult:
-    """Render the site; engine 'auto' uses Quarto >= 1.4 when installed, else the fallback."""
+                   engine: str = "auto", jobs: int | None = None,
+                   reuse: bool = False) -> RenderResult:
+    """Render the site; engine 'auto' uses Quarto >= 1.4 when installed, else the fallback.
+
+    `reuse`: keep the site as it is when nothing it is rendered from changed (`site_inputs`)."""
     ws = workspace if isinstance(workspace, Workspace) else find_workspace(workspace)
     lang = fmt.check_lang(lang)
     if engine not in ("auto", "quarto", "fallback"):
@@ -110,6 +114,12 @@ def render_reports(workspace: Workspace | str | os.PathLike | None = None, *,
         raise ReportError(f"quarto: need version >= {'.'.join(map(str, MIN_QUARTO))} on PATH, "
                           f"found {'none' if version is None else '.'.join(map(str, version))}; "
                           "install Quarto or use --engine fallback")
+    # the hook of evaluation.report.site_inputs (reuse of an unchanged site); keep it this small
+    key = site_key(ws, lang=lang, engine="quarto" if version and version >= MIN_QUARTO else "fallback")
+    kept = reused_pages(out_dir, key, ids) if reuse else None
+    if kept is not None:
+        return RenderResult(engine=key["facts"]["engine"], out_dir=out_dir, pages=tuple(kept),
+                            seconds=time.perf_counter() - started, note="site unchanged, reused")
     # rendered beside the site and switched in as a whole: a render that fails or is killed
     # half-way leaves the previous site, never a mix of two renders
     with replaced_folder(out_dir) as staging:
@@ -122,6 +132,7 @@ def render_reports(workspace: Workspace | str | os.PathLike | None = None, *,
             note = ("Quarto >= 1.4 not found: rendered with the fallback (Jupyter kernel + pandoc)"
                     if engine == "auto" else "rendered with the fallback (Jupyter kernel + pandoc)")
             used = "fallback"
+        write_site_key(staging, key)
         pages = [out_dir / page.relative_to(staging) for page in pages]
     return RenderResult(engine=used, out_dir=out_dir, pages=tuple(pages),
                         seconds=time.perf_counter() - started, note=note)
@@ -129,9 +140,9 @@ def render_reports(workspace: Workspace | str | os.PathLike | None = None, *,
 
 def render_site(workspace: Workspace | str | os.PathLike | None = None, *,
                 lang: str = defaults.LANGUAGE, out: str | os.PathLike | None = None,
-                echo: Callable[[str], None] = print) -> Path:
+                echo: Callable[[str], None] = print, reuse: bool = False) -> Path:
     """Render the site, say which engine was used, and return the path of the portfolio page."""
-    result = render_reports(workspace, lang=lang, out=out)
+    result = render_reports(workspace, lang=lang, out=out, reuse=reuse)
     echo(f"{result.note}: {len(result.pages)} pages in {result.seconds:.1f} s")
     return result.out_dir / "index.html"
 
