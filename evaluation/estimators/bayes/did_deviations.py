@@ -130,8 +130,10 @@ def build_did_deviations(data: PreparedData, m: dict, *, log_rr_sd: float,
     kind = "negative_binomial" if negative_binomial else "poisson"
     statements = priors.did_priors(model=kind, log_rr_sd=log_rr_sd)
     statements["deviations"] = priors.deviation_statement(block)
-    name = ("Negative binomial (variance = dispersion x mean)" if negative_binomial
-            else "Poisson")
+    name = "Poisson"
+    if negative_binomial:
+        name = ("quasi-Poisson requested: negative binomial" if data.spec.model == "quasi_poisson"
+                else "Negative binomial") + " (variance = dispersion x mean)"
     return ModelBundle(
         model=model,
         description=(f"{name} difference-in-differences on the log rate with persistent local "
