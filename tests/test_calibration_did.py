@@ -20,10 +20,12 @@ def _row(size: float, coverage: float, within: bool) -> dict:
 
 
 def test_table_says_plainly_where_a_cell_is_off():
-    table = markdown_table([_row(0.05, 0.95, True), _row(0.2, 0.8, False)])
+    table = markdown_table([_row(0.05, 0.95, True), _row(0.2, 0.8, False),
+                            _row(0.01, 0.99, False)])
     lines = table.strip().splitlines()
-    assert len(lines) == 4
+    assert len(lines) == 5
     assert lines[2].endswith("| yes |") and lines[3].endswith("| **no** |")
+    assert lines[4].endswith("| no (conservative) |")
     assert "20.0 ± 1.0" in lines[3] and "n/a" in lines[3]  # a missing reference says so
 
 

@@ -135,6 +135,14 @@ def grid(reduced: bool = False) -> list[Cell]:
     return cells
 
 
+def _verdict(row: dict[str, Any], alpha: float = 0.05) -> str:
+    """yes; no (conservative): size below and coverage above nominal; **no** otherwise."""
+    if row["within"]:
+        return "yes"
+    conservative = row["size"] <= alpha and row["coverage"] >= 1 - alpha
+    return "no (conservative)" if conservative else "**no**"
+
+
 def markdown_table(rows: list[dict[str, Any]]) -> str:
     """The docs table: one line per cell, each rate with its Monte Carlo error."""
 
@@ -159,5 +167,5 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
             f"({ref(r['false_continue_at_no_effect_reference'])}) "
             f"| {pm(r['false_stop_at_min'], r['false_stop_at_min_mcse'])} "
             f"({ref(r['false_stop_at_min_reference'])}) "
-            f"| {'yes' if r['within'] else '**no**'} |")
+            f"| {_verdict(r)} |")
     return head + "\n".join(lines) + "\n"
