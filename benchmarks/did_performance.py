@@ -108,7 +108,7 @@ def main() -> None:
     out = estimate_did(data)
     total = time.perf_counter() - start
     start = time.perf_counter()
-    did._event_study(data)
+    did.event_study(data)
     event = time.perf_counter() - start
     p = out.primary
     print(f"full analysis (1,000 randomization draws, interval, all checks): {total:.2f} s "
