@@ -141,6 +141,14 @@ PRIOR_TREND_SD = 0.5  # ITS: log-rate change over the whole window, before the s
 PRIOR_SEASON_SD = 0.3  # ITS: each Fourier coefficient
 PRIOR_INV_SQRT_DISPERSION_SD = 0.5  # NB: 1/sqrt(alpha) ~ HalfNormal(0.5); 0 is Poisson
 PRIOR_POST_SHIFT_SD = 0.47  # controlled ITS: common shift of both series at the start
+# DiD persistent local deviations (estimators.bayes.did_deviations): one deviation per unit and
+# block of periods (a quarter), AR(1) across blocks. Spread: HalfNormal(0.5) on the log rate
+# (a quarter 0.4x..2.7x the unit's usual rate is within the prior's 95%); persistence per block
+# Beta(2, 2) (centred on 0.5, from none to almost permanent).
+BAYES_DEVIATION_BLOCK_PERIODS: dict[str, int] = {"day": 91, "week": 13, "month": 3,
+                                                 "quarter": 1, "year": 1}
+PRIOR_DEVIATION_SD = 0.5
+PRIOR_DEVIATION_RHO: tuple[float, float] = (2.0, 2.0)
 # Prior predictive check: the prior's 99th percentile of a period's count must stay below this
 # multiple of the observed maximum (otherwise the priors allow implausible counts).
 PRIOR_PREDICTIVE_DRAWS = 500

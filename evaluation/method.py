@@ -23,7 +23,8 @@ from evaluation import defaults
 # Raise this by one whenever the code changes a number with the same constants (a new way of
 # computing p-values, intervals, confidence, priors, ...); it is hashed with the constants.
 # 2: separation, non-estimable terms, derived intervals (issue 14); ITS `auto` is placebo-block
-# inference (issue 21).
+# inference (issue 21); studentised randomization statistic; persistent-deviation Bayesian DiD
+# (issue 13).
 LOGIC_REVISION = 2
 
 METHOD_CONSTANTS: tuple[str, ...] = (
@@ -44,6 +45,8 @@ METHOD_CONSTANTS: tuple[str, ...] = (
     "PRIOR_PERIOD_SD", "PRIOR_DISPERSION_EXCESS_SD", "PRIOR_INTERCEPT_SD", "PRIOR_TREND_SD",
     "PRIOR_SEASON_SD", "PRIOR_INV_SQRT_DISPERSION_SD", "PRIOR_POST_SHIFT_SD",
     "PRIOR_PREDICTIVE_DRAWS", "PRIOR_PREDICTIVE_QUANTILE", "PRIOR_PREDICTIVE_MAX_MULTIPLE",
+    # Bayesian DiD with persistent local deviations (issue 13)
+    "BAYES_DEVIATION_BLOCK_PERIODS", "PRIOR_DEVIATION_SD", "PRIOR_DEVIATION_RHO",
     # design checks that decide whether an analysis runs
     "MIN_PRE_PERIODS",
 )

@@ -34,7 +34,10 @@ def ri_frame(n_units, n_periods, start, treated, *, seed, rate_ratio=0.6):
 
 
 def brute_force_statistics(frame, start, beta0, assignments):
-    """Score statistic of every assignment from a statsmodels Poisson null fit of y exp(-beta0 d)."""
+    """Studentised score statistic of every assignment from a statsmodels Poisson null fit of
+    y exp(-beta0 d): per unit D (residuals from the start), V = E (1 - E / E0) (E the null mean
+    from the start, E0 the unit's total), kappa = max(0, sum(D^2 - V) / sum(V^2)); terms
+    D / (1 + kappa V) and V / (1 + kappa V), summed over the assignment: sum / sqrt(sum)."""
     y0 = frame["y"].to_numpy() * np.exp(-beta0 * frame["d"].to_numpy())
     x = dummy_matrix(frame, with_treatment=False)
     null = sm.GLM(y0, x, family=sm.families.Poisson(),
@@ -42,8 +45,12 @@ def brute_force_statistics(frame, start, beta0, assignments):
     resid, mu = y0 - null.fittedvalues, null.fittedvalues
     names = list(dict.fromkeys(frame["unit"]))
     post = (frame["t"] >= start).to_numpy()
-    num = {u: resid[(frame["unit"] == u).to_numpy() & post].sum() for u in names}
-    den = {u: mu[(frame["unit"] == u).to_numpy() & post].sum() for u in names}
+    d = np.array([resid[(frame["unit"] == u).to_numpy() & post].sum() for u in names])
+    e = np.array([mu[(frame["unit"] == u).to_numpy() & post].sum() for u in names])
+    v = e * (1 - e / np.array([mu[(frame["unit"] == u).to_numpy()].sum() for u in names]))
+    kappa = max(0.0, float((d**2 - v).sum() / (v**2).sum()))
+    num = dict(zip(names, d / (1 + kappa * v), strict=True))
+    den = dict(zip(names, v / (1 + kappa * v), strict=True))
     return np.array([sum(num[names[i]] for i in row) / math.sqrt(sum(den[names[i]] for i in row))
                      for row in assignments])
 

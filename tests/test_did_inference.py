@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 import pyfixest as pf
@@ -62,7 +60,11 @@ def test_sampled_assignments_reproducible_and_distinct_units():
 # --- randomization p-value against brute force --------------------------------------------------
 def test_randomization_p_value_equals_brute_force():
     """One treated unit of 12 (exact: 12 assignments): refit nothing, compute every unit's
-    standardized score from a statsmodels GLM null fit, and count."""
+    studentised score from a statsmodels GLM null fit by hand, and count.
+
+    Per unit: D = residuals summed from the start, E = null mean from the start, E0 = the
+    unit's total null mean, V = E (1 - E / E0); kappa = max(0, sum(D^2 - V) / sum(V^2));
+    score = D / (1 + kappa V) / sqrt(V / (1 + kappa V))."""
     frame = _frame(12, 30, {0: 18}, seed=5, rate_ratio=0.5)
     res = randomization_inference(frame, model="poisson", treated={unit_name(0): 18},
                                   beta_hat=0.0, se_hint=0.3, draws=100, seed=1, alpha=0.05,
@@ -71,11 +73,16 @@ def test_randomization_p_value_equals_brute_force():
     null = sm.GLM(frame["y"].to_numpy(), x, family=sm.families.Poisson(),
                   offset=frame["log_exposure"].to_numpy()).fit(tol=1e-12)
     resid = frame["y"].to_numpy() - null.fittedvalues
-    stats = []
+    d_sum, v_sum = [], []
     for unit in dict.fromkeys(frame["unit"]):
-        cells = (frame["unit"] == unit).to_numpy() & (frame["t"] >= 18).to_numpy()
-        stats.append(resid[cells].sum() / math.sqrt(null.fittedvalues[cells].sum()))
-    stats = np.array(stats)
+        own = (frame["unit"] == unit).to_numpy()
+        cells = own & (frame["t"] >= 18).to_numpy()
+        post, total = null.fittedvalues[cells].sum(), null.fittedvalues[own].sum()
+        d_sum.append(resid[cells].sum())
+        v_sum.append(post * (1 - post / total))
+    d_sum, v_sum = np.array(d_sum), np.array(v_sum)
+    kappa = max(0.0, float((d_sum**2 - v_sum).sum() / (v_sum**2).sum()))
+    stats = d_sum / (1 + kappa * v_sum) / np.sqrt(v_sum / (1 + kappa * v_sum))
     assert res.exact and res.draws == 12
     assert res.statistic == pytest.approx(stats[0], rel=1e-6)
     # two-sided, equal-tailed: twice the smaller one-sided share (at most 1)

@@ -21,14 +21,21 @@ import pytensor.tensor as pt
 from evaluation import defaults
 from evaluation.estimators.bayes import priors
 from evaluation.estimators.bayes.base import ModelBundle, flat, matrices
+from evaluation.estimators.bayes.did_deviations import build_did_deviations
 from evaluation.estimators.prepared import PreparedData
 
 
-def build_did(data: PreparedData, *, log_rr_sd: float) -> ModelBundle:
+def build_did(data: PreparedData, *, log_rr_sd: float, deviations: bool = True) -> ModelBundle:
+    """The Bayesian DiD of the design's model. Counts: with persistent local deviations
+    (`did_deviations`, the default; calibrated under lasting local shocks, see
+    docs/calibration_did.md), or without (`deviations=False`: unit and period effects only)."""
     model = data.spec.model
     m = matrices(data)
     if model == "linear":
         return _linear(data, m, log_rr_sd=log_rr_sd)
+    if deviations:
+        return build_did_deviations(data, m, log_rr_sd=log_rr_sd,
+                                    negative_binomial=model != "poisson")
     if model == "poisson":
         return _poisson(m, log_rr_sd=log_rr_sd)
     return _negative_binomial(m, log_rr_sd=log_rr_sd, quasi=model == "quasi_poisson")

@@ -23,6 +23,14 @@ def dispersion_statement() -> str:
             "(negative binomial, variance = mu + mu^2/alpha; 0 is Poisson)")
 
 
+def deviation_statement(block: int) -> str:
+    a, b = defaults.PRIOR_DEVIATION_RHO
+    return (f"persistent local deviations: one per unit and block of {block} period(s), "
+            f"log-rate spread ~ HalfNormal({defaults.PRIOR_DEVIATION_SD:g}), AR(1) correlation "
+            f"between consecutive blocks ~ Beta({a:g}, {b:g}); spread and persistence shared by "
+            "all units (learned mostly from the control units)")
+
+
 def did_priors(*, model: str, log_rr_sd: float,
                outcome_scale: float | None = None) -> dict[str, str]:
     """Statements for the DiD model of `model` (poisson, negative_binomial or linear)."""

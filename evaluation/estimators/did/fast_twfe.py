@@ -22,6 +22,7 @@ from evaluation.estimators.did.randomization import (
     PermutationTest,
     make_assignments,
     permutation_test,
+    studentised_tails,
 )
 from evaluation.estimators.did.staggered import resolve_estimator
 from evaluation.estimators.prepared import PreparedData
@@ -172,8 +173,8 @@ class FastTwfeRandomization:
         var = np.zeros((self.n_units, self.n_periods + 1))
         resid[:, self.columns] = (Y0 - mu0) * keep_t[None, :]
         var[:, self.columns] = mu0
-        tail_r = np.cumsum(resid[:, ::-1], axis=1)[:, ::-1]
-        tail_v = np.cumsum(var[:, ::-1], axis=1)[:, ::-1]
+        tail_r, tail_v = studentised_tails(np.cumsum(resid[:, ::-1], axis=1)[:, ::-1],
+                                           np.cumsum(var[:, ::-1], axis=1)[:, ::-1])
         asg = self.assignments
 
         def statistic(units: np.ndarray) -> np.ndarray:

@@ -146,8 +146,8 @@ class ScoreTable:
         np.add.at(a, (rows, t), resid)
         np.add.at(b, (rows, t), var)
         # column c holds the sum over t >= c: a reversed cumulative sum
-        self.a = np.cumsum(a[:, ::-1], axis=1)[:, ::-1]
-        self.b = np.cumsum(b[:, ::-1], axis=1)[:, ::-1]
+        self.a, self.b = studentised_tails(np.cumsum(a[:, ::-1], axis=1)[:, ::-1],
+                                           np.cumsum(b[:, ::-1], axis=1)[:, ::-1])
 
     def statistic(self, units: np.ndarray, cohorts: np.ndarray) -> np.ndarray:
         num = self.a[units, cohorts].sum(axis=-1)
@@ -155,6 +155,44 @@ class ScoreTable:
         with np.errstate(invalid="ignore", divide="ignore"):
             out = np.where(den > 0, num / np.sqrt(np.where(den > 0, den, 1.0)), 0.0)
         return out
+
+
+def unit_variance_excess(resid_tail: np.ndarray, var_tail: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per start column c: each unit's null variance V of its summed residual from c on, and
+    the common excess kappa of the variance model Var = V + kappa V^2 (see studentised_tails).
+
+    V = E_c (1 - E_c / E_0), E_c the null mean from c on: the Poisson variance of the count
+    from c on given the unit's total, which the unit effect of the null fit matches.
+    kappa = max(0, sum(D^2 - V) / sum(V^2)) over the units, D the summed residual: the
+    moment estimator of the variance that grows with the square of the unit's size
+    (persistent local deviations and overdispersion multiply a unit's rate).
+    """
+    total = var_tail[:, :1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(total > 0, var_tail / np.where(total > 0, total, 1.0), 0.0)
+    v = var_tail * (1.0 - share)
+    excess = (resid_tail**2 - v).sum(axis=0)
+    square = (v**2).sum(axis=0)
+    kappa = np.where(square > 0, np.maximum(excess, 0.0) / np.where(square > 0, square, 1.0), 0.0)
+    return v, kappa
+
+
+def studentised_tails(resid_tail: np.ndarray, var_tail: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The score table with a size-robust working variance: (D / (1 + kappa V), V / (1 + kappa V)).
+
+    The plain score statistic sum D / sqrt(sum E) assumes Poisson variance. Persistent local
+    shocks and overdispersion make a unit's summed residual vary like V + kappa V^2: for a
+    large city the kappa V^2 term dominates, so its plain score is far more variable than a
+    small town's and re-assigning treatment to small towns understates the spread of a
+    statistic dominated by large treated cities (the test rejects a true null too often:
+    the heteroskedasticity problem of Ferman & Pinto 2019). Each unit's term here is weighted by
+    the inverse of its working variance (the quasi-score with that variance), and the sum of
+    the weights is the variance of the weighted sum, so sum num / sqrt(sum den) has variance
+    one whichever units are treated. With kappa = 0 it is the plain score statistic.
+    """
+    v, kappa = unit_variance_excess(resid_tail, var_tail)
+    weight = 1.0 / (1.0 + kappa[None, :] * v)
+    return resid_tail * weight, v * weight
 
 
 def null_residuals(frame: pd.DataFrame, *, model: str):
