@@ -39,7 +39,7 @@ from evaluation.estimators.did.sun_abraham import (
 from evaluation.estimators.did.twfe import model_frame
 from evaluation.estimators.output import Check
 from evaluation.estimators.prepared import PreparedData
-from evaluation.estimators.stats import IRLS_TOL, pearson_dispersion, to_scale, wald
+from evaluation.estimators.stats import IRLS_TOL, demeaner, pearson_dispersion, to_scale, wald
 
 EVENT_COLUMNS = ("event_time", "estimate", "std_error", "ci_low", "ci_high", "scale")
 CHECK_NAME = "pre_trends"
@@ -140,7 +140,7 @@ def _lead_fit(data: PreparedData, lo: int) -> tuple[pd.DataFrame, np.ndarray, st
         warnings.simplefilter("ignore")
         fit = pf.fepois(f"y ~ {' + '.join(names.values())} | unit + t", data=fit_rows,
                         offset="log_exposure", vcov=vcov_arg, fixef_rm="none",
-                        iwls_tol=IRLS_TOL, ssc=ssc)
+                        iwls_tol=IRLS_TOL, ssc=ssc, demeaner=demeaner())
     coef = fit.coef()
     vcov = pd.DataFrame(np.asarray(fit._vcov), index=coef.index, columns=coef.index)
     if scale_dispersion:

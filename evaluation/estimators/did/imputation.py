@@ -41,7 +41,7 @@ from evaluation.estimators.did.staggered_common import (
 )
 from evaluation.estimators.did.twfe import model_frame
 from evaluation.estimators.prepared import PreparedData
-from evaluation.estimators.stats import IRLS_TOL, scale_of
+from evaluation.estimators.stats import IRLS_TOL, demeaner, scale_of
 
 
 def fit_imputation(data: PreparedData, *, control_group: str) -> StaggeredFit:
@@ -125,7 +125,8 @@ def _fit_effects(frame: pd.DataFrame, *, count: bool) -> tuple[pd.Series, pd.Ser
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             fit = pf.fepois("y ~ 1 | unit + t", data=g_rows[["y", "unit", "t", "log_exposure"]],
-                            offset="log_exposure", fixef_rm="none", iwls_tol=IRLS_TOL, vcov="iid")
+                            offset="log_exposure", fixef_rm="none", iwls_tol=IRLS_TOL, vcov="iid",
+                            demeaner=demeaner())
         link = np.asarray(fit.predict(type="link"), dtype=float)
         if len(link) != len(g_rows):
             raise AnalysisError("imputation: the Poisson fit dropped observations unexpectedly; "

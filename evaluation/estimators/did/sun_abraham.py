@@ -51,7 +51,7 @@ from evaluation.estimators.did.staggered_common import (
 )
 from evaluation.estimators.did.twfe import model_frame
 from evaluation.estimators.prepared import PreparedData
-from evaluation.estimators.stats import IRLS_TOL, pearson_dispersion
+from evaluation.estimators.stats import IRLS_TOL, demeaner, pearson_dispersion
 
 
 @dataclass(frozen=True)
@@ -154,9 +154,10 @@ def saturated_fit(data: PreparedData, *, leads: bool) -> SaturatedFit:
         warnings.simplefilter("ignore")
         if count:
             fit = pf.fepois(fml, data=fit_rows, offset="log_exposure", vcov=vcov_arg,
-                            fixef_rm="none", iwls_tol=IRLS_TOL, ssc=ssc)
+                            fixef_rm="none", iwls_tol=IRLS_TOL, ssc=ssc,
+                            demeaner=demeaner())
         else:
-            fit = pf.feols(fml, data=fit_rows, vcov=vcov_arg, fixef_rm="none")
+            fit = pf.feols(fml, data=fit_rows, vcov=vcov_arg, fixef_rm="none", demeaner=demeaner())
     coef = fit.coef()
     kept = [n for n in estimable if n in coef.index and np.isfinite(coef[n])]
     if len(kept) < len(estimable):
