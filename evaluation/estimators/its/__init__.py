@@ -230,4 +230,4 @@ def estimate_its(data: PreparedData, *, with_checks: bool = True) -> EstimatorOu
                                 primary=level, periods=data.periods, fitted=fitted),
         )
     return EstimatorOutput(primary=primary, estimates=tidy_frame(rows), checks=checks,
-                           series=series, extras=extras)
+                           series=series, extras=extras, fit=fitted)
