@@ -7,7 +7,6 @@ traceback is printed only with --debug.
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import traceback
 import warnings
@@ -62,30 +61,9 @@ def _quiet_libraries(debug: bool) -> None:
         warnings.filterwarnings("ignore", category=FutureWarning, module="arviz")
 
 
-HASH_SEED = "0"
-
-
-def _fix_hash_seed(args: list[str]) -> None:
-    """Re-run the command under a fixed Python hash seed.
-
-    pyfixest's fits depend on the iteration order of Python sets (about 1e-14 relative between
-    processes with different hash seeds), and randomization-inference intervals can amplify such
-    differences. A fixed seed makes the same design and data give byte-identical files in every run.
-    """
-    if os.environ.get("PYTHONHASHSEED") == HASH_SEED:
-        return
-    env = {**os.environ, "PYTHONHASHSEED": HASH_SEED}
-    try:
-        os.execve(sys.executable, [sys.executable, "-m", "evaluation", *args], env)
-    except OSError:
-        return  # cannot re-exec (unusual platform): run as is
-
-
 def main(argv: list[str] | None = None) -> int:
     """Console entry point: maps errors to one-line messages and exit codes."""
     args = list(sys.argv[1:] if argv is None else argv)
-    if argv is None:
-        _fix_hash_seed(args)
     debug = "--debug" in args
     _quiet_libraries(debug)
     try:
