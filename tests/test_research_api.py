@@ -47,6 +47,8 @@ def test_typed_parts_agree_with_result_json_and_the_tidy_table(registered):
     assert result.verdict.category == saved["decision"]["verdict"]
     assert result.registration == "retrospective"  # registered after the data existed
     assert all(c.text == c.detail and c.kind for c in result.checks)
+    # the fits' warnings are recorded as a check (none on this well-behaved panel)
+    assert [c.status for c in result.checks if c.kind == "fit_warnings"] == ["pass"]
     with pytest.raises(FrozenInstanceError):
         effect.estimate = 1.0  # type: ignore[misc]
     with pytest.raises(TypeError):

@@ -24,6 +24,7 @@ from evaluation.data.periods import period_json
 from evaluation.design.model import Design, load_design
 from evaluation.errors import AnalysisError, DesignError, RegistryError
 from evaluation.estimators.core import estimate
+from evaluation.estimators.fit_warnings import warning_log, warnings_check
 from evaluation.estimators.prepared import PreparedData
 from evaluation.files import clean, replaced_folder
 from evaluation.method import method_version
@@ -141,7 +142,8 @@ def analyse(design: str | os.PathLike | Design, *,
     from evaluation.progress import progress_bar
 
     steps = 3 if design_obj.analysis.bayesian else 2
-    with progress_bar(f"analysing {design_obj.id}", steps) as advance:
+    # every warning of the fits is recorded into the `fit_warnings` check, none printed
+    with progress_bar(f"analysing {design_obj.id}", steps) as advance, warning_log() as log:
         prepared = prepare(design_obj, ws, db=db, exclude_units=pool.excluded, source=source)
         advance()
         merged = (source.boundaries or {}).get("merged")
@@ -158,6 +160,7 @@ def analyse(design: str | os.PathLike | Design, *,
             bayesian_summary, idata = fitted.summary, fitted.idata
             checks.extend(bayesian_checks(bayesian_summary, basis=design_obj.decision.basis))
             advance()
+    checks.append(warnings_check(log))
 
     from evaluation.analysis.decision import decide
     from evaluation.design.diagnosis_file import current_diagnosis

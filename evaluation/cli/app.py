@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import sys
 import traceback
-import warnings
 from pathlib import Path
 
 import click
@@ -25,6 +24,7 @@ from evaluation.cli import (
 )
 from evaluation.cli.context import CliContext
 from evaluation.errors import EvaluationError
+from evaluation.estimators.fit_warnings import warning_log
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -55,10 +55,21 @@ def _quiet_libraries(debug: bool) -> None:
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     for name in ("traitlets", "arviz", "arviz.preview", "pymc", "pytensor", "nutpie", "distributed"):
         logging.getLogger(name).setLevel(level if debug else logging.ERROR)
-    if not debug:
-        # pip-installed PyTensor cannot find a C BLAS; our samplers (nutpie) do not need it
-        warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")
-        warnings.filterwarnings("ignore", category=FutureWarning, module="arviz")
+
+
+def _run_recorded(args: list[str], *, debug: bool) -> object:
+    """Run the command with the fitting libraries' warnings recorded, not printed: an analysis
+    puts its own into the result's `fit_warnings` check; the rest are counted in one line on
+    stderr (all shown with --debug)."""
+    if debug:
+        return cli.main(args=args, prog_name="evaluation", standalone_mode=False)
+    with warning_log() as log:
+        code = cli.main(args=args, prog_name="evaluation", standalone_mode=False)
+    counts = log.counts()
+    if counts:
+        listed = ", ".join(f"{n} {name}" for name, n in counts.items())
+        click.echo(f"note: the fits raised {listed} (run with --debug to see them)", err=True)
+    return code
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     debug = "--debug" in args
     _quiet_libraries(debug)
     try:
-        code = cli.main(args=args, prog_name="evaluation", standalone_mode=False)
+        code = _run_recorded(args, debug=debug)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         return 1

@@ -23,7 +23,7 @@ Scale = Literal["rate_ratio", "difference"]
 # their names (which stay stable identifiers in result.json).
 CheckKind = Literal["pre_trends", "placebo", "leave_one_out", "displacement", "seasonality",
                     "autocorrelation", "influence", "bayesian_reliability", "prior_predictive",
-                    "prior_sensitivity", "control_pool_deviation"]
+                    "prior_sensitivity", "control_pool_deviation", "fit_warnings"]
 CHECK_KINDS: tuple[str, ...] = get_args(CheckKind)
 CHECK_STATUSES: tuple[str, ...] = get_args(CheckStatus)
 

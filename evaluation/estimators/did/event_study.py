@@ -22,7 +22,6 @@ single reference period useless (a week with no event in the treated units has r
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -37,6 +36,7 @@ from evaluation.estimators.did.sun_abraham import (
     saturated_fit,
 )
 from evaluation.estimators.did.twfe import model_frame
+from evaluation.estimators.fit_warnings import SEPARATION, recorded
 from evaluation.estimators.output import Check
 from evaluation.estimators.prepared import PreparedData
 from evaluation.estimators.stats import IRLS_TOL, demeaner, pearson_dispersion, to_scale, wald
@@ -136,8 +136,7 @@ def _lead_fit(data: PreparedData, lo: int) -> tuple[pd.DataFrame, np.ndarray, st
     if not estimable:
         return out, cov, errors, lead_times
     ssc = pf.ssc(k_adj=False, G_adj=False) if vcov_arg == "iid" else None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with recorded(expected=(SEPARATION,)):
         fit = pf.fepois(f"y ~ {' + '.join(names.values())} | unit + t", data=fit_rows,
                         offset="log_exposure", vcov=vcov_arg, fixef_rm="none",
                         iwls_tol=IRLS_TOL, ssc=ssc, demeaner=demeaner())

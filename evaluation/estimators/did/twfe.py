@@ -15,7 +15,6 @@ Model-based errors carry no correction (the inverse Fisher information, as stats
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,8 +22,12 @@ import numpy as np
 import pandas as pd
 
 from evaluation.errors import AnalysisError, format_rows
+from evaluation.estimators.fit_warnings import SEPARATION, Expected, recorded
 from evaluation.estimators.prepared import PreparedData
 from evaluation.estimators.stats import IRLS_TOL, demeaner, is_count, pearson_dispersion
+
+# statsmodels' NB2 errors are read at the joint maximum with maxiter=0: "fails to converge" by design
+NO_ITERATIONS = Expected(Warning, "converge", "maxiter=0 evaluates the information at the maximum found")
 
 METHODS = {
     "poisson": "Poisson PPML, unit and period fixed effects",
@@ -128,10 +131,9 @@ def fit_twfe(frame: pd.DataFrame, *, model: str) -> TwfeFit:
 def _fepois(formula: str, frame: pd.DataFrame, vcov):
     import pyfixest as pf
 
-    with warnings.catch_warnings():
-        # zero-only units/periods are removed before fitting (and reported); pyfixest's
-        # separation warning would only repeat that.
-        warnings.simplefilter("ignore")
+    # zero-only units/periods are removed before fitting (and reported); pyfixest's separation
+    # warning would only repeat that. Any other warning is recorded (`fit_warnings`).
+    with recorded(expected=(SEPARATION,)):
         fit = pf.fepois(formula, data=frame, offset="log_exposure", vcov=vcov,
                         ssc=pf.ssc(k_adj=False, G_adj=False), iwls_tol=IRLS_TOL,
                         iwls_maxiter=100, demeaner=demeaner())
@@ -234,8 +236,7 @@ def _fit_negative_binomial(frame: pd.DataFrame) -> TwfeFit:
     full = np.append(params, alpha)
     groups = pd.factorize(frame["unit"])[0]
     k = x.shape[1] + 1
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # maxiter=0 "fails to converge" by design
+    with recorded(expected=(NO_ITERATIONS,)):
         plain = nb.fit(start_params=full, method="newton", maxiter=0, disp=False)
         clustered = nb.fit(start_params=full, method="newton", maxiter=0, disp=False,
                            cov_type="cluster", cov_kwds={"groups": groups,
@@ -264,8 +265,7 @@ def _fit_linear(frame: pd.DataFrame) -> TwfeFit:
     # pyfixest rather than linearmodels PanelOLS: the same estimator (the tests check equality
     # with PanelOLS), but ~0.2 s instead of 1-15 s per fit on a national weekly panel, and the
     # checks refit it several times.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with recorded():
         res = pf.feols("y ~ d | unit_id + t", data=frame, vcov="iid", demeaner=demeaner())
     beta = float(res.coef().iloc[0])
     residual = np.asarray(res.resid(), dtype=float)
@@ -308,8 +308,7 @@ def fit_null(frame: pd.DataFrame, *, model: str, y: np.ndarray) -> np.ndarray:
 
     work = frame.assign(y=np.asarray(y, dtype=float))
     if model == "linear":
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with recorded():
             fit = pf.feols("y ~ 1 | unit_id + t", data=work, demeaner=demeaner())
         return work["y"].to_numpy() - np.asarray(fit.resid(), dtype=float)
     fit = _fepois("y ~ 1 | unit_id + t", work, "iid")
