@@ -32,17 +32,18 @@ def test_a_non_editable_install_runs_init_demo_and_report(tmp_path):
             (source / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(REPO / name, source / name)
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     bin_dir = venv / "bin"
-    # dependencies from the test environment (offline); its editable `evaluation` is not seen:
+    # dependencies from the test environment; its editable `evaluation` is not seen:
     # a path listed in a .pth file is not a site directory, so its own .pth files are not run
     site = Path(subprocess.run([str(bin_dir / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                                capture_output=True, text=True, check=True).stdout.strip())
     (site / "test_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "EVALUATION_DB")}
     env.update(PATH=f"{bin_dir}{os.pathsep}{env.get('PATH', '')}", VIRTUAL_ENV=str(venv))
-    _run([str(bin_dir / "python"), "-m", "pip", "install", "--no-deps", "--no-build-isolation",
-          "--no-index", "-q", str(source)], cwd=tmp_path, env=env)
+    # pip from the test environment; the build backend (setuptools>=68) in pip's isolated build
+    _run([str(bin_dir / "python"), "-m", "pip", "install", "--no-deps", "-q", str(source)],
+         cwd=tmp_path, env=env)
     where = _run([str(bin_dir / "python"), "-c", "import evaluation; print(evaluation.__file__)"],
                  cwd=tmp_path, env=env)
     assert str(venv) in where and str(REPO) not in where
