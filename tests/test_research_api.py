@@ -4,6 +4,7 @@ result, `summary()`, plots, and `load_result` giving back exactly what was saved
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import FrozenInstanceError
 
 import pandas as pd
@@ -111,3 +112,20 @@ def test_a_dataframe_is_validated_like_a_file_and_never_changed(registered):
     bad.loc[5, "attacks"] = -1.0
     with pytest.raises(DataError, match=r"DataFrame: column `attacks`: counts must be whole numbers >= 0 \(data rows 6\)"):
         evaluation.analyse("pilot", data=bad, write=False, workspace=ws)
+
+
+def test_a_saved_posterior_comes_back_as_idata_and_plots(registered, tmp_path):
+    import arviz as az
+    import matplotlib.figure
+    import numpy as np
+
+    from evaluation.estimators.bayes import save_posterior
+
+    ws, _ = registered
+    folder = tmp_path / "with_posterior"
+    shutil.copytree(ws.root / "analyses" / "pilot", folder)
+    draws = np.random.default_rng(1).normal(np.log(0.8), 0.1, size=(2, 50))
+    save_posterior(az.from_dict(posterior={"log_rr": draws}), folder / "posterior.nc")
+    loaded = evaluation.load_result(folder)
+    np.testing.assert_allclose(np.asarray(loaded.idata.posterior["log_rr"]), draws)
+    assert isinstance(loaded.plot("posterior"), matplotlib.figure.Figure)
