@@ -129,3 +129,29 @@ def test_a_saved_posterior_comes_back_as_idata_and_plots(registered, tmp_path):
     loaded = evaluation.load_result(folder)
     np.testing.assert_allclose(np.asarray(loaded.idata.posterior["log_rr"]), draws)
     assert isinstance(loaded.plot("posterior"), matplotlib.figure.Figure)
+
+
+@pytest.fixture(scope="module")
+def store_ws(tmp_path_factory):
+    from test_data_versions_analysis import DESIGN, _files
+
+    ws = init_workspace(tmp_path_factory.mktemp("store") / "ws")
+    paths = _files(ws)
+    for command, name in (("municipalities", "municipalities"), ("units", "units"), ("import", "incidents")):
+        assert main(["--workspace", str(ws.root), "data", command, str(paths[name])]) == 0
+    design = {**DESIGN, "analysis": {**DESIGN["analysis"], "inference": "cluster"}}
+    (ws.designs / "pilot.yaml").write_text(yaml.safe_dump(design), encoding="utf-8")
+    return ws
+
+
+@pytest.mark.slow  # a small national store and two analyses: ~15-40 s
+def test_the_store_panel_as_a_dataframe_gives_the_store_analysis(store_ws, monkeypatch):
+    monkeypatch.delenv("EVALUATION_DB", raising=False)
+    panel = evaluation.load_panel("pilot", workspace=store_ws)
+    assert {"unit", "period", "attacks", "population"} <= set(panel.columns)
+    from_store = evaluation.analyse("pilot", exploratory=True, write=False, workspace=store_ws)
+    from_frame = evaluation.analyse("pilot", data=panel, write=False, workspace=store_ws)
+    assert from_frame.registration == "exploratory"  # not registered: exploratory, no error
+    assert from_frame.effect.estimate == pytest.approx(from_store.effect.estimate, rel=1e-9)
+    assert from_frame.effect.interval == pytest.approx(from_store.effect.interval, rel=1e-9)
+    assert not any(store_ws.analyses.iterdir())
