@@ -93,6 +93,11 @@ EVENT_STUDY_MAX_LOG_SE = 5.0
 # Separation (no event in the treated units after the start): the exact conditional interval's
 # upper end is found to this relative precision.
 SEPARATION_RTOL = 1e-10
+# Convergence of pyfixest's fixed-effects demeaning (alternating projections). pyfixest orders the
+# fixed effects of `| unit + t` through a Python set, so the projection order follows the hash
+# seed; at pyfixest's default tolerance standard errors then differ between processes in the
+# 10th digit. At 1e-12 they agree to ~1e-14 relative, below the 12 significant digits stored.
+FIXEF_TOL = 1e-12
 # Ljung-Box test on ITS residuals: lags and level at which autocorrelation switches to HAC.
 AUTOCORR_LAGS = 12
 AUTOCORR_ALPHA = 0.05

@@ -11,14 +11,9 @@ not change this design's control pool does not change a number of it).
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
 
 from evaluation.analysis.inputs import (
     changed_facts,
@@ -28,14 +23,11 @@ from evaluation.analysis.inputs import (
     software_versions,
 )
 from evaluation.analysis.result import (
-    ESTIMATES_FILE,
-    EVENT_STUDY_FILE,
-    RESULT_FILE,
-    SERIES_FILE,
     AnalysisResult,
 )
+from evaluation.analysis.saved import load_result
 from evaluation.design.model import Design
-from evaluation.estimators.output import Check
+from evaluation.errors import AnalysisError
 from evaluation.workspace import Workspace
 
 
@@ -77,24 +69,9 @@ def analyse_or_reuse(design: str | os.PathLike | Design, *, workspace: Workspace
 
 
 def read_result(folder: Path) -> AnalysisResult | None:
-    """The result stored in `folder` (result.json and the tables), or None when it cannot be
-    read. Its `to_json()` is the stored result.json; the tables are as read back from CSV."""
-    try:
-        stored = json.loads((folder / RESULT_FILE).read_text(encoding="utf-8"))
-        estimates = pd.read_csv(folder / ESTIMATES_FILE)
-    except (OSError, ValueError):
-        return None
-    names = {f.name for f in dataclasses.fields(AnalysisResult)}
-    values: dict[str, Any] = {k: v for k, v in stored.items() if k in names}
-    try:
-        values["checks"] = tuple(Check(**c) for c in stored.get("checks", ()))
-    except (TypeError, ValueError):
-        return None
-    values["estimates"] = estimates
-    for name, file in (("series", SERIES_FILE), ("event_study", EVENT_STUDY_FILE)):
-        path = folder / file
-        values[name] = pd.read_csv(path) if path.exists() else None
-    try:
-        return AnalysisResult(**values)
-    except TypeError:
+    """The result stored in `folder` (`load_result`), or None when it cannot be read (then the
+    design is analysed again). Its `to_json()` is the stored result.json."""
+    try:  # the posterior stays on disk: reading it would import ArviZ for nothing
+        return load_result(folder, with_posterior=False)
+    except (AnalysisError, OSError, TypeError, ValueError, KeyError):
         return None  # a result written by another version of AnalysisResult: run again

@@ -28,7 +28,7 @@ from evaluation import defaults
 from evaluation.analysis.phases import with_phase
 from evaluation.data import panel
 from evaluation.data.panel import SourcePanel
-from evaluation.data.panel_file import read_panel_file
+from evaluation.data.panel_file import read_panel_file, read_panel_frame
 from evaluation.data.periods import period_range, period_start, period_text, to_period
 from evaluation.design.model import Design, Period
 from evaluation.errors import AnalysisError, DataError, format_rows
@@ -49,10 +49,21 @@ def source_path(design: Design, workspace: Workspace) -> Path:
 
 
 def source_panel(design: Design, workspace: Workspace, *, db: str | os.PathLike | None = None,
-                 data_version: int | None = None) -> SourcePanel:
+                 data_version: int | None = None,
+                 data: pd.DataFrame | str | os.PathLike | None = None) -> SourcePanel:
     """Read the design's data source as a balanced panel (store, at `data_version`: None for the
-    latest) or a validated panel file."""
+    latest) or a validated panel file.
+
+    `data` replaces the design's source: a pandas DataFrame or a panel file, validated exactly
+    like the design's own panel file, with the design's column names (as `source_frame` gives them)."""
     spec = design.data
+    if data is not None:
+        if isinstance(data, pd.DataFrame):
+            return _file_panel(design, data, label="DataFrame")
+        path = Path(os.path.expanduser(str(data)))
+        if not path.exists():
+            raise DataError(f"data: panel file {path} not found; give the path of a .csv or .parquet file")
+        return _file_panel(design, path, label=str(path))
     if spec.from_store:
         db_path = workspace.db_path(db)
         if not Path(db_path).exists():
@@ -78,8 +89,29 @@ def source_panel(design: Design, workspace: Workspace, *, db: str | os.PathLike 
     path = source_path(design, workspace)
     if not path.exists():
         raise DataError(f"data.source: panel file {path} not found; give a path relative to the workspace or an absolute path")
-    frame = read_panel_file(
-        path,
+    return _file_panel(design, path, label=str(path))
+
+
+def source_frame(design: Design, workspace: Workspace, *, db: str | os.PathLike | None = None,
+                 data_version: int | None = None) -> pd.DataFrame:
+    """The design's source panel with the design's column names (unit, time, outcome, exposure):
+    what `analyse(data=...)` accepts back, e.g. after a researcher changed it in a notebook."""
+    spec = design.data
+    frame = source_panel(design, workspace, db=db, data_version=data_version).frame
+    names = {"unit": spec.unit_column or "unit", "period": spec.time_column, "y": spec.outcome}
+    if spec.exposure:
+        names["exposure"] = spec.exposure
+    if design.treatment.start_column:
+        names["start"] = design.treatment.start_column
+    out = frame.rename(columns=names)
+    out.attrs = {}
+    return out
+
+
+def _file_panel(design: Design, data: pd.DataFrame | Path, *, label: str) -> SourcePanel:
+    """A panel file, or a DataFrame with the same columns, validated into a `SourcePanel`."""
+    spec = design.data
+    options = dict(
         unit_column=spec.unit_column or None,
         time_column=spec.time_column,
         outcome=spec.outcome,
@@ -90,12 +122,14 @@ def source_panel(design: Design, workspace: Workspace, *, db: str | os.PathLike 
         repeated=spec.layout == "repeated_cross_section",
         drop_missing=spec.layout == "repeated_cross_section",
     )
+    frame = (read_panel_frame(data, source=label, **options) if isinstance(data, pd.DataFrame)
+             else read_panel_file(data, **options))
     integer = pd.api.types.is_integer_dtype(frame["period"])
     if not integer and spec.frequency:
         frame = frame.assign(period=period_start(frame["period"], spec.frequency))
     cutoff = frame["period"].max()
     cutoff = int(cutoff) if integer else pd.Timestamp(cutoff).date()
-    return SourcePanel(frame=frame, cutoff=cutoff, integer_periods=integer, source=str(path))
+    return SourcePanel(frame=frame, cutoff=cutoff, integer_periods=integer, source=label)
 
 
 def _as_date(value: Period) -> dt.date:

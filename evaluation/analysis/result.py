@@ -25,6 +25,8 @@ from typing import Any
 
 import pandas as pd
 
+from evaluation.analysis.parts import Effect, Verdict, summary_html, summary_rows, summary_text
+from evaluation.errors import AnalysisError
 from evaluation.estimators.output import Check
 from evaluation.files import clean, frame_to_csv, replaced_folder, write_text_atomic
 
@@ -35,6 +37,9 @@ RESULT_FILE = "result.json"
 ESTIMATES_FILE = "estimates.csv"
 POSTERIOR_FILE = "posterior.nc"
 DIAGNOSIS_FILE = "diagnosis.json"
+# The layout of result.json; raise it when a key changes meaning or goes (added keys do not).
+SCHEMA_VERSION = 1
+PLOT_KINDS = ("series", "event_study", "posterior")
 
 
 @dataclass(frozen=True)
@@ -65,9 +70,81 @@ class AnalysisResult:
     ledger: dict[str, Any] = field(default_factory=dict)
     # evaluation.method.method_version(): the method settings (package versions: `software`)
     method_version: str | None = None
+    # not in result.json: the primary fit's library object and the ArviZ posterior (saved as
+    # posterior.nc); `origin` says where the result came from (a run, or a folder it was loaded from)
+    model_fit: Any = field(default=None, compare=False, repr=False)
+    posterior: Any = field(default=None, compare=False, repr=False)
+    origin: str = field(default="run", compare=False, repr=False)
+
+    # --- the typed parts researchers use (all read from the fields above) -----------------------
+    @property
+    def effect(self) -> Effect:
+        """The registered primary estimate (estimate, interval, scale, p-value, method, alpha)."""
+        return Effect.from_primary(self.primary)
+
+    @property
+    def verdict(self) -> Verdict:
+        return Verdict.from_decision(self.decision)
+
+    @property
+    def fit(self) -> Any:
+        """The primary fit's own result object (pyfixest Fepois/Feols or statsmodels)."""
+        if self.model_fit is None:
+            raise AnalysisError(
+                f"{self.id}: no fitted model here ({self.origin}); fitted models are not saved, "
+                "run evaluation.analyse(..., write=False) to get one")
+        return self.model_fit
+
+    @property
+    def idata(self) -> Any:
+        """The Bayesian posterior (arviz.InferenceData)."""
+        if self.posterior is None:
+            raise AnalysisError(
+                f"{self.id}: no posterior; the design has analysis.bayesian: false"
+                if self.bayesian is None else f"{self.id}: the posterior ({POSTERIOR_FILE}) was not found")
+        return self.posterior
 
     def tidy(self) -> pd.DataFrame:
+        """Every estimate in one table (term, estimate, std_error, ci_low, ci_high, p_value,
+        method, scale); the primary estimate is the row `treatment` (the first)."""
         return self.estimates.copy()
+
+    def summary(self) -> str:
+        """A plain-text table to paste: verdict, primary estimate, interval, checks."""
+        return summary_text(self._summary_rows())
+
+    def _summary_rows(self) -> list[tuple[str, str]]:
+        return summary_rows(design_id=self.id, registration=self.registration,
+                            data_cutoff=self.data_cutoff, effect=self.effect,
+                            verdict=self.verdict, checks=self.checks)
+
+    def _repr_html_(self) -> str:
+        return summary_html(self._summary_rows(), estimates_html=self.estimates.to_html(index=False))
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def plot(self, kind: str = "series") -> Any:
+        """A matplotlib Figure: `series` (observed with counterfactual), `event_study` or
+        `posterior` (the rate ratio's posterior draws)."""
+        from evaluation import figures
+
+        if kind not in PLOT_KINDS:
+            raise AnalysisError(f"plot: kind `{kind}` is not one of {', '.join(PLOT_KINDS)}")
+        if kind == "series":
+            if self.series is None or not len(self.series):
+                raise AnalysisError(f"{self.id}: no series to plot")
+            starts = sorted(self.context.get("starts", {}).values())
+            return figures.series_figure(self.series, start=starts[0] if starts else None)
+        if kind == "event_study":
+            if self.event_study is None or not len(self.event_study):
+                raise AnalysisError(f"{self.id}: no event study to plot (an ITS design, or no leads)")
+            return figures.event_study_figure(self.event_study)
+        draws = figures.posterior_rate_ratios(self.idata.posterior)
+        if draws is None:
+            raise AnalysisError(f"{self.id}: the posterior holds no rate ratio (a linear outcome)")
+        rule = (self.decision or {}).get("rule") or {}
+        return figures.posterior_figure(draws, min_reduction=float(rule.get("min_reduction", 0.0)))
 
     def one_line(self) -> str:
         """The CLI's line per analysis: id, verdict, estimate, interval, p-value, registration."""
@@ -84,6 +161,7 @@ class AnalysisResult:
 
     def to_dict(self) -> dict[str, Any]:
         out = {
+            "schema_version": SCHEMA_VERSION,
             "id": self.id,
             "design": self.design,
             "design_sha256": self.design_sha256,

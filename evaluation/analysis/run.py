@@ -24,6 +24,7 @@ from evaluation.data.periods import period_json
 from evaluation.design.model import Design
 from evaluation.errors import AnalysisError, DesignError, RegistryError
 from evaluation.estimators.core import estimate
+from evaluation.estimators.fit_warnings import warning_log, warnings_check
 from evaluation.estimators.prepared import PreparedData
 from evaluation.files import clean, replaced_folder
 from evaluation.method import method_version
@@ -74,27 +75,35 @@ def read_neighbours(workspace: Workspace, merged: dict[str, str] | None = None) 
     return frame
 
 
-
-
-def analyse(design: str | os.PathLike | Design, *, exploratory: bool = False,
-            workspace: Workspace | str | os.PathLike | None = None,
-            db: str | os.PathLike | None = None, write: bool = True,
-            data_version: int | None = None) -> AnalysisResult:
+def analyse(design: str | os.PathLike | Design, *,
+            data: pd.DataFrame | str | os.PathLike | None = None, write: bool = True,
+            workspace: Workspace | str | os.PathLike | None = None, exploratory: bool = False,
+            db: str | os.PathLike | None = None, data_version: int | None = None) -> AnalysisResult:
     """Run the registered analysis of `design` and (by default) write analyses/<id>/.
 
+    `data`: None for the design's own source (the store or its panel file), or a pandas
+    DataFrame / panel file with the design's columns, validated like a panel file (the caller's
+    frame is not changed). Such an analysis is exploratory unless the data before the start are
+    those the registration recorded (its pre-period hash). `write=False` writes nothing.
     `data_version`: analyse the incident store as it stood at that data version (default: the
     latest); the same version gives the same result.
     """
     ws = workspace if isinstance(workspace, Workspace) else find_workspace(workspace)
     design_obj, _ = resolve_design(design, ws)
+    if data is not None and data_version is not None:
+        raise AnalysisError("data_version: only for the incident store; leave it out when you give data")
     # the key of the inputs as they stand before anything is read (evaluation.analysis.inputs):
-    # should one change during the run, the recorded key is older and the next run redoes it
-    inputs = inputs_key(design_obj, ws, exploratory=exploratory, db=db, data_version=data_version,
-                        software=software_versions())
+    # should one change during the run, the recorded key is older and the next run redoes it.
+    # Data given by the caller have no key: such a result is never reused.
+    inputs = None if data is not None else inputs_key(
+        design_obj, ws, exploratory=exploratory, db=db, data_version=data_version,
+        software=software_versions())
 
     entries = read_entries(ws.registry)
     registration = registration_of(design_obj.id, design_obj.sha256, entries)
     pool = control_pool(design_obj, entries)
+    source = _source(design_obj, ws, db=db, data_version=data_version, data=data)
+    exploratory = exploratory or (data is not None and not _registered_data(registration, design_obj, source))
     if not registration.matches and not exploratory:
         raise RegistryError(
             f"{design_obj.id}: the design file does not match its registration ({registration.status}); "
@@ -106,25 +115,26 @@ def analyse(design: str | os.PathLike | Design, *, exploratory: bool = False,
     from evaluation.progress import progress_bar
 
     steps = 3 if design_obj.analysis.bayesian else 2
-    with progress_bar(f"analysing {design_obj.id}", steps) as advance:
-        source = _source(design_obj, ws, db=db, data_version=data_version)
-        data = prepare(design_obj, ws, db=db, exclude_units=pool.excluded, source=source)
+    # every warning of the fits is recorded into the `fit_warnings` check, none printed
+    with progress_bar(f"analysing {design_obj.id}", steps) as advance, warning_log() as log:
+        prepared = prepare(design_obj, ws, db=db, exclude_units=pool.excluded, source=source)
         advance()
         merged = (source.boundaries or {}).get("merged")
-        output = estimate(data, neighbours=read_neighbours(ws, merged))
-        phases = phase_estimates(data)  # treatment.end: the period the verdict is not about
+        output = estimate(prepared, neighbours=read_neighbours(ws, merged))
+        phases = phase_estimates(prepared)  # treatment.end: the period the verdict is not about
         advance()
         bayesian_summary, idata, checks = None, None, list(output.checks)
-        deviation = control_pool_check(data, primary=output.primary, pool=pool)
+        deviation = control_pool_check(prepared, primary=output.primary, pool=pool)
         checks.extend([deviation] if deviation is not None else [])
         if design_obj.analysis.bayesian:
             from evaluation.estimators.bayes import fit_bayesian
             from evaluation.estimators.bayes.checks import bayesian_checks
 
-            fitted = fit_bayesian(data, frequentist=output)
+            fitted = fit_bayesian(prepared, frequentist=output)
             bayesian_summary, idata = fitted.summary, fitted.idata
             checks.extend(bayesian_checks(bayesian_summary, basis=design_obj.decision.basis))
             advance()
+    checks.append(warnings_check(log))
 
     from evaluation.analysis.decision import decide
     from evaluation.design.diagnosis_file import current_diagnosis
@@ -134,31 +144,33 @@ def analyse(design: str | os.PathLike | Design, *, exploratory: bool = False,
     decision = decide(
         primary=primary, bayesian=bayesian_summary, checks=[c.to_dict() for c in checks],
         registration={"status": label, "matches": registration.matches, "design": design_obj.design,
-                      "controlled": bool(data.control_units)},
+                      "controlled": bool(prepared.control_units)},
         rule=design_obj.decision, alpha=design_obj.analysis.alpha,
         deviations=method_deviations(registration.latest, current_method),
         diagnosis=current_diagnosis(ws, design_obj),
     )
     result = AnalysisResult(
         id=design_obj.id, design=design_obj.design, design_sha256=design_obj.sha256,
-        data_sha256=data.data_sha256, registration=label, data_cutoff=data.data_cutoff,
+        data_sha256=prepared.data_sha256, registration=label, data_cutoff=prepared.data_cutoff,
         primary=primary, estimates=with_phase_rows(output.estimates, phases, primary),
         checks=tuple(checks), software=software_versions(), series=output.series,
         event_study=output.event_study,
         extras={**output.extras, **({"phases": phases} if phases else {})},
         bayesian=bayesian_summary, decision=decision,
-        context=_context(design_obj, data, registration, pool, source),
+        context=_context(design_obj, prepared, registration, pool, source),
         method_version=current_method,
         data_version=source.data_version,
         registration_timing=None if exploratory else registration.timing,
         ledger=head(entries).to_dict(),
+        model_fit=output.fit, posterior=idata,
     )
     if write:
         # written beside analyses/<id>/ and switched in as a whole: a run killed half-way leaves
         # the previous result, never a folder with files from two runs
         with replaced_folder(ws.analysis_dir(design_obj.id)) as folder:
             result.write_files(folder)
-            write_inputs(folder, inputs)
+            if inputs is not None:
+                write_inputs(folder, inputs)
             if idata is not None:
                 from evaluation.estimators.bayes import save_posterior
 
@@ -180,8 +192,17 @@ def method_deviations(entry: dict[str, Any] | None, current: str) -> list[dict[s
     return [{"code": code, "registered": registered, "current": current}]
 
 
+def _registered_data(registration: Any, design: Design, source: SourcePanel) -> bool:
+    """Data given to `analyse` count as the registered data when their rows before the start
+    are those the registration recorded (its pre-period hash)."""
+    recorded = (registration.latest or {}).get("pre_period_sha256")
+    return recorded is not None and recorded == pre_period_sha256(design, source)
+
+
 def _source(design: Design, ws: Workspace, *, db: str | os.PathLike | None,
-            data_version: int | None) -> SourcePanel:
+            data_version: int | None, data: Any = None) -> SourcePanel:
+    if data is not None:
+        return source_panel(design, ws, data=data)
     if data_version is not None and not design.data.from_store:
         raise AnalysisError(
             f"--data-version: {design.id} reads the panel file {design.data.source}, which has no "

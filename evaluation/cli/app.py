@@ -7,10 +7,8 @@ traceback is printed only with --debug.
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import traceback
-import warnings
 from pathlib import Path
 
 import click
@@ -26,6 +24,7 @@ from evaluation.cli import (
 )
 from evaluation.cli.context import CliContext
 from evaluation.errors import EvaluationError
+from evaluation.estimators.fit_warnings import warning_log
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -56,40 +55,30 @@ def _quiet_libraries(debug: bool) -> None:
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     for name in ("traitlets", "arviz", "arviz.preview", "pymc", "pytensor", "nutpie", "distributed"):
         logging.getLogger(name).setLevel(level if debug else logging.ERROR)
-    if not debug:
-        # pip-installed PyTensor cannot find a C BLAS; our samplers (nutpie) do not need it
-        warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")
-        warnings.filterwarnings("ignore", category=FutureWarning, module="arviz")
 
 
-HASH_SEED = "0"
-
-
-def _fix_hash_seed(args: list[str]) -> None:
-    """Re-run the command under a fixed Python hash seed.
-
-    pyfixest's fits depend on the iteration order of Python sets (about 1e-14 relative between
-    processes with different hash seeds), and randomization-inference intervals can amplify such
-    differences. A fixed seed makes the same design and data give byte-identical files in every run.
-    """
-    if os.environ.get("PYTHONHASHSEED") == HASH_SEED:
-        return
-    env = {**os.environ, "PYTHONHASHSEED": HASH_SEED}
-    try:
-        os.execve(sys.executable, [sys.executable, "-m", "evaluation", *args], env)
-    except OSError:
-        return  # cannot re-exec (unusual platform): run as is
+def _run_recorded(args: list[str], *, debug: bool) -> object:
+    """Run the command with the fitting libraries' warnings recorded, not printed: an analysis
+    puts its own into the result's `fit_warnings` check; the rest are counted in one line on
+    stderr (all shown with --debug)."""
+    if debug:
+        return cli.main(args=args, prog_name="evaluation", standalone_mode=False)
+    with warning_log() as log:
+        code = cli.main(args=args, prog_name="evaluation", standalone_mode=False)
+    counts = log.counts()
+    if counts:
+        listed = ", ".join(f"{n} {name}" for name, n in counts.items())
+        click.echo(f"note: the fits raised {listed} (run with --debug to see them)", err=True)
+    return code
 
 
 def main(argv: list[str] | None = None) -> int:
     """Console entry point: maps errors to one-line messages and exit codes."""
     args = list(sys.argv[1:] if argv is None else argv)
-    if argv is None:
-        _fix_hash_seed(args)
     debug = "--debug" in args
     _quiet_libraries(debug)
     try:
-        code = cli.main(args=args, prog_name="evaluation", standalone_mode=False)
+        code = _run_recorded(args, debug=debug)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         return 1

@@ -14,9 +14,11 @@ def register(cli: click.Group) -> None:
     @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
     def init_cmd(directory: Path) -> None:
         """Create an empty workspace in DIRECTORY (designs/, data/, analyses/, reports/)."""
+        from evaluation.report.render import copy_templates
         from evaluation.workspace import init_workspace
 
         ws = init_workspace(directory)
+        copy_templates(ws)  # the report's page sources, from the installed package
         click.echo(f"workspace ready: {ws.root}")
         click.echo("next: put incidents in data/, run `evaluation data import FILE`, then `evaluation design new ID --design did`")
 

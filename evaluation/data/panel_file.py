@@ -182,6 +182,32 @@ def read_panel_file(
     many (always set) and `attrs["dropped_row_numbers"]` which.
     """
     path = Path(path)
+    text_columns = [unit_column] if unit_column else []
+    frame = read_table_file(path, as_text=False, text_columns=text_columns)
+    return read_panel_frame(
+        frame, source=path, unit_column=unit_column, time_column=time_column, outcome=outcome,
+        exposure=exposure, covariates=covariates, start_column=start_column, counts=counts,
+        repeated=repeated, drop_missing=drop_missing,
+    )
+
+
+def read_panel_frame(
+    frame: pd.DataFrame,
+    *,
+    source: str | Path,
+    unit_column: str | None = defaults.UNIT_COLUMN,
+    time_column: str = defaults.TIME_COLUMN,
+    outcome: str,
+    exposure: str | None = None,
+    covariates: Sequence[str] = (),
+    start_column: str | None = None,
+    counts: bool = True,
+    repeated: bool = False,
+    drop_missing: bool = False,
+) -> pd.DataFrame:
+    """Validate a panel already in memory (a pandas DataFrame) exactly like a panel file; `source`
+    names it in messages. The caller's frame is never changed (a new panel is returned)."""
+    path = source
     unit_column = unit_column or None  # a design's "" means: one series, no unit column
     clash = sorted(set(covariates) & set(_OUTPUT_COLUMNS))
     if clash:
@@ -189,7 +215,6 @@ def read_panel_file(
             f"data.covariates: {', '.join(clash)} clash with the panel's own columns "
             f"({', '.join(_OUTPUT_COLUMNS)}); rename the column in the file"
         )
-    frame = read_table_file(path, as_text=False, text_columns=[unit_column] if unit_column else [])
     wanted = [
         c for c in (unit_column, time_column, outcome, exposure, *covariates, start_column) if c
     ]

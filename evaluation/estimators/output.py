@@ -28,7 +28,8 @@ Scale = Literal["rate_ratio", "difference"]
 # their names (which stay stable identifiers in result.json).
 CheckKind = Literal["pre_trends", "placebo", "leave_one_out", "displacement", "seasonality",
                     "autocorrelation", "influence", "bayesian_reliability", "prior_predictive",
-                    "prior_sensitivity", "control_pool_deviation", "inference_validity"]
+                    "prior_sensitivity", "control_pool_deviation", "inference_validity",
+                    "fit_warnings"]
 CHECK_KINDS: tuple[str, ...] = get_args(CheckKind)
 CHECK_STATUSES: tuple[str, ...] = get_args(CheckStatus)
 
@@ -49,6 +50,18 @@ class Check:
             raise ValueError(f"Check.kind: {self.kind!r} is not one of {', '.join(CHECK_KINDS)}")
         if self.status not in CHECK_STATUSES:
             raise ValueError(f"Check.status: {self.status!r} is not one of {', '.join(CHECK_STATUSES)}")
+
+    @property
+    def text(self) -> str:
+        """What the check found, in one paragraph (`detail`)."""
+        return self.detail
+
+    @classmethod
+    def from_dict(cls, saved: dict[str, Any]) -> Check:
+        """A check as result.json holds it (`to_dict`)."""
+        return cls(name=saved["name"], kind=saved["kind"], status=saved["status"],
+                   detail=saved.get("detail", ""), blocking=bool(saved.get("blocking", False)),
+                   values=dict(saved.get("values") or {}))
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "kind": self.kind, "status": self.status, "detail": self.detail,
@@ -98,3 +111,5 @@ class EstimatorOutput:
     series: pd.DataFrame | None = None
     event_study: pd.DataFrame | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    # the primary fit's own result object (pyfixest / statsmodels), not saved (`AnalysisResult.fit`)
+    fit: Any = field(default=None, compare=False, repr=False)

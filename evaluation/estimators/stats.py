@@ -18,6 +18,14 @@ COUNT_MODELS: tuple[str, ...] = ("poisson", "quasi_poisson", "negative_binomial"
 IRLS_TOL = defaults.IRLS_TOL  # convergence of the IRLS fits (pyfixest fepois)
 
 
+def demeaner():
+    """pyfixest's fixed-effects demeaner at `defaults.FIXEF_TOL`: results independent of the
+    order in which pyfixest visits the fixed effects (which follows Python's hash seed)."""
+    import pyfixest as pf
+
+    return pf.MapDemeaner(fixef_tol=defaults.FIXEF_TOL)
+
+
 def is_count(model: str) -> bool:
     """True for the count models (rate-ratio scale), False for `linear` (difference scale)."""
     return model in COUNT_MODELS

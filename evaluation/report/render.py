@@ -30,7 +30,19 @@ from evaluation.report.site_inputs import reused_pages, site_key, write_site_key
 from evaluation.workspace import Workspace, find_workspace
 
 MIN_QUARTO = (1, 4)
+# the page templates: inside an installed package (templates/, see setup.py), else the repository
+_PACKAGED = Path(__file__).resolve().with_name("templates")
 TEMPLATE_ROOT = Path(__file__).resolve().parents[2]  # the repository: reports/ and _quarto.yml
+
+
+def template_path(name: str) -> Path:
+    """A page template (`index.qmd`, ..., `_quarto.yml`): the installed copy, else the repository's."""
+    packaged = _PACKAGED / name
+    if packaged.exists():
+        return packaged
+    return TEMPLATE_ROOT / name if name == "_quarto.yml" else TEMPLATE_ROOT / "reports" / name
+
+
 PAGES = ("index.qmd", "methods.qmd", "_intervention.qmd")
 INTERVENTION_TEMPLATE = "_intervention.qmd"
 ID_LINE = re.compile(r'^id = .*$', flags=re.MULTILINE)
@@ -63,20 +75,26 @@ def analysis_ids(ws: Workspace) -> list[str]:
     return sorted(p.parent.name for p in ws.analyses.glob(f"*/{RESULT_FILE}"))
 
 
-def prepare_sources(ws: Workspace) -> list[str]:
-    """Make sure the workspace has the page sources; write one intervention page per analysis."""
+def copy_templates(ws: Workspace) -> None:
+    """The page sources and _quarto.yml into the workspace, where they are missing (a workspace's
+    own edited pages are kept)."""
     ws.reports.mkdir(parents=True, exist_ok=True)
     for name in PAGES:
         if not (ws.reports / name).exists():
-            template = TEMPLATE_ROOT / "reports" / name
+            template = template_path(name)
             if not template.exists():
                 raise ReportError(f"{ws.reports / name}: missing and no template at {template}; "
                                   "copy reports/ from the evaluation repository")
             shutil.copyfile(template, ws.reports / name)
     # the fallback's style sheet, for Quarto too (_quarto.yml: css: reports/style.css)
     shutil.copyfile(Path(__file__).with_name("style.css"), ws.reports / "style.css")
-    if not (ws.root / "_quarto.yml").exists() and (TEMPLATE_ROOT / "_quarto.yml").exists():
-        shutil.copyfile(TEMPLATE_ROOT / "_quarto.yml", ws.root / "_quarto.yml")
+    if not (ws.root / "_quarto.yml").exists() and template_path("_quarto.yml").exists():
+        shutil.copyfile(template_path("_quarto.yml"), ws.root / "_quarto.yml")
+
+
+def prepare_sources(ws: Workspace) -> list[str]:
+    """Make sure the workspace has the page sources; write one intervention page per analysis."""
+    copy_templates(ws)
     template = (ws.reports / INTERVENTION_TEMPLATE).read_text(encoding="utf-8")
     if not ID_LINE.search(template):
         raise ReportError(f"{ws.reports / INTERVENTION_TEMPLATE}: the parameters cell has no "

@@ -105,7 +105,8 @@ def estimate_did(data: PreparedData, *, neighbours: pd.DataFrame | None = None) 
     if staggered is not None:
         extras["staggered"] = staggered.aggregations
     return EstimatorOutput(primary=primary, estimates=tidy_frame(rows), checks=tuple(check_list),
-                           series=series, event_study=event_table, extras=extras)
+                           series=series, event_study=event_table, extras=extras,
+                           fit=twfe.model_result)
 
 
 def _estimate_subset(data: PreparedData, sub: pd.DataFrame, *, treated: dict[str, int],

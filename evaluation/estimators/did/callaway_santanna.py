@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import warnings
 from typing import Any
 
 import numpy as np
@@ -28,6 +27,7 @@ from evaluation.estimators.did.staggered_common import (
     period_label,
     scaled_row,
 )
+from evaluation.estimators.fit_warnings import recorded
 from evaluation.estimators.prepared import PreparedData
 
 AGGREGATIONS = ("simple", "group", "dynamic", "calendar")
@@ -104,8 +104,7 @@ def _att_gt(frame: pd.DataFrame, data: PreparedData, *, control_group: str) -> A
     balanced = data.repeated_cross_section or frame.groupby("id").size().nunique() == 1
     xformla = "y ~ " + " + ".join(data.covariates) if data.covariates else None
     # csdid prints summaries and warns about R-style details; keep the CLI output clean.
-    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with contextlib.redirect_stdout(io.StringIO()), recorded():
         try:
             model = ATTgt(yname="y", tname="time", idname="id", gname="g", data=frame,
                           control_group=CSDID_CONTROL[control_group], xformla=xformla,
@@ -118,8 +117,7 @@ def _att_gt(frame: pd.DataFrame, data: PreparedData, *, control_group: str) -> A
 
 
 def _aggregate(model: Any, kind: str) -> dict[str, Any]:
-    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with contextlib.redirect_stdout(io.StringIO()), recorded():
         model.aggte(typec=kind, bstrap=False)
     return model.atte
 

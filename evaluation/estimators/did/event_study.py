@@ -22,7 +22,6 @@ single reference period useless (a week with no event in the treated units has r
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -39,9 +38,10 @@ from evaluation.estimators.did.sun_abraham import (
     saturated_fit,
 )
 from evaluation.estimators.did.twfe import model_frame
+from evaluation.estimators.fit_warnings import SEPARATION, recorded
 from evaluation.estimators.output import Check
 from evaluation.estimators.prepared import PreparedData
-from evaluation.estimators.stats import IRLS_TOL, pearson_dispersion, to_scale, wald
+from evaluation.estimators.stats import IRLS_TOL, demeaner, pearson_dispersion, to_scale, wald
 
 # status: "estimated" | "reference" (0 by construction) | "not_estimable" (no number; `reason`
 # says why: no events at that event time, no events in the reference periods, not identified)
@@ -173,11 +173,10 @@ def _lead_fit(data: PreparedData, lo: int) -> tuple[pd.DataFrame, np.ndarray, st
     if not estimable:
         return out, cov, errors, lead_times
     ssc = pf.ssc(k_adj=False, G_adj=False) if vcov_arg == "iid" else None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with recorded(expected=(SEPARATION,)):
         fit = pf.fepois(f"y ~ {' + '.join(names.values())} | unit + t", data=fit_rows,
                         offset="log_exposure", vcov=vcov_arg, fixef_rm="none",
-                        iwls_tol=IRLS_TOL, ssc=ssc)
+                        iwls_tol=IRLS_TOL, ssc=ssc, demeaner=demeaner())
     coef = fit.coef()
     vcov = pd.DataFrame(np.asarray(fit._vcov), index=coef.index, columns=coef.index)
     if scale_dispersion:

@@ -23,7 +23,6 @@ information on the effect and are left out, with a note saying so.
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -40,8 +39,9 @@ from evaluation.estimators.did.staggered_common import (
     two_way_effects,
 )
 from evaluation.estimators.did.twfe import model_frame
+from evaluation.estimators.fit_warnings import SEPARATION, recorded
 from evaluation.estimators.prepared import PreparedData
-from evaluation.estimators.stats import IRLS_TOL, scale_of
+from evaluation.estimators.stats import IRLS_TOL, demeaner, scale_of
 
 
 def fit_imputation(data: PreparedData, *, control_group: str) -> StaggeredFit:
@@ -122,10 +122,10 @@ def _fit_effects(frame: pd.DataFrame, *, count: bool) -> tuple[pd.Series, pd.Ser
     """alpha (unit) and gamma (period) effects; units only in F get their level given gamma."""
     g_rows = frame.loc[frame["in_g"]]
     if count:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with recorded(expected=(SEPARATION,)):
             fit = pf.fepois("y ~ 1 | unit + t", data=g_rows[["y", "unit", "t", "log_exposure"]],
-                            offset="log_exposure", fixef_rm="none", iwls_tol=IRLS_TOL, vcov="iid")
+                            offset="log_exposure", fixef_rm="none", iwls_tol=IRLS_TOL, vcov="iid",
+                            demeaner=demeaner())
         link = np.asarray(fit.predict(type="link"), dtype=float)
         if len(link) != len(g_rows):
             raise AnalysisError("imputation: the Poisson fit dropped observations unexpectedly; "

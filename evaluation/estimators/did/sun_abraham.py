@@ -30,7 +30,6 @@ period instead. Covariates are not used.
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,8 +49,9 @@ from evaluation.estimators.did.staggered_common import (
     weighted_combination,
 )
 from evaluation.estimators.did.twfe import model_frame
+from evaluation.estimators.fit_warnings import SEPARATION, recorded
 from evaluation.estimators.prepared import PreparedData
-from evaluation.estimators.stats import IRLS_TOL, pearson_dispersion
+from evaluation.estimators.stats import IRLS_TOL, demeaner, pearson_dispersion
 
 
 @dataclass(frozen=True)
@@ -150,13 +150,13 @@ def saturated_fit(data: PreparedData, *, leads: bool) -> SaturatedFit:
     # Model-based errors without small-sample factor (the inverse Fisher information, as
     # statsmodels GLM); cluster-robust ones with pyfixest's default CRV1 factors.
     ssc = pf.ssc(k_adj=False, G_adj=False) if vcov_arg == "iid" and count else None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with recorded(expected=(SEPARATION,)):
         if count:
             fit = pf.fepois(fml, data=fit_rows, offset="log_exposure", vcov=vcov_arg,
-                            fixef_rm="none", iwls_tol=IRLS_TOL, ssc=ssc)
+                            fixef_rm="none", iwls_tol=IRLS_TOL, ssc=ssc,
+                            demeaner=demeaner())
         else:
-            fit = pf.feols(fml, data=fit_rows, vcov=vcov_arg, fixef_rm="none")
+            fit = pf.feols(fml, data=fit_rows, vcov=vcov_arg, fixef_rm="none", demeaner=demeaner())
     coef = fit.coef()
     kept = [n for n in estimable if n in coef.index and np.isfinite(coef[n])]
     if len(kept) < len(estimable):

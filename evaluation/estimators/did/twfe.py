@@ -15,16 +15,20 @@ Model-based errors carry no correction (the inverse Fisher information, as stats
 
 from __future__ import annotations
 
-import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from evaluation.errors import AnalysisError, format_rows
 from evaluation.estimators.did.staggered_common import two_way_effects
+from evaluation.estimators.fit_warnings import SEPARATION, Expected, recorded
 from evaluation.estimators.prepared import PreparedData
-from evaluation.estimators.stats import IRLS_TOL, is_count, pearson_dispersion
+from evaluation.estimators.stats import IRLS_TOL, demeaner, is_count, pearson_dispersion
+
+# statsmodels' NB2 errors are read at the joint maximum with maxiter=0: "fails to converge" by design
+NO_ITERATIONS = Expected(Warning, "converge", "maxiter=0 evaluates the information at the maximum found")
 
 METHODS = {
     "poisson": "Poisson PPML, unit and period fixed effects",
@@ -49,6 +53,8 @@ class TwfeFit:
     dispersion: float | None = None
     nb_alpha: float | None = None
     fitted_untreated: np.ndarray | None = None  # set when `separated`
+    # the library's own result object (pyfixest / statsmodels), for researchers (`result.fit`)
+    model_result: Any = field(default=None, compare=False, repr=False)
 
     @property
     def scale(self) -> str:
@@ -126,15 +132,15 @@ def fit_twfe(frame: pd.DataFrame, *, model: str) -> TwfeFit:
 def _fepois(formula: str, frame: pd.DataFrame, vcov):
     import pyfixest as pf
 
-    with warnings.catch_warnings():
-        # zero-only units/periods are removed before fitting (and reported); pyfixest's
-        # separation warning would only repeat that.
-        warnings.simplefilter("ignore")
+    # zero-only units/periods are removed before fitting (and reported); pyfixest's separation
+    # warning would only repeat that. Any other warning is recorded (`fit_warnings`).
+    with recorded(expected=(SEPARATION,)):
         fit = pf.fepois(formula, data=frame, offset="log_exposure", vcov=vcov,
                         ssc=pf.ssc(k_adj=False, G_adj=False), iwls_tol=IRLS_TOL,
-                        iwls_maxiter=100)
-    if fit._N != len(frame):
-        raise RuntimeError(f"pyfixest dropped {len(frame) - fit._N} rows; all-zero units/periods "
+                        iwls_maxiter=100, demeaner=demeaner())
+    used = len(fit.resid())
+    if used != len(frame):
+        raise RuntimeError(f"pyfixest dropped {len(frame) - used} rows; all-zero units/periods "
                            "must be removed before fitting")
     return fit
 
@@ -189,7 +195,7 @@ def _fit_poisson(frame: pd.DataFrame, *, model: str) -> TwfeFit:
         se_model *= np.sqrt(dispersion)
     return TwfeFit(model=model, method=METHODS[model], beta=beta, se_model=se_model,
                    se_cluster=se_cluster, fitted=mu, frame=frame, n_params=k,
-                   dispersion=dispersion)
+                   dispersion=dispersion, model_result=fit)
 
 
 def dummy_matrix(frame: pd.DataFrame, *, with_treatment: bool = True) -> np.ndarray:
@@ -240,8 +246,7 @@ def _fit_negative_binomial(frame: pd.DataFrame) -> TwfeFit:
     full = np.append(params, alpha)
     groups = pd.factorize(frame["unit"])[0]
     k = x.shape[1] + 1
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # maxiter=0 "fails to converge" by design
+    with recorded(expected=(NO_ITERATIONS,)):
         plain = nb.fit(start_params=full, method="newton", maxiter=0, disp=False)
         clustered = nb.fit(start_params=full, method="newton", maxiter=0, disp=False,
                            cov_type="cluster", cov_kwds={"groups": groups,
@@ -252,7 +257,8 @@ def _fit_negative_binomial(frame: pd.DataFrame) -> TwfeFit:
     return TwfeFit(model="negative_binomial", method=METHODS["negative_binomial"],
                    beta=float(params[1]), se_model=float(np.asarray(plain.bse)[1]),
                    se_cluster=float(np.sqrt(sandwich)), fitted=mu, frame=frame,
-                   n_params=k, dispersion=poisson.dispersion, nb_alpha=alpha)
+                   n_params=k, dispersion=poisson.dispersion, nb_alpha=alpha,
+                   model_result=clustered)
 
 
 def _nb2_loglik(y: np.ndarray, mu: np.ndarray, alpha: float) -> float:
@@ -269,9 +275,8 @@ def _fit_linear(frame: pd.DataFrame) -> TwfeFit:
     # pyfixest rather than linearmodels PanelOLS: the same estimator (the tests check equality
     # with PanelOLS), but ~0.2 s instead of 1-15 s per fit on a national weekly panel, and the
     # checks refit it several times.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        res = pf.feols("y ~ d | unit_id + t", data=frame, vcov="iid")
+    with recorded():
+        res = pf.feols("y ~ d | unit_id + t", data=frame, vcov="iid", demeaner=demeaner())
     beta = float(res.coef().iloc[0])
     residual = np.asarray(res.resid(), dtype=float)
     k = n_params(frame)
@@ -286,7 +291,8 @@ def _fit_linear(frame: pd.DataFrame) -> TwfeFit:
     se_cluster = float(np.sqrt(scores @ scores / sdd**2 * crv1_factor(frame)))
     fitted = frame["y"].to_numpy() - residual
     return TwfeFit(model="linear", method=METHODS["linear"], beta=beta, se_model=se_model,
-                   se_cluster=se_cluster, fitted=fitted, frame=frame, n_params=k)
+                   se_cluster=se_cluster, fitted=fitted, frame=frame, n_params=k,
+                   model_result=res)
 
 
 def drop_all_zero_units(frame: pd.DataFrame) -> tuple[pd.DataFrame, tuple[str, ...]]:
@@ -312,9 +318,8 @@ def fit_null(frame: pd.DataFrame, *, model: str, y: np.ndarray) -> np.ndarray:
 
     work = frame.assign(y=np.asarray(y, dtype=float))
     if model == "linear":
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            fit = pf.feols("y ~ 1 | unit_id + t", data=work)
+        with recorded():
+            fit = pf.feols("y ~ 1 | unit_id + t", data=work, demeaner=demeaner())
         return work["y"].to_numpy() - np.asarray(fit.resid(), dtype=float)
     fit = _fepois("y ~ 1 | unit_id + t", work, "iid")
     return np.asarray(fit.predict(type="response"), dtype=float)

@@ -243,4 +243,4 @@ def estimate_its(data: PreparedData, *, with_checks: bool = True) -> EstimatorOu
     if inference.info["used"] == "placebo_blocks":
         checks = (*checks, inference_validity(primary))
     return EstimatorOutput(primary=primary, estimates=tidy_frame(rows), checks=checks,
-                           series=series, extras=extras)
+                           series=series, extras=extras, fit=fitted)

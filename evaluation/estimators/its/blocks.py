@@ -40,7 +40,6 @@ refuses the inference: blocking check `its_inference_validity`).
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,6 +54,7 @@ from evaluation import defaults
 from evaluation.design.its_limits import block_length, placebo_block_count, valid_lengths
 from evaluation.errors import AnalysisError
 from evaluation.estimators.confidence import confidence as confidence_dict
+from evaluation.estimators.fit_warnings import Expected, recorded
 from evaluation.estimators.its.segmented import (
     TREATED,
     ItsFit,
@@ -104,6 +104,10 @@ class BlockTest:
         return float(student_t.cdf(self.t_statistic, len(self.placebo) - 1))
 
 
+NULL_FIT_CONVERGENCE = Expected(Warning, "converge|overflow|divide by zero|invalid value",
+                                "a null fit at an outer point of the interval search")
+
+
 def _null_residuals(frame: pd.DataFrame, *, spec: ModelSpec, t_start: int, beta0: float,
                     nb_alpha: float | None) -> pd.Series:
     """Per period (index t, sorted): the null fit's residual at level change beta0."""
@@ -115,10 +119,9 @@ def _null_residuals(frame: pd.DataFrame, *, spec: ModelSpec, t_start: int, beta0
         off = beta0 * level + (0.0 if base is None else base)
         family = (sm.families.NegativeBinomial(alpha=nb_alpha) if nb_alpha
                   else sm.families.Poisson())
-        with warnings.catch_warnings():
-            # a null fit far from the data (the interval search's outer points) may warn about
-            # convergence; only its residuals' order matters there
-            warnings.simplefilter("ignore")
+        # a null fit far from the data (the interval search's outer points) may warn about
+        # convergence; only its residuals' order matters there
+        with recorded(expected=(NULL_FIT_CONVERGENCE,)):
             res = sm.GLM(y, X.to_numpy(), family=family, offset=off).fit()
         mu = np.asarray(res.fittedvalues, dtype=float)
         resid = (y - mu) / np.maximum(mu, 1e-12)

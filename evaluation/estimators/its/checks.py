@@ -9,7 +9,6 @@ reader; the lead's verdict logic decides what a failure means.
 from __future__ import annotations
 
 import math
-import warnings
 from typing import Any
 
 import numpy as np
@@ -17,6 +16,7 @@ import pandas as pd
 
 from evaluation import defaults
 from evaluation.data.periods import period_json
+from evaluation.estimators.fit_warnings import Expected, recorded
 from evaluation.estimators.its.blocks import block_p_value
 from evaluation.estimators.its.inference import LjungBox, Wald, wald
 from evaluation.estimators.its.segmented import (
@@ -32,27 +32,28 @@ from evaluation.estimators.its.segmented import (
 from evaluation.estimators.output import Check
 from evaluation.estimators.stats import scale_of, to_scale
 
+REFIT_CONVERGENCE = Expected(Warning, "converge|Hessian|overflow|divide by zero|invalid value",
+                             "a check's refit that does not converge counts as not estimable")
+
 # Numerical failures of a refit on a reduced series: the variant is reported as not estimable.
 FIT_ERRORS = (np.linalg.LinAlgError, ValueError, FloatingPointError, ZeroDivisionError)
 
 
 def _block_p(frame: pd.DataFrame, *, spec: ModelSpec, t_start: int,
              nb_alpha: float | None) -> float | None:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # as in _level: a reduced series' refit may be ill-conditioned
+    # as in _level: a reduced series' refit may be ill-conditioned (its warnings are expected)
+    with recorded(expected=(REFIT_CONVERGENCE,)):
         try:
             return block_p_value(frame, spec=spec, t_start=t_start, nb_alpha=nb_alpha)
         except FIT_ERRORS:
             return None
 
 
-
 def _level(frame: pd.DataFrame, *, spec: ModelSpec, t_start: int, choice: CovChoice,
            alpha: float) -> Wald | None:
-    # A refit of a reduced series may be ill-conditioned; its warnings would only clutter the
-    # output, and a refit that fails or does not converge counts as not estimable.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    # A refit of a reduced series may be ill-conditioned: a refit that fails or does not converge
+    # counts as not estimable, so its convergence warnings say nothing more.
+    with recorded(expected=(REFIT_CONVERGENCE,)):
         try:
             fitted = fit(frame, spec=spec, t_start=t_start, choice=choice)
         except FIT_ERRORS:
