@@ -54,6 +54,8 @@ def test_probability_literals(value, expected):
 
 
 def test_other_literals():
+    assert fmt.number(0.894, lang="nl") == "0,89"  # two decimals unless asked otherwise
+    assert fmt.percent(0.04, lang="en") == "0.0%"  # the zero it compares with is English too
     assert fmt.integer(1543, lang="nl") == "1.543" and fmt.integer(1543, lang="en") == "1,543"
     assert fmt.integer(2.6, lang="nl") == "3" and fmt.integer(-1e6, lang="nl") == "-1.000.000"
     assert fmt.percent(-11.04, lang="nl") == "-11,0%" and fmt.percent(5, lang="en") == "+5.0%"
@@ -96,6 +98,8 @@ def test_counts_and_neighbourhoods():
     assert fmt.count(3, lang="en", neighbourhood=True, suppress_below=3) == "3"
     assert fmt.count(2, lang="en", neighbourhood=True, suppress_below=3) == "<3"
     assert fmt.count(3, lang="nl", neighbourhood=False) == "3"
+    assert fmt.count(3, lang="nl") == "3"  # not suppressed unless it is a neighbourhood
+    assert fmt.count(1543, lang="en") == "1,543"
     assert fmt.is_neighbourhood("BU03630001") and fmt.is_neighbourhood("bu0363")
     assert not fmt.is_neighbourhood("GM0363") and not fmt.is_neighbourhood("WK036300")
 
