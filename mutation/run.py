@@ -40,7 +40,9 @@ GROUPS: dict[str, tuple[list[str], list[str], list[str] | None]] = {
                "tests/test_store_properties.py"], None),
     "randomization": (["evaluation/estimators/did/randomization.py",
                        "evaluation/estimators/confidence.py"],
-                      ["tests/test_confidence.py", "tests/test_did_inference.py"], None),
+                      # test_did_inference's interval searches take minutes per mutant
+                      ["tests/test_randomization_hand.py", "tests/test_confidence.py",
+                       "tests/test_decision_properties.py"], None),
     "its": (["evaluation/estimators/its/inference.py", "evaluation/estimators/its/counterfactual.py"],
             ["tests/test_its.py", "tests/test_its_counterfactual.py"], None),
     # the posterior summaries only: a mutant in the sampling code would need a fit per mutant
