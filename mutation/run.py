@@ -9,10 +9,12 @@ build/mutation/<group>/survivors.md; docs/mutation.md records the reviewed score
 
   .venv/bin/python mutation/run.py                   # every group
   .venv/bin/python mutation/run.py formatting ledger # some groups
+  .venv/bin/python mutation/run.py --report decision # summarise a finished run again
 """
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 import shutil
@@ -31,7 +33,7 @@ GROUPS: dict[str, tuple[list[str], list[str], list[str] | None]] = {
     "formatting": (["evaluation/report/formatting.py"], ["tests/test_formatting.py"], None),
     "decision": (["evaluation/design/decision_rule.py", "evaluation/analysis/decision.py"],
                  ["tests/test_decision.py", "tests/test_decision_basis.py",
-                  "tests/test_decision_properties.py"], None),
+                  "tests/test_decision_properties.py", "tests/test_decision_contract.py"], None),
     "ledger": (["evaluation/registry/ledger.py", "evaluation/registry/integrity.py"],
                ["tests/test_registry.py", "tests/test_registry_integrity.py",
                 "tests/test_ledger_properties.py"], None),
@@ -46,7 +48,8 @@ GROUPS: dict[str, tuple[list[str], list[str], list[str] | None]] = {
     "its": (["evaluation/estimators/its/inference.py", "evaluation/estimators/its/counterfactual.py"],
             ["tests/test_its.py", "tests/test_its_counterfactual.py"], None),
     # the posterior summaries only: a mutant in the sampling code would need a fit per mutant
-    "bayes": (["evaluation/estimators/bayes/__init__.py"], ["tests/test_bayes_models.py"],
+    "bayes": (["evaluation/estimators/bayes/__init__.py"],
+              ["tests/test_bayes_models.py::test_posterior_summaries_are_those_of_the_draws"],
               ["evaluation.estimators.bayes.x__hdi*", "evaluation.estimators.bayes.x__effect_summary*",
                "evaluation.estimators.bayes.x__conclusion*"]),
 }
@@ -64,8 +67,10 @@ def prepare(group: str) -> Path:
             (work / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, work / name)
     settings = {"source_paths": ["evaluation"], "only_mutate": modules,
-                "pytest_add_cli_args_test_selection": [t for t in tests if (REPO / t).exists()],
-                "pytest_add_cli_args": ["-p", "no:cacheprovider", "-q"],
+                "pytest_add_cli_args_test_selection": [
+                    t for t in tests if (REPO / t.split("::")[0]).exists()],
+                # slow tests too: a group may name one (bayes: a small fit)
+                "pytest_add_cli_args": ["-p", "no:cacheprovider", "-q", "-m", "slow or not slow"],
                 "use_git_change_detection": False}
     with (work / "pyproject.toml").open("a", encoding="utf-8") as handle:
         handle.write("\n[tool.mutmut]\n")
@@ -76,15 +81,24 @@ def prepare(group: str) -> Path:
 
 def run(group: str) -> dict[str, dict[str, int]]:
     work = prepare(group)
-    env = {**os.environ, "PYTHONHASHSEED": "0", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
-           "EVALUATION_BENCHMARKS": os.environ.get("EVALUATION_BENCHMARKS",
-                                                   str(REPO.parent / "shared" / "benchmarks"))}
     names = GROUPS[group][2] or []
     started = time.monotonic()
     with (work / "mutmut.log").open("w") as log:
         subprocess.run([str(BIN / "mutmut"), "run", "--max-children", "2", *names], cwd=work,
-                       env=env, stdout=log, stderr=subprocess.STDOUT, check=False)
-    seconds = time.monotonic() - started
+                       env=environment(), stdout=log, stderr=subprocess.STDOUT, check=False)
+    return report(group, seconds=time.monotonic() - started)
+
+
+def environment() -> dict[str, str]:
+    return {**os.environ, "PYTHONHASHSEED": "0", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+            "EVALUATION_BENCHMARKS": os.environ.get("EVALUATION_BENCHMARKS",
+                                                    str(REPO.parent / "shared" / "benchmarks"))}
+
+
+def report(group: str, *, seconds: float | None = None) -> dict[str, dict[str, int]]:
+    """Scores per module and the survivors' diffs of the run in build/mutation/<group>/."""
+    work, env = BUILD / group, environment()
+    names = GROUPS[group][2]
     results = subprocess.run([str(BIN / "mutmut"), "results", "--all", "true"], cwd=work, env=env,
                              capture_output=True, text=True, check=False).stdout
     scores: dict[str, dict[str, int]] = {}
@@ -93,15 +107,18 @@ def run(group: str) -> dict[str, dict[str, int]]:
         if ":" not in line:
             continue
         name, status = (part.strip() for part in line.rsplit(":", 1))
-        module = name.split(".x_")[0]
+        if names and not any(fnmatch.fnmatch(name, pattern) for pattern in names):
+            continue  # a mutant of a function this group does not test
+        module = name.split(".x")[0]
         counts = scores.setdefault(module, {})
         counts[status] = counts.get(status, 0) + 1
-        if status not in ("killed", "skipped"):
+        if status not in ("killed", "skipped", "not checked"):
             diff = subprocess.run([str(BIN / "mutmut"), "show", name], cwd=work, env=env,
                                   capture_output=True, text=True, check=False).stdout
             changed = [d for d in diff.splitlines() if d[:1] in "+-" and d[:3] not in ("+++", "---")]
             survivors.append(f"- `{name}` ({status})\n\n```diff\n" + "\n".join(changed) + "\n```\n")
-    lines = [f"# Mutation testing: {group} ({time.strftime('%Y-%m-%d')}, {seconds:.0f} s)\n"]
+    took = "" if seconds is None else f", {seconds:.0f} s"
+    lines = [f"# Mutation testing: {group} ({time.strftime('%Y-%m-%d')}{took})\n"]
     for module, counts in sorted(scores.items()):
         lines.append(f"- {module}: {summary(counts)}")
     lines += ["", "## Survivors", "", *survivors]
@@ -110,7 +127,7 @@ def run(group: str) -> dict[str, dict[str, int]]:
 
 
 def summary(counts: dict[str, int]) -> str:
-    total = sum(n for status, n in counts.items() if status != "skipped")
+    total = sum(n for status, n in counts.items() if status not in ("skipped", "not checked"))
     killed = counts.get("killed", 0)
     score = killed / total if total else float("nan")
     flag = "" if score >= TARGET else f"  BELOW {TARGET:.0%}"
@@ -119,7 +136,8 @@ def summary(counts: dict[str, int]) -> str:
 
 
 def main(argv: list[str]) -> int:
-    groups = argv or list(GROUPS)
+    only_report = "--report" in argv
+    groups = [g for g in argv if g != "--report"] or list(GROUPS)
     unknown = [g for g in groups if g not in GROUPS]
     if unknown:
         print(f"mutation: unknown group {unknown[0]!r}; use one of {', '.join(GROUPS)}")
@@ -127,7 +145,8 @@ def main(argv: list[str]) -> int:
     below = False
     for group in groups:
         print(f"mutation: {group} ...", flush=True)
-        for module, counts in sorted(run(group).items()):
+        scores = report(group) if only_report else run(group)
+        for module, counts in sorted(scores.items()):
             print(f"  {module}: {summary(counts)}", flush=True)
             below |= summary(counts).endswith(f"BELOW {TARGET:.0%}")
         print(f"  survivors: {BUILD / group / 'survivors.md'}", flush=True)

@@ -179,3 +179,27 @@ def test_poisson_did_recovers_the_rate_ratio(seed):
     summary = fit_bayesian(data, chains=2, draws=500, tune=500, sampler="pymc",
                            prior_sensitivity=False).summary
     assert summary["hdi_low"] < 0.75 < summary["hdi_high"]
+
+
+@pytest.mark.slow
+def test_posterior_summaries_are_those_of_the_draws(small_panel):
+    """The summary of a (short) fit against numpy and ArviZ on its own draws: median, the HDI
+    (arviz.hdi), the two probabilities, the averted count's median and HDI."""
+    import arviz as az
+
+    from evaluation.estimators.bayes import fit_bayesian
+
+    fit = fit_bayesian(small_panel, chains=2, draws=200, tune=200, sampler="pymc",
+                       prior_sensitivity=False)
+    s = fit.summary
+    rr = np.exp(fit.idata.posterior["log_rr"].values.ravel())
+    low, high = az.hdi(rr, hdi_prob=0.95)
+    assert s["hdi_prob"] == 0.95 and s["scale"] == "rate_ratio"
+    assert (s["hdi_low"], s["hdi_high"]) == (pytest.approx(low, rel=1e-12), pytest.approx(high, rel=1e-12))
+    assert s["rr_median"] == pytest.approx(float(np.median(rr)), rel=1e-12)
+    assert s["p_any_reduction"] == float(np.mean(rr < 1)) and s["min_reduction"] == 0.1
+    assert s["p_min_reduction"] == float(np.mean(rr <= 0.9))
+    averted = fit.idata.posterior_predictive["averted"].values.ravel()
+    a_low, a_high = az.hdi(averted.astype(float), hdi_prob=0.95)
+    assert s["averted"]["median"] == float(np.median(averted))
+    assert (s["averted"]["hdi_low"], s["averted"]["hdi_high"]) == (float(a_low), float(a_high))
