@@ -36,7 +36,7 @@ GROUPS: dict[str, tuple[list[str], list[str], list[str] | None]] = {
                   "tests/test_decision_properties.py", "tests/test_decision_contract.py"], None),
     "ledger": (["evaluation/registry/ledger.py", "evaluation/registry/integrity.py"],
                ["tests/test_registry.py", "tests/test_registry_integrity.py",
-                "tests/test_ledger_properties.py"], None),
+                "tests/test_ledger_properties.py", "tests/test_ledger_restart.py"], None),
     "store": (["evaluation/data/store.py", "evaluation/data/validation.py"],
               ["tests/test_store.py", "tests/test_store_versions.py",
                "tests/test_store_properties.py"], None),
