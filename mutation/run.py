@@ -14,7 +14,10 @@ build/mutation/<group>/survivors.md; docs/mutation.md records the reviewed score
 
 from __future__ import annotations
 
+import ast
+import difflib
 import fnmatch
+import functools
 import json
 import os
 import shutil
@@ -97,25 +100,18 @@ def environment() -> dict[str, str]:
 
 def report(group: str, *, seconds: float | None = None) -> dict[str, dict[str, int]]:
     """Scores per module and the survivors' diffs of the run in build/mutation/<group>/."""
-    work, env = BUILD / group, environment()
+    work = BUILD / group
     names = GROUPS[group][2]
-    results = subprocess.run([str(BIN / "mutmut"), "results", "--all", "true"], cwd=work, env=env,
-                             capture_output=True, text=True, check=False).stdout
     scores: dict[str, dict[str, int]] = {}
     survivors: list[str] = []
-    for line in results.splitlines():
-        if ":" not in line:
-            continue
-        name, status = (part.strip() for part in line.rsplit(":", 1))
+    for name, status in statuses(work):
         if names and not any(fnmatch.fnmatch(name, pattern) for pattern in names):
             continue  # a mutant of a function this group does not test
         module = name.split(".x")[0]
         counts = scores.setdefault(module, {})
         counts[status] = counts.get(status, 0) + 1
         if status not in ("killed", "skipped", "not checked"):
-            diff = subprocess.run([str(BIN / "mutmut"), "show", name], cwd=work, env=env,
-                                  capture_output=True, text=True, check=False).stdout
-            changed = [d for d in diff.splitlines() if d[:1] in "+-" and d[:3] not in ("+++", "---")]
+            changed = mutant_diff(work, name)
             survivors.append(f"- `{name}` ({status})\n\n```diff\n" + "\n".join(changed) + "\n```\n")
     took = "" if seconds is None else f", {seconds:.0f} s"
     lines = [f"# Mutation testing: {group} ({time.strftime('%Y-%m-%d')}{took})\n"]
@@ -124,6 +120,39 @@ def report(group: str, *, seconds: float | None = None) -> dict[str, dict[str, i
     lines += ["", "## Survivors", "", *survivors]
     (work / "survivors.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return scores
+
+
+# mutmut's exit codes (mutmut/stats.py), read from its .meta files: `mutmut results` is slow
+STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests", 34: "skipped",
+          36: "timeout", 24: "timeout", -24: "timeout", None: "not checked"}
+
+
+def statuses(work: Path) -> list[tuple[str, str]]:
+    found = []
+    for meta in sorted((work / "mutants").rglob("*.py.meta")):
+        codes = json.loads(meta.read_text(encoding="utf-8"))["exit_code_by_key"]
+        found += [(name, STATUS.get(code, "suspicious")) for name, code in sorted(codes.items())]
+    return found
+
+
+@functools.cache
+def functions(path: Path) -> dict[str, str]:
+    source = path.read_text(encoding="utf-8")
+    lines = source.splitlines()
+    return {node.name: "\n".join(lines[node.lineno - 1:node.end_lineno])
+            for node in ast.walk(ast.parse(source))
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)}
+
+
+def mutant_diff(work: Path, name: str) -> list[str]:
+    """The changed lines of a mutant: its function against the original in mutants/ (fast; the
+    same as `mutmut show`, which is slow on a loaded machine)."""
+    module, _, function = name.rpartition(".")
+    found = functions(work / "mutants" / (module.replace(".", "/") + ".py"))
+    original = found.get(function.rsplit("__mutmut_", 1)[0] + "__mutmut_orig", "")
+    mutant = found.get(function, "")
+    lines = difflib.unified_diff(original.splitlines()[1:], mutant.splitlines()[1:], lineterm="", n=0)
+    return [d for d in lines if d[:1] in "+-" and d[:3] not in ("+++", "---")]
 
 
 def summary(counts: dict[str, int]) -> str:
