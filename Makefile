@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-all lint clean browser register-demo
+.PHONY: demo test test-all lint clean browser register-demo mutation
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,11 @@ browser:
 
 test-all: $(STAMP)
 	PYTHONHASHSEED=0 $(BIN)/python -m pytest -q -m "slow or not slow"
+
+# Mutation testing of the core modules (slow: tens of minutes per group; not part of `make test`).
+# GROUPS=formatting ledger ... runs some groups; docs/mutation.md has the scores and survivors.
+mutation: $(STAMP)
+	$(BIN)/python mutation/run.py $(GROUPS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from evaluation import progress
 
@@ -31,3 +32,12 @@ def _quiet_progress():
     progress.set_enabled(False)
     yield
     progress.set_enabled(True)
+
+
+# Property tests (hypothesis): modest and reproducible in the fast suite; `HYPOTHESIS_PROFILE=thorough`
+# searches longer with fresh random examples (for a maintainer looking for counterexamples).
+settings.register_profile("fast", max_examples=60, deadline=None, derandomize=True, database=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("thorough", max_examples=1000, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fast"))

@@ -249,4 +249,6 @@ def test_mpdta_event_study_matches_callaway_santanna_dynamic_after_the_start(ben
     got = table.set_index("event_time")["estimate"]
     for e in range(0, 4):
         assert got[e] == pytest.approx(dynamic[e], abs=1e-9)
-    assert check.status in ("pass", "fail") and check.values["leads_tested"] == [-4, -3, -2]
+    # mpdta shows no pre-trend at 5% (the pre-period ATT(g,t) of the `did` package's introduction
+    # are small and their intervals cover zero)
+    assert check.status == "pass" and check.values["leads_tested"] == [-4, -3, -2]

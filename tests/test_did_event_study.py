@@ -110,7 +110,7 @@ def test_cells_without_events_do_not_break_the_event_study():
     # no events at e = 3: a rate ratio of 0 is a boundary, reported without a number (issue 14)
     assert row["status"] == "not_estimable" and "no events" in row["reason"]
     assert np.isnan(row["estimate"]) and np.isnan(row["ci_low"]) and np.isnan(row["std_error"])
-    assert check.status in ("pass", "fail")
+    assert check.status == "pass"  # simulated without a pre-trend: the empty cell breaks nothing
 
 
 def test_linear_pre_trend_check_is_skipped_without_leads():
@@ -141,4 +141,5 @@ def test_linear_staggered_without_never_treated_units_uses_the_last_cohort():
     table, check = event_study(prepared(frame, starts, model="linear"))
     got = table.set_index("event_time")
     assert got.loc[0, "estimate"] == pytest.approx(-0.05, abs=4 * got.loc[0, "std_error"])
-    assert check.status in ("pass", "fail") and np.isfinite(check.values["p_value"])
+    # simulated without a pre-trend
+    assert check.status == "pass" and np.isfinite(check.values["p_value"])

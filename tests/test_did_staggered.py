@@ -153,6 +153,7 @@ def test_imputation_standard_error_matches_monte_carlo_spread():
         estimates.append(fit.estimate)
         errors.append(fit.std_error)
     spread = np.std(estimates, ddof=1)
+    # a sample sd of 40 estimates has relative error 1 / sqrt(2 x 39) = 0.11: 0.3 is 2.6 of them
     assert np.mean(errors) == pytest.approx(spread, rel=0.3)
 
 
@@ -218,4 +219,6 @@ def test_imputation_cluster_errors_cover_the_truth_with_overdispersed_counts():
         fit = fit_staggered(prepared(frame, start), estimator="imputation",
                             control_group="not_yet_treated")
         covered += fit.ci_low <= 0.0 <= fit.ci_high
+    # binomial sd of the coverage at 0.95 over 200 panels: sqrt(0.95 x 0.05 / 200) = 0.015;
+    # the band is -2.6 / +2.0 sd around 0.95
     assert 0.91 <= covered / 200 <= 0.98

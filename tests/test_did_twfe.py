@@ -194,7 +194,7 @@ def test_displacement_check_uses_neighbours():
                                "neighbour": [unit_name(4), unit_name(1)]})
     out = estimate_did(data, neighbours=neighbours)
     check = next(c for c in out.checks if c.name == "displacement")
-    assert check.status in ("pass", "fail")
+    assert check.status == "pass"  # simulated without displacement to the neighbours
     assert check.values["neighbours"] == [unit_name(4), unit_name(5)]
     assert "rule:" in check.detail
 

@@ -17,6 +17,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+# the site tests' expected strings: independent of report.formatting, the code under test
+import notation as ref
 import numpy as np
 import pandas as pd
 import pytest
@@ -26,7 +28,6 @@ from evaluation.analysis.result import AnalysisResult
 from evaluation.estimators.output import Check, tidy_frame, tidy_row
 from evaluation.portfolio.build import write_portfolio
 from evaluation.report import ReportError, verdict_text
-from evaluation.report import formatting as fmt
 from evaluation.report.check_words import check_name, check_sentence
 from evaluation.report.fallback import execute, parse_qmd, set_parameters
 from evaluation.report.render import render_reports
@@ -220,43 +221,6 @@ def site_nl(tmp_path_factory):
     return ws, result
 
 
-# --- formatting ------------------------------------------------------------------------------
-def test_dutch_and_english_number_notation():
-    assert fmt.integer(1543, lang="nl") == "1.543" and fmt.integer(1543, lang="en") == "1,543"
-    assert fmt.number(0.894, lang="nl") == "0,89" and fmt.number(0.894, lang="en") == "0.89"
-    assert fmt.number(1543.2, lang="nl", digits=1) == "1.543,2"
-    assert fmt.number(-0.001, lang="nl") == "0,00"  # no negative zero
-    assert fmt.interval(0.8, 0.975, lang="nl") == "0,80 tot 0,97"  # 0.975 is 0.97499.. as a float
-    assert fmt.interval(0.8, 0.98, lang="en") == "0.80 to 0.98"
-    # issue 17: a proper minus sign, "tot" between ends, unbounded ends in words
-    assert fmt.interval(-37129, -10136, lang="nl", digits=0) == "\u221237.129 tot \u221210.136"
-    assert fmt.interval(0.42, float("inf"), lang="nl") == "0,42 tot onbegrensd"
-    assert fmt.interval("-inf", 2.17, lang="en") == "unbounded to 2.17"
-    assert fmt.interval(None, 2.17, lang="en") == fmt.MISSING  # null is no number, not unbounded
-    assert fmt.percent(-11.04, lang="nl") == "\u221211,0%" and fmt.percent(5, lang="en") == "+5.0%"
-    # a probability shown beside a verdict never crosses the rule's threshold by rounding
-    assert fmt.probability_against(0.796, (0.8, 0.5), lang="nl") == "79,6%"
-    assert fmt.probability_against(0.8, (0.8, 0.5), lang="nl") == "80%"
-    assert fmt.probability_against(0.4996, (0.8, 0.5), lang="en") == "49.96%"
-    assert fmt.p_value(0.0004, lang="nl") == "<0,001" and fmt.p_value(0.0321, lang="en") == "0.032"
-    assert fmt.probability(0.834, lang="nl") == "83%" and fmt.probability(0.999, lang="nl") == ">99%"
-    assert fmt.number(None, lang="nl") == fmt.MISSING
-    assert fmt.date("2025-03-03", lang="nl") == "3 maart 2025"
-
-
-def test_small_neighbourhood_counts_are_suppressed():
-    assert fmt.count(3, lang="nl", neighbourhood=True) == "<5"
-    assert fmt.count(0, lang="nl", neighbourhood=True) == "<5"
-    assert fmt.count(5, lang="nl", neighbourhood=True) == "5"
-    assert fmt.count(3, lang="nl", neighbourhood=False) == "3"  # municipalities are not suppressed
-    assert fmt.is_neighbourhood("BU03630001") and not fmt.is_neighbourhood("GM0363")
-
-
-def test_unknown_language_is_a_one_line_error():
-    with pytest.raises(ReportError, match="--lang: unknown language 'de'"):
-        fmt.check_lang("de")
-
-
 # --- qmd parsing -----------------------------------------------------------------------------
 QMD = '''---
 title: test
@@ -331,11 +295,11 @@ def test_intervention_numbers_equal_result_json_in_dutch_notation(site_nl):
         page = page_text(result.out_dir / "interventions" / f"{analysis_id}.html")
         p = res["primary"]
         effects = section(page, "effects-table")
-        assert fmt.number(p["estimate"], lang="nl") in effects
-        assert fmt.interval(p["ci_low"], p["ci_high"], lang="nl") in effects
-        assert fmt.p_value(p["p_value"], lang="nl") in effects
+        assert ref.number(p["estimate"], lang="nl") in effects
+        assert ref.interval(p["ci_low"], p["ci_high"], lang="nl") in effects
+        assert ref.p_value(p["p_value"], lang="nl") in effects
         averted = res["extras"]["averted"]
-        assert fmt.interval(averted["ci_low"], averted["ci_high"], lang="nl", digits=1) in effects
+        assert ref.interval(averted["ci_low"], averted["ci_high"], lang="nl", digits=1) in effects
         decision = res["decision"]
         assert verdict_text.label(decision["verdict"], "nl") in page
         for reason in verdict_text.reasons(decision, "nl"):
@@ -349,7 +313,7 @@ def test_intervention_numbers_equal_result_json_in_dutch_notation(site_nl):
             assert check["name"] not in checks and check["detail"] not in checks
         footer = page[page.index('id="report-footer"'):]
         assert res["design_sha256"] in footer and res["data_sha256"] in footer
-        assert fmt.date(res["data_cutoff"], lang="nl") in footer
+        assert ref.date(res["data_cutoff"], lang="nl") in footer
         assert "statsmodels 0.14.4" in footer
 
 
@@ -359,8 +323,8 @@ def test_bayesian_numbers_and_posterior_figure(site_nl):
     page = page_text(result.out_dir / "interventions" / "cam-utrecht.html")
     b = res["bayesian"]
     effects = section(page, "effects-table")
-    assert fmt.interval(b["hdi_low"], b["hdi_high"], lang="nl") in effects
-    assert fmt.probability(b["p_min_reduction"], lang="nl") in effects
+    assert ref.interval(b["hdi_low"], b["hdi_high"], lang="nl") in effects
+    assert ref.probability(b["p_min_reduction"], lang="nl") in effects
     assert res["decision"]["verdict"] == "inconclusive"  # 74% < 80%: not enough to continue
     for figure_id in ("series-plot", "event-study-plot", "posterior-plot"):
         assert_not_blank(figure_png(page, figure_id))
@@ -399,7 +363,7 @@ def test_neighbourhood_counts_below_five_show_as_suppressed(site_nl):
     control = series.loc[series["group"] == "control", "observed"]
     start = pd.Timestamp("2024-02-26")
     before = control[pd.to_datetime(series.loc[control.index, "period"]) < start].sum()
-    assert fmt.integer(before, lang="nl") in data
+    assert ref.integer(before, lang="nl") in data
 
 
 def test_portfolio_page_numbers_table_and_forest_plot(site_nl):
@@ -410,8 +374,8 @@ def test_portfolio_page_numbers_table_and_forest_plot(site_nl):
     for row in portfolio["interventions"]:
         assert f'href="interventions/{row["id"]}.html"' in table
         assert verdict_text.label(row["verdict"], "nl") in table
-        assert fmt.number(row["estimate"], lang="nl") in table
-        assert fmt.p_value(row["p_holm"], lang="nl") in table
+        assert ref.number(row["estimate"], lang="nl") in table
+        assert ref.p_value(row["p_holm"], lang="nl") in table
     # issue 17: the kind of evidence per line; the exploratory line is out of the Holm family
     kinds = {r["id"]: r["evidence_kind"] for r in portfolio["interventions"]}
     assert kinds["nul-grens"] == "exploratory"
@@ -424,9 +388,9 @@ def test_portfolio_page_numbers_table_and_forest_plot(site_nl):
     assert portfolio["multiple_testing"]["note_nl"] in page
     national = section(page, "national-table")
     nat = portfolio["national"]
-    assert fmt.number(nat["observed"]["count"], lang="nl", digits=0) in national
-    assert fmt.number(nat["baseline_total"], lang="nl", digits=0) in national
-    assert fmt.probability(nat["projection"]["p_target_met"], lang="nl") in national
+    assert ref.number(nat["observed"]["count"], lang="nl", digits=0) in national
+    assert ref.number(nat["baseline_total"], lang="nl", digits=0) in national
+    assert ref.probability(nat["projection"]["p_target_met"], lang="nl") in national
     assert_not_blank(figure_png(page, "forest-plot"))
 
 
@@ -453,7 +417,7 @@ def test_cli_report_in_english(tmp_path):
     assert "portfolio.json is missing" in index  # no portfolio written: said so, not hidden
     page = page_text(out / "interventions" / "cam-en.html")
     assert res["decision"]["verdict"] == "continue" and ">continue<" in page
-    assert fmt.interval(res["primary"]["ci_low"], res["primary"]["ci_high"], lang="en") in page
+    assert ref.interval(res["primary"]["ci_low"], res["primary"]["ci_high"], lang="en") in page
     assert "0.74 to 0.97" in page and "0,74 tot 0,97" not in page
     for reason in verdict_text.reasons(res["decision"], "en"):
         assert reason in page

@@ -7,6 +7,7 @@ tests can format the numbers of result.json the same way to find them in the HTM
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 from typing import Any
 
 from evaluation import defaults
@@ -72,11 +73,14 @@ def probability(value: Any, *, lang: str) -> str:
     if _missing(value):
         return MISSING
     p = float(value)
-    if 0 < p < 0.005:
+    # round the float's exact value: 100 * 0.995 is 99.5 in floating point and rounded to 100,
+    # a certainty the probability 0.99499.. does not have
+    shown = round(Decimal(p) * 100)
+    if 0 < p and shown == 0:
         return "<1%"
-    if 0.995 < p < 1:
+    if p < 1 and shown == 100:
         return ">99%"
-    return f"{round(100 * p):d}%"
+    return f"{shown:d}%"
 
 
 def p_value(value: Any, *, lang: str) -> str:
