@@ -21,12 +21,15 @@ PRIMARY = {"scale": "rate_ratio", "estimate": 0.8, "ci_low": 0.6, "ci_high": 1.1
 def test_decision_dict_keys_and_basis_literals():
     out = decide(primary=PRIMARY, bayesian=None, checks=[], registration=REG, rule=None)
     assert set(out) == {"verdict", "reason", "blocking", "registered_basis", "basis", "support",
-                        "rule", "evidence_level", "deviations", "error_rates"}
+                        "rule", "evidence_level", "deviations", "error_rates",
+                        "minimum_detectable"}
+    assert out["minimum_detectable"] is None  # only an ITS under placebo-block inference has one
     assert out["basis"] == {
         "source": "frequentist", "quantity": "confidence", "method": "randomization",
         "scale": "rate_ratio", "estimate": 0.8, "low": 0.6, "high": 1.1, "interval_level": 0.95,
         "p_any_reduction": 0.9, "p_min_reduction": 0.7,
-        "mcse": {"any_reduction": 0.01, "min_reduction": 0.02}, "p_value": 0.2, "pct_change": -20.0}
+        "mcse": {"any_reduction": 0.01, "min_reduction": 0.02}, "p_value": 0.2, "pct_change": -20.0,
+        "estimable": True}  # a point estimate exists (under separation it does not)
     # 0.7 < 0.8 to continue, 0.9 >= 0.8 but 0.7 >= 0.5: inconclusive (design/decision_rule.py)
     assert (out["verdict"], out["reason"], out["registered_basis"]) == ("inconclusive", "rule", "primary")
     assert out["rule"] == {"basis": "primary", "min_reduction": 0.1, "expected_reduction": 0.2,
@@ -55,10 +58,11 @@ def test_checks_given_with_missing_fields_take_documented_defaults():
     loud = decide(primary=PRIMARY, bayesian=None, registration=REG, rule=None,
                   checks=[{"status": "fail", "blocking": True}])
     assert loud["blocking"] == [{"code": "check_failed", "check": "", "kind": "", "detail": ""}]
-    # a check without a status counts as skipped: neither pass nor fail
+    # a check without a status counts as skipped: neither pass nor fail; a pre-trend check that
+    # was there but skipped could not be tested (no check at all: `pretrend_not_run`, above)
     skipped = decide(primary=PRIMARY, bayesian=None, registration=REG, rule=None,
                      checks=[{"name": "pre", "kind": "pre_trends", "blocking": True}])
-    assert skipped["blocking"] == [] and skipped["evidence_level"]["code"] == "pretrend_not_run"
+    assert skipped["blocking"] == [] and skipped["evidence_level"]["code"] == "pretrend_not_testable"
 
 
 def test_support_of_the_other_analysis():

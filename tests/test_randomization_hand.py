@@ -41,7 +41,11 @@ def test_exact_enumeration_of_four_units():
     res = run(panel([-3.0, 0.0, 1.0, 2.0]), treated="u0000", exact_max=100)
     assert res.exact and res.draws == 4 and res.n_assignments_possible == 4
     assert res.p_value == pytest.approx(0.5, abs=1e-12)
-    assert res.statistic == pytest.approx(-1.5, abs=1e-9)  # (-3 - 0) / 2
+    # studentised statistic (issue 13): residual D = (-3 - 0) / 2 = -1.5; working variance of a
+    # unit's post-period sum given its total over two periods V = 1 x (1 - 1/2) = 0.5; common
+    # excess kappa = (sum D^2 - sum V) / sum V^2 = (3.5 - 2) / 1 = 1.5; with one treated unit
+    # T = D / sqrt(V (1 + kappa V)) = -1.5 / sqrt(0.5 x 1.75)
+    assert res.statistic == pytest.approx(-1.5 / math.sqrt(0.5 * 1.75), abs=1e-9)
     below = res.at_thresholds["any_reduction"]
     assert below.below == pytest.approx(0.875, abs=1e-12) and below.below_mcse == 0.0
 
