@@ -173,7 +173,8 @@ def test_single_series_its_from_the_synthetic_programme():
     assert data.treated_units == ("GM0001",) and data.control_units == ()
     primary = estimate_its(data, with_checks=False).primary
     assert primary["ci_low"] < 0.7 < primary["ci_high"]
-    assert primary["confidence"]["method"] == "normal"
+    # the ITS default (issue 21): the confidence comes from the placebo-block test itself
+    assert primary["confidence"]["method"] == "placebo_blocks"
 
 
 def test_rule_lines_say_when_the_registered_basis_was_not_simulated():
