@@ -49,3 +49,18 @@ def test_the_global_filters_are_left_as_they_were():
     with warning_log(), recorded():
         warnings.warn("x", UserWarning, stacklevel=2)
     assert warnings.filters == before
+
+
+def test_a_resource_warning_of_the_garbage_collector_is_not_a_fit_warning():
+    """An unclosed socket freed during an analysis (e.g. a notebook kernel's, from an earlier
+    test) is not about the fit: the `fit_warnings` check stays clean and the warning goes on."""
+    import warnings as std_warnings
+
+    from evaluation.estimators.fit_warnings import warning_log
+
+    with std_warnings.catch_warnings(record=True) as outer:
+        std_warnings.simplefilter("always")
+        with warning_log() as log:
+            std_warnings.warn("Unclosed socket <zmq.Socket(zmq.SUB)>", ResourceWarning, stacklevel=1)
+    assert log.items == []
+    assert [w.category for w in outer] == [ResourceWarning]
