@@ -25,7 +25,9 @@ from evaluation import defaults
 # 2: separation, non-estimable terms, derived intervals (issue 14); ITS `auto` is placebo-block
 # inference (issue 21); studentised randomization statistic; persistent-deviation Bayesian DiD
 # (issue 13).
-LOGIC_REVISION = 2
+# 3: prior sensitivity by Pareto-smoothed importance reweighting, refits only where k-hat is
+# too large; the persistent-deviation model sums blocks by reshaping (issue 20).
+LOGIC_REVISION = 3
 
 METHOD_CONSTANTS: tuple[str, ...] = (
     # inference
@@ -40,7 +42,7 @@ METHOD_CONSTANTS: tuple[str, ...] = (
     "DID_PLACEBO_FRACTIONS", "DID_PLACEBO_MIN_PERIODS",
     "PRETREND_MIN_POWER", "PRETREND_MBAR", "EVENT_STUDY_MAX_LOG_SE", "SEPARATION_RTOL",
     # Bayesian model: priors, sampler, reliability gates, prior checks
-    "PRIOR_LOG_RR_SD", "PRIOR_SENSITIVITY_FACTORS", "BAYES_CHAINS", "BAYES_DRAWS", "BAYES_TUNE",
+    "PRIOR_LOG_RR_SD", "PRIOR_SENSITIVITY_FACTORS", "PRIOR_SENSITIVITY_MAX_KHAT", "BAYES_CHAINS", "BAYES_DRAWS", "BAYES_TUNE",
     "BAYES_TARGET_ACCEPT", "RHAT_MAX", "ESS_MIN", "BAYES_MAX_DIVERGENCES", "BAYES_SAMPLER",
     "PRIOR_PERIOD_SD", "PRIOR_DISPERSION_EXCESS_SD", "PRIOR_INTERCEPT_SD", "PRIOR_TREND_SD",
     "PRIOR_SEASON_SD", "PRIOR_INV_SQRT_DISPERSION_SD", "PRIOR_POST_SHIFT_SD",

@@ -271,3 +271,12 @@ def test_design_check_warns_about_overlaps_and_status_lists_drafts(ws, capsys):
     assert code == 0 and "control pool frozen: 2 unit(s) treated by 1 other registered design(s)" in out
     code, out, _ = run(ws, capsys, "status")
     assert "1 control pool deviation(s): GM0344 treated by later registrations" in out.splitlines()[0]
+
+
+def test_demo_only_names_an_unknown_design_before_any_work(ws, capsys):
+    (ws.designs / "fl-01-school-visits.yaml").write_text("id: fl-01-school-visits\n")
+    code, out, err = run(ws, capsys, "demo", "--only", "fl-99-nothing")
+    assert code != 0
+    assert "--only fl-99-nothing: no such design" in err and "fl-01-school-visits" in err
+    assert len(err.strip().splitlines()) == 1
+    assert not (ws.data / "demo").exists()  # refused before the demo data were written

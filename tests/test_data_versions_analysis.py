@@ -143,3 +143,20 @@ def test_a_kill_between_the_two_renames_is_recovered_on_the_next_run(tmp_path):
     assert not list(tmp_path.glob("analyses/*/result.json"))  # staging is out of readers' way
     recover_folder(target)
     assert (target / "result.json").read_text() == "previous" and not new.parent.exists()
+
+
+def test_units_named_by_the_control_pool_section_have_their_names(ws):
+    """A unit another registered design treats is named in the pool section by its municipality
+    name, as the treated units are (not by its GM code). Runs last: it registers a design."""
+    from evaluation.analysis.prepare import source_panel
+    from evaluation.design.model import load_design
+    from evaluation.registry import register
+
+    other = {**DESIGN, "id": "other", "treatment": {"units": ["GM0005"], "start": "2024-07-01"}}
+    (ws.designs / "other.yaml").write_text(yaml.safe_dump(other), encoding="utf-8")
+    design = load_design(ws.designs / "other.yaml")
+    register(design, workspace=ws, by="tests", source=source_panel(design, ws))
+    result = analyse("pilot", exploratory=True, workspace=ws, write=False)
+    assert result.context["registration"]["control_pool"]["treated_elsewhere"] == {"other": ["GM0005"]}
+    assert result.context["unit_names"] == {"GM0001": "Gemeente 0001", "GM0002": "Gemeente 0002",
+                                            "GM0005": "Gemeente 0005"}

@@ -252,8 +252,10 @@ def _context(design: Design, data: PreparedData, registration: Any, pool: Contro
         "decision_rule": design.decision.model_dump(),
         "notes": list(data.notes),
         # names shown in reports: the municipality reference's (or the units table's), never
-        # an incident row's
-        "unit_names": _unit_names(source.frame, data.treated_units),
+        # an incident row's; for the treated units and every unit the control-pool section
+        # names (treated elsewhere, deviations since the freeze)
+        "unit_names": _unit_names(source.frame, tuple(dict.fromkeys(
+            (*data.treated_units, *pool.excluded, *pool.deviation_units)))),
         # the municipal boundaries every count and population was mapped onto (store only)
         "boundaries": source.boundaries,
     }

@@ -28,10 +28,13 @@ def register(cli: click.Group) -> None:
     @click.option("--no-report", is_flag=True, help="Skip rendering the reports.")
     @click.option("--force", is_flag=True,
                   help="Analyse and render everything again (by default what is unchanged is reused).")
+    @click.option("--only", "only", multiple=True, metavar="ID",
+                  help="Analyse only this design (repeatable); the others keep their stored results.")
     @click.pass_obj
-    def demo_cmd(obj, seed: int | None, lang: str, no_report: bool, force: bool) -> None:
+    def demo_cmd(obj, seed: int | None, lang: str, no_report: bool, force: bool,
+                 only: tuple[str, ...]) -> None:
         """The main job on the demo data: generate, import, verify the registry, analyse all, report."""
         from evaluation.demo.job import run_demo
 
         run_demo(obj.workspace(), seed=seed, lang=lang, render=not no_report, echo=click.echo,
-                 force=force)
+                 force=force, only=only)

@@ -58,18 +58,25 @@ def verify_registry(ws: Workspace, *, echo: Callable[[str], None] = print) -> No
 
 def run_demo(ws: Workspace, *, seed: int | None = None, lang: str = defaults.LANGUAGE,
              render: bool = True, echo: Callable[[str], None] = print,
-             force: bool = False) -> dict:
+             force: bool = False, only: tuple[str, ...] = ()) -> dict:
     """Run the whole main job; returns {id: result} and prints one line per intervention.
 
     A result (and the site) whose inputs are unchanged since the last run is reused and said so;
-    `force` runs every analysis and renders every page again."""
+    `force` runs every analysis and renders every page again. `only` restricts the analyses to
+    these design ids (the portfolio shows what is stored for the others)."""
     from evaluation.analysis.incremental import analyse_or_reuse
     from evaluation.portfolio.build import write_portfolio
     from evaluation.progress import progress_bar
 
+    paths = sorted(ws.designs.glob("*.yaml"))
+    if only:
+        unknown = sorted(set(only) - {path.stem for path in paths})
+        if unknown:
+            raise EvaluationError(f"--only {', '.join(unknown)}: no such design in {ws.designs}; "
+                                  f"choose from {', '.join(path.stem for path in paths)}")
+        paths = [path for path in paths if path.stem in set(only)]
     load_demo_data(ws, seed=seed, echo=echo)
     verify_registry(ws, echo=echo)
-    paths = sorted(ws.designs.glob("*.yaml"))
     results, statuses = {}, []
     with progress_bar("analysing the Field Lab interventions", len(paths)) as advance:
         for path in paths:

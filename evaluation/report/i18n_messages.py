@@ -147,6 +147,27 @@ PAGE_MESSAGES: dict[str, tuple[str, str]] = {
     "checkmsg_other_skipped": ("Niet uitgevoerd.", "Not run."),
     # terms of the effects table and priors
     "term_att": ("Effect na de start (gemiddeld)", "Effect after the start (average)"),
+    "term_effect_during": ("Effect tijdens de interventie", "Effect during the intervention"),
+    "term_effect_after": ("Effect na afloop van de interventie", "Effect after the intervention ended"),
+    "phase_during": ("tijdens de interventie", "during the intervention"),
+    "phase_after": ("na afloop van de interventie", "after the intervention ended"),
+    "phase_both": ("vanaf de start, tijdens en na de interventie samen",
+                   "from the start, during and after the intervention together"),
+    "phase_sentence": ("Het besluit gaat over de periode {estimand}. {other_label} ({n} {unit}): "
+                       "{estimate}, {level} betrouwbaarheidsinterval {interval}. Dit getal telt niet "
+                       "mee in het besluit; het laat zien {question}.",
+                       "The verdict concerns the period {estimand}. {other_label} ({n} {unit}): "
+                       "{estimate}, {level} confidence interval {interval}. This number does not "
+                       "count in the verdict; it shows {question}."),
+    "phase_question_after": ("of een daling aanhoudt nadat de interventie is gestopt",
+                             "whether a reduction lasts after the intervention stopped"),
+    "phase_question_during": ("hoe het tijdens de interventie zelf ging",
+                              "how it went during the intervention itself"),
+    "phase_not_estimable": ("Het besluit gaat over de periode {estimand}. {other_label}: niet te "
+                            "schatten (geen bruikbare perioden of geen aanslagen in de "
+                            "interventiegebieden).",
+                            "The verdict concerns the period {estimand}. {other_label}: not "
+                            "estimable (no usable periods or no attacks in the intervention areas)."),
     "term_level_change": ("Sprong bij de start", "Level change at the start"),
     "term_slope_change": ("Verandering van de trend na de start", "Change of trend after the start"),
     "term_trend": ("Trend", "Trend"),

@@ -39,6 +39,7 @@ from evaluation.report.markup import (
     verdict_badge,
 )
 from evaluation.report.note_words import note_text
+from evaluation.report.phase_words import phase_sentence
 from evaluation.report.registration_section import ledger_marker, ledger_text, registration_section
 from evaluation.report.term_words import (
     inference_words,
@@ -255,7 +256,7 @@ class InterventionPage:
         inference = primary.get("inference") or {}
         if inference:
             lead += paragraph(f"{s.t('inference')}: {inference_words(inference, s.lang)}")
-        out = out + lead + table(head, rows, table_id="effects-table")
+        out = out + lead + table(head, rows, table_id="effects-table") + phase_sentence(s, self.result, level=self.level)
         priors = (bayes or {}).get("priors") or {}
         if priors:
             # the priors are part of the registered analysis: the reader sees what was assumed

@@ -17,9 +17,10 @@ import numpy as np
 import xarray as xr
 
 from evaluation import defaults
-from evaluation.design.decision_rule import classify
 from evaluation.estimators.bayes import diagnostics
 from evaluation.estimators.bayes.base import ModelBundle
+from evaluation.estimators.bayes.sensitivity import effect_summary, hdi
+from evaluation.estimators.bayes.sensitivity import prior_sensitivity as prior_sensitivity_of
 from evaluation.estimators.output import EstimatorOutput
 from evaluation.estimators.prepared import PreparedData
 from evaluation.files import clean
@@ -43,29 +44,6 @@ def _build(data: PreparedData, *, log_rr_sd: float) -> ModelBundle:
     return build_its(data, log_rr_sd=log_rr_sd)
 
 
-def _hdi(draws: np.ndarray, prob: float) -> tuple[float, float]:
-    draws = draws[np.isfinite(draws)]
-    if draws.size < 2:
-        return float("nan"), float("nan")
-    low, high = az.hdi(draws, hdi_prob=prob)
-    return float(low), float(high)
-
-
-def _effect_summary(log_rr: np.ndarray, *, min_reduction: float,
-                    hdi_prob: float) -> dict[str, float]:
-    rr = np.exp(log_rr)
-    low, high = _hdi(rr, hdi_prob)
-    return {"rr_median": float(np.nanmedian(rr)), "hdi_low": low, "hdi_high": high,
-            "p_any_reduction": float(np.mean(rr < 1.0)),
-            "p_min_reduction": float(np.mean(rr <= 1.0 - min_reduction))}
-
-
-def _conclusion(effect: dict[str, float], data: PreparedData) -> str:
-    """The verdict category the registered rule gives with these posterior probabilities."""
-    return classify(p_any=effect["p_any_reduction"], p_min=effect["p_min_reduction"],
-                    rule=data.design.decision)
-
-
 def fit_bayesian(data: PreparedData, *, frequentist: EstimatorOutput | None = None,
                  chains: int | None = None, draws: int | None = None, tune: int | None = None,
                  target_accept: float | None = None, sampler: str | None = None,
@@ -86,12 +64,12 @@ def fit_bayesian(data: PreparedData, *, frequentist: EstimatorOutput | None = No
     handle = diagnostics.compile_model(bundle.model, sampler=sampler_used)
     idata = diagnostics.sample(handle, log_rr_sd=log_rr_sd, **settings)
     posterior = idata.posterior
-    effect = _effect_summary(bundle.effect_draws(posterior), min_reduction=min_reduction,
+    effect = effect_summary(bundle.effect_draws(posterior), min_reduction=min_reduction,
                              hdi_prob=hdi_prob)
 
     rng = np.random.default_rng(data.spec.seed)
     averted = bundle.averted_draws(posterior, rng)
-    averted_low, averted_high = _hdi(averted, hdi_prob)
+    averted_low, averted_high = hdi(averted, hdi_prob)
     n_chains, n_draws = posterior.sizes["chain"], posterior.sizes["draw"]
     idata.add_groups(posterior_predictive=xr.Dataset(
         {"averted": (("chain", "draw"), averted.reshape(n_chains, n_draws))},
@@ -123,18 +101,22 @@ def fit_bayesian(data: PreparedData, *, frequentist: EstimatorOutput | None = No
     }
     if bundle.scale == "difference":
         diff = posterior[bundle.extras["difference_var"]].values.ravel()
-        low, high = _hdi(diff, hdi_prob)
+        low, high = hdi(diff, hdi_prob)
         summary["difference"] = {"median": float(np.median(diff)), "hdi_low": low, "hdi_high": high,
                                  "note": "rr_* is the observed over the counterfactual mean of "
                                          "treated post rows implied by this difference"}
-    summary["prior_sensitivity"] = (_sensitivity(data, bundle, handle, effect, settings)
-                                    if prior_sensitivity else {"status": "skipped"})
+    if prior_sensitivity:
+        summary["prior_sensitivity"] = prior_sensitivity_of(
+            data, bundle, posterior, effect,
+            refit=lambda sd: diagnostics.sample(handle, log_rr_sd=sd, **settings).posterior)
+    else:
+        summary["prior_sensitivity"] = {"status": "skipped"}
     sens = summary["prior_sensitivity"]
     if sens["status"] != "skipped":
         # the orchestrator turns this into a (non-blocking) check of result.json
         summary["prior_sensitivity_check"] = {
             "status": sens["status"], "detail": sens["detail"],
-            "values": {f"rr_median_x{r['factor']:g}": r["rr_median"] for r in sens["refits"]}}
+            "values": {f"rr_median_x{r['factor']:g}": r["rr_median"] for r in sens["alternatives"]}}
     summary["prior_predictive"] = _prior_predictive(bundle, rng)
     # the reliability figures also at the top level, under the names the decision rule cites
     summary.update({key: summary["diagnostics"][key]
@@ -152,33 +134,6 @@ def fit_bayesian(data: PreparedData, *, frequentist: EstimatorOutput | None = No
         summary["notes"] = [f"covariates {', '.join(data.covariates)} are not in the Bayesian "
                             "model (unit and period effects only)"]
     return BayesianOutput(summary=clean(summary), idata=idata)
-
-
-def _sensitivity(data: PreparedData, bundle: ModelBundle, handle: diagnostics.CompiledModel,
-                 effect: dict[str, float], settings: dict[str, Any]) -> dict[str, Any]:
-    """Refits under a wider and a narrower effect prior, each judged by exactly the registered
-    rule: the check passes when every refit gives the same verdict category."""
-    base = defaults.PRIOR_LOG_RR_SD
-    min_reduction = data.design.decision.min_reduction
-    hdi_prob = 1.0 - data.spec.alpha
-    conclusion = _conclusion(effect, data)
-    refits = []
-    for factor in defaults.PRIOR_SENSITIVITY_FACTORS:
-        idata = diagnostics.sample(handle, log_rr_sd=base * factor, **settings)
-        alt = _effect_summary(bundle.effect_draws(idata.posterior), min_reduction=min_reduction,
-                              hdi_prob=hdi_prob)
-        refits.append({"factor": factor, "log_rr_sd": base * factor, "rr_median": alt["rr_median"],
-                       "hdi_low": alt["hdi_low"], "hdi_high": alt["hdi_high"],
-                       "p_any_reduction": alt["p_any_reduction"],
-                       "p_min_reduction": alt["p_min_reduction"],
-                       "conclusion": _conclusion(alt, data)})
-    agree = all(r["conclusion"] == conclusion for r in refits)
-    return {"status": "pass" if agree else "fail", "conclusion": conclusion, "refits": refits,
-            "detail": ("the verdict category of the registered rule is the same under a prior "
-                       "twice as wide and half as wide" if agree else
-                       "the verdict category of the registered rule changes with the prior ("
-                       + ", ".join(f"x{r['factor']:g}: {r['conclusion']}" for r in refits)
-                       + f" against {conclusion}): report it as prior-sensitive")}
 
 
 def _prior_predictive(bundle: ModelBundle, rng: np.random.Generator) -> dict[str, Any]:

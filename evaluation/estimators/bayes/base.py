@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -25,6 +25,8 @@ class ModelBundle:
       draw, from the posterior predictive (counterfactual counts drawn without the effect).
     prior_predictive(rng, n) -> (n, n_periods) simulated counts of the series the check uses.
     observed_max: the observed maximum of that series, for the prior predictive check.
+    effect_prior_scales: each variable whose prior is Normal(0, log_rr_sd x scale), by name; the
+      prior-sensitivity reweighting changes exactly these densities.
     """
 
     model: pm.Model
@@ -36,6 +38,7 @@ class ModelBundle:
     prior_predictive: Callable[[np.random.Generator, int], np.ndarray]
     observed_max: float
     extras: dict[str, Any]
+    effect_prior_scales: dict[str, float] = field(default_factory=lambda: {"log_rr": 1.0})
 
 
 def flat(posterior: xr.Dataset, name: str) -> np.ndarray:

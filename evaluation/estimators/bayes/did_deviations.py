@@ -58,6 +58,10 @@ def build_did_deviations(data: PreparedData, m: dict, *, log_rr_sd: float,
     n_blocks = blocks.shape[1]
     y_k, d_k, e_k, n_kept = y[keep], d[keep], exposure[keep], totals[keep]
     pre, post = e_k * (1.0 - d_k), e_k * d_k
+    span = max(block, 1)
+    pad = n_blocks * span - n_periods
+    n_units = int(keep.sum())
+    pre_pad, post_pad = (np.pad(x, ((0, 0), (0, pad))) for x in (pre, post))
     block_counts = y_k @ blocks  # (units, blocks)
     treated_k = m["treated"][keep]
     cu, ct = np.nonzero(y_k > 0)
@@ -73,8 +77,13 @@ def build_did_deviations(data: PreparedData, m: dict, *, log_rr_sd: float,
         rho = pm.Beta("deviation_rho", *defaults.PRIOR_DEVIATION_RHO)
         z = pm.Normal("deviation_z", 0.0, 1.0, shape=(int(keep.sum()), n_blocks))
         u = sigma * pt.dot(z, ar1_cholesky(rho, n_blocks).T)
-        weights = pt.exp(gamma)[:, None] * blocks  # (periods, blocks)
-        rate_blocks = pt.dot(pre, weights) + pt.exp(log_rr) * pt.dot(post, weights)
+        # per unit and block: sum over the block's periods of exposure x exp(period effect); a
+        # reshape-and-sum over padded periods costs units x periods, where a product with the
+        # (periods x blocks) indicator would cost blocks times more in every gradient
+        weight = pt.concatenate([pt.exp(gamma), pt.zeros(pad)]) if pad else pt.exp(gamma)
+        rate_blocks = ((pre_pad * weight[None, :]).reshape((n_units, n_blocks, span)).sum(axis=2)
+                       + pt.exp(log_rr) * (post_pad * weight[None, :])
+                       .reshape((n_units, n_blocks, span)).sum(axis=2))
         rate_sum = (pt.exp(u) * rate_blocks).sum(axis=1)
         if negative_binomial:
             excess = pm.HalfNormal("overdispersion", defaults.PRIOR_DISPERSION_EXCESS_SD)

@@ -281,4 +281,5 @@ def _linear(data: PreparedData, m: dict, *, log_rr_sd: float) -> ModelBundle:
         prior_predictive=prior_predictive,
         observed_max=float(np.abs(y).max()),
         extras={"difference_var": "effect"},
+        effect_prior_scales={"effect": outcome_scale},
     )

@@ -144,4 +144,5 @@ def build_its(data: PreparedData, *, log_rr_sd: float) -> ModelBundle:
         prior_predictive=prior_predictive,
         observed_max=float(y.max()),
         extras={"controlled": controlled},
+        effect_prior_scales={"log_rr": 1.0, **({"slope_change": 1.0} if spec.slope_change else {})},
     )
