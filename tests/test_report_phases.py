@@ -33,9 +33,9 @@ def _page(tmp_path, lang, after):
 @pytest.mark.parametrize(("lang", "words"), [
     ("nl", ["Het besluit gaat over de periode tijdens de interventie.",
             "Effect na afloop van de interventie (10 perioden): 0,81",
-            "0,61 tot 1,07", "telt niet mee in het besluit", "of een daling aanhoudt"]),
+            "(95%-interval 0,61 tot 1,07)", "telt niet mee in het besluit", "of een daling aanhoudt"]),
     ("en", ["The verdict concerns the period during the intervention.",
-            "Effect after the intervention ended (10 periods): 0.81", "0.61 to 1.07",
+            "Effect after the intervention ended (10 periods): 0.81", "(95% interval 0.61 to 1.07)",
             "does not count in the verdict", "whether a reduction lasts"]),
 ])
 def test_the_period_after_the_end_is_said_in_words(tmp_path, lang, words):

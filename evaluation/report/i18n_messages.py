@@ -154,11 +154,11 @@ PAGE_MESSAGES: dict[str, tuple[str, str]] = {
     "phase_both": ("vanaf de start, tijdens en na de interventie samen",
                    "from the start, during and after the intervention together"),
     "phase_sentence": ("Het besluit gaat over de periode {estimand}. {other_label} ({n} {unit}): "
-                       "{estimate}, {level} betrouwbaarheidsinterval {interval}. Dit getal telt niet "
-                       "mee in het besluit; het laat zien {question}.",
+                       "{estimate} ({level}-interval {interval}). Dit getal telt niet mee in het "
+                       "besluit; het laat zien {question}.",
                        "The verdict concerns the period {estimand}. {other_label} ({n} {unit}): "
-                       "{estimate}, {level} confidence interval {interval}. This number does not "
-                       "count in the verdict; it shows {question}."),
+                       "{estimate} ({level} interval {interval}). This number does not count in "
+                       "the verdict; it shows {question}."),
     "phase_question_after": ("of een daling aanhoudt nadat de interventie is gestopt",
                              "whether a reduction lasts after the intervention stopped"),
     "phase_question_during": ("hoe het tijdens de interventie zelf ging",

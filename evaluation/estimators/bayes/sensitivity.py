@@ -104,11 +104,12 @@ def prior_sensitivity(data: PreparedData, bundle: ModelBundle, posterior, effect
     settings = {"min_reduction": data.design.decision.min_reduction,
                 "hdi_prob": 1.0 - data.spec.alpha}
     main = conclusion(effect, data)
+    draws = bundle.effect_draws(posterior)
     alternatives = []
     for factor in defaults.PRIOR_SENSITIVITY_FACTORS:
         weights, khat = importance_weights(posterior, bundle, base_sd=base, new_sd=base * factor)
         if khat <= defaults.PRIOR_SENSITIVITY_MAX_KHAT:
-            alt = weighted_effect_summary(bundle.effect_draws(posterior), weights, **settings)
+            alt = weighted_effect_summary(draws, weights, **settings)
             how = "importance reweighting"
         else:
             alt = effect_summary(bundle.effect_draws(refit(base * factor)), **settings)
