@@ -89,3 +89,27 @@ def test_a_restart_after_a_damaged_history_is_a_rewrite(repo):  # noqa: F811
 
 def test_registered_helper_gives_four_entries(tmp_path):
     assert registry.read_head(registered(init_workspace(tmp_path / "w")).registry).length == 4
+
+
+def test_results_made_before_a_restart_are_stale_not_a_rewrite(ws):  # noqa: F811
+    """After `make register-demo`, a workspace's old results record the replaced head: `verify`
+    says to analyse them again; a head the restart does not name is still a rewrite."""
+    from evaluation.registry.integrity import RESULT_KEY
+
+    before = registry.read_head(ws.registry)
+    old = ws.analyses / "fl-01-a" / "result.json"
+    old.parent.mkdir(parents=True)
+    old.write_text(json.dumps({RESULT_KEY: before.to_dict()}), encoding="utf-8")
+    registry.restart_ledger(ws, by="maintainer", reason="schema change", now=WHEN)
+    result = registry.verify(ws)
+    assert result.ok, result.problems
+    assert any(note.startswith("analyses/fl-01-a/result.json was made under the ledger that the "
+                               "restart entry of ") and note.endswith(
+        f"replaced (head {before.sha256[:12]}): analyse and render it again") for note in result.notes), result.notes
+    forged = ws.analyses / "fl-02-b" / "result.json"
+    forged.parent.mkdir(parents=True)
+    forged.write_text(json.dumps({RESULT_KEY: {"head_sha256": "cd" * 32, "length": before.length}}),
+                      encoding="utf-8")
+    result = registry.verify(ws)
+    assert not result.ok
+    assert any("fl-02-b/result.json" in p for p in result.problems), result.problems

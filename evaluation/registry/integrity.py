@@ -58,13 +58,29 @@ def recorded_heads(workspace: Workspace) -> list[RecordedHead]:
     return found
 
 
+def replaced_heads(entries: list[dict[str, Any]]) -> set[tuple[str, int]]:
+    """The heads that restart entries of this ledger name as replaced (hash, length)."""
+    return {(str(e.get("previous_head_sha256")), int(e.get("previous_length") or 0))
+            for e in entries if e.get("kind") == "restart"}
+
+
+def stale_notes(entries: list[dict[str, Any]], recorded: list[RecordedHead], ledger: str) -> list[str]:
+    """Results and pages made under a ledger that a restart entry replaced: not a rewrite (the
+    restart is itself an entry of the chain, naming that head), but out of date."""
+    replaced = replaced_heads(entries)
+    return _once([f"{item.where} was made under the ledger that the restart entry of {ledger} "
+                  f"replaced (head {item.head.sha256[:12]}): analyse and render it again"
+                  for item in recorded if (item.head.sha256, item.head.length) in replaced])
+
+
 def head_problems(entries: list[dict[str, Any]], recorded: list[RecordedHead], ledger: str) -> list[str]:
     """A recorded head that the ledger no longer holds: entries removed from its end, or rewritten."""
     problems = []
+    replaced = replaced_heads(entries)
     for item in recorded:
         sha, length = item.head.sha256, item.head.length
-        if length == 0:
-            continue  # made on an empty ledger: nothing to hold on to
+        if length == 0 or (sha, length) in replaced:
+            continue  # made on an empty ledger, or under one a restart replaced (stale_notes)
         if length > len(entries):
             problems.append(
                 f"{ledger}: entry {length} (hash {sha[:12]}) is gone: {item.where} was made when the "

@@ -155,7 +155,9 @@ def verify(workspace: Workspace, *, expect_head: str | None = None, history: boo
     for design_id, own in grouped.items():
         problems.extend(_design_problems(workspace, ledger, design_id, own, numbers))
     notes: list[str] = []
-    problems.extend(integrity.head_problems(entries, integrity.recorded_heads(workspace), str(ledger)))
+    recorded = integrity.recorded_heads(workspace)
+    problems.extend(integrity.head_problems(entries, recorded, str(ledger)))
+    notes.extend(integrity.stale_notes(entries, recorded, str(ledger)))
     if expect_head is not None:
         found, note = integrity.expected_head_problems(entries, expect_head, str(ledger))
         problems.extend(found)
