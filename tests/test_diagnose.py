@@ -451,6 +451,10 @@ def test_diagnosis_mode_prepares_the_history_and_the_registered_post_period():
     assert post[0] == pd.Timestamp("2025-04-14") and post[-1] == pd.Timestamp("2025-06-23") and len(post) == 11
     assert len(data.panel) == 3 * len(periods) and data.panel["post"].sum() == 0
     assert int(data.panel.loc[data.panel["treated_unit"], "cohort"].iloc[0]) == len(periods)
-    assert "data end before the period just before the start (2025-03-17 is the last with data)" in data.notes[0]
+    codes = [n.to_dict() for n in data.notes]
+    assert codes[0] == {"code": "diagnosis_history_only", "n_before": len(periods),
+                        "first": str(periods[0].date()), "last": "2025-03-17", "n_post": 11,
+                        "start": "2025-04-14"}
+    assert codes[1] == {"code": "diagnosis_history_gap", "last": "2025-03-17"}
     placebo = placebo_history(data)
     assert placebo.n_post_registered == 11 and placebo.data.n_periods == len(periods)

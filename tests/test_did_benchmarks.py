@@ -236,7 +236,8 @@ def test_cli_card_krueger_two_by_two(benchmarks, tmp_path, capsys):
     result, _ = run_cli(tmp_path, capsys, design)
     assert result["primary"]["estimate"] == pytest.approx(2.7536, abs=5e-5)
     assert result["primary"]["std_error"] == pytest.approx(1.6884, abs=5e-5)
-    assert any("26 rows" in n and "794 rows remain" in n for n in result["context"]["notes"])
+    assert {"code": "rows_missing_outcome", "rows": 26, "outcome": "fte",
+            "remain": 794} in result["context"]["notes"]
 
 
 def test_mpdta_event_study_matches_callaway_santanna_dynamic_after_the_start(benchmarks):

@@ -172,7 +172,8 @@ def test_treated_unit_without_pre_events_is_left_out_with_a_note():
     frame.loc[(frame["unit"] == unit_name(0)) & (frame["t"] < 8), "y"] = 0.0
     fit = fit_staggered(prepared(frame, start), estimator="imputation",
                         control_group="not_yet_treated")
-    assert any(unit_name(0) in note and "left out" in note for note in fit.notes)
+    left_out = [n.to_dict() for n in fit.notes if n.code == "treated_rows_unusable"]
+    assert left_out and left_out[0]["units"] == [unit_name(0)]
     assert np.isfinite(fit.estimate)
 
 

@@ -276,7 +276,8 @@ def test_quarterly_seasonality_is_capped_with_a_note():
                         window={"start": dt.date(2018, 1, 1), "end": dt.date(2023, 10, 1)})
     out = estimate_its(prepared_from_long(design, quarterly), with_checks=False)
     assert out.primary["harmonics"] == 1
-    assert "reduced to 1" in out.primary["notes"][0]
+    assert out.primary["notes"] == [{"code": "seasonality_reduced", "registered": 3, "pairs": 1,
+                                     "frequency": "quarter"}]
 
 
 # --- bad input: one line, naming the field ---------------------------------------------------

@@ -167,8 +167,7 @@ def test_dutch_page_sections_hold_no_english_and_no_identifiers(tmp_path):
         result = json.loads(path.read_text())
         result["context"]["unit_names"] = {"GM0363": "Amsterdam", "GM0599": "Rotterdam"}
         result["context"]["notes"] = [
-            "3 unit(s) treated by other registered interventions are not used as controls: "
-            "GM0363, GM0599."]
+            {"code": "treated_elsewhere", "n": 2, "units": ["GM0363", "GM0599"]}]
         path.write_text(json.dumps(result))
         page = intervention(analysis_id, workspace=ws.root, lang="nl")
         body = "".join([page.verdict_box(), page.verdict(), page.about(), page.data(),

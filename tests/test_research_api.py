@@ -35,7 +35,7 @@ def registered(tmp_path_factory):
 def test_typed_parts_agree_with_result_json_and_the_tidy_table(registered):
     _, result = registered
     saved = result.to_dict()
-    assert saved["schema_version"] == 1
+    assert saved["schema_version"] == 2
     effect = result.effect
     # result.json stores 12 significant digits (evaluation.files.clean)
     for name in ("estimate", "ci_low", "ci_high", "p_value"):

@@ -34,6 +34,7 @@ from evaluation.design.model import Design, Period
 from evaluation.errors import AnalysisError, DataError, format_rows
 from evaluation.estimators.prepared import PreparedData
 from evaluation.files import frame_sha256
+from evaluation.notes import Note, note
 from evaluation.workspace import Workspace
 
 SINGLE_SERIES_UNIT = "all"
@@ -171,7 +172,7 @@ def prepare(design: Design, workspace: Workspace, *, db: str | os.PathLike | Non
     frame = frame.loc[(frame["period"] >= w_start) & (frame["period"] <= w_end)]
     if not len(frame):
         raise AnalysisError(f"window: no data between {design.window.start} and {design.window.end} in {sp.source}; the data run to {sp.cutoff}")
-    notes: list[str] = []
+    notes: list[Note] = []
     first_treated = _first_treated_periods(design, frame, period_of)
     if mode == "diagnosis":
         frame, periods = _history_and_registered_post(design, frame, min(first_treated.values()),
@@ -225,8 +226,8 @@ def prepare(design: Design, workspace: Workspace, *, db: str | os.PathLike | Non
     _check_usable(design, out, cohorts, notes)
     dropped = frame.attrs.get("dropped_rows") or sp.frame.attrs.get("dropped_rows")
     if dropped:
-        notes.append(f"{dropped} rows with a missing {spec.outcome} were left out (repeated cross-sections); "
-                     f"{len(out)} rows remain.")
+        notes.append(note("rows_missing_outcome", rows=int(dropped), outcome=spec.outcome,
+                          remain=len(out)))
     prepared = PreparedData(
         design=design, panel=out, frequency=spec.frequency, treated_units=tuple(sorted(treated)),
         control_units=tuple(sorted(controls)), has_exposure=spec.exposure is not None,
@@ -263,7 +264,7 @@ def _with_phase_columns(out: pd.DataFrame, design: Design, periods: list[Any],
 
 
 def _history_and_registered_post(design: Design, frame: pd.DataFrame, first: Any, w_end: Any,
-                                 integer: bool, notes: list[str]) -> tuple[pd.DataFrame, list[Any]]:
+                                 integer: bool, notes: list[Note]) -> tuple[pd.DataFrame, list[Any]]:
     """The rows before the first start, and the history's periods followed by the registered
     post period's (from the first start to window.end; no rows: the outcome is never looked at)."""
     history = frame.loc[frame["period"] < first]
@@ -275,11 +276,10 @@ def _history_and_registered_post(design: Design, frame: pd.DataFrame, first: Any
     if past:
         adjacent = (int(first) - int(past[-1]) == 1 if integer else
                     len(period_range(past[-1], first, design.data.frequency)) == 2)
-        gap = "" if adjacent else (f"; the data end before the period just before the start "
-                                   f"({period_text(past[-1])} is the last with data)")
-        notes.append(f"Diagnosis: only the {len(past)} period(s) before the start are used "
-                     f"({period_text(past[0])} to {period_text(past[-1])}); the {len(post)} "
-                     f"registered post period(s) from {period_text(first)} are not looked at{gap}.")
+        notes.append(note("diagnosis_history_only", n_before=len(past), first=period_text(past[0]),
+                          last=period_text(past[-1]), n_post=len(post), start=period_text(first)))
+        if not adjacent:  # the data end before the period just before the start
+            notes.append(note("diagnosis_history_gap", last=period_text(past[-1])))
     return history, past + post
 
 
@@ -321,7 +321,7 @@ def _integral(value: Any) -> Any:
 
 
 def _control_units(design: Design, frame: pd.DataFrame, treated: tuple[str, ...],
-                   exclude_units: Iterable[str], notes: list[str]) -> tuple[str, ...]:
+                   exclude_units: Iterable[str], notes: list[Note]) -> tuple[str, ...]:
     units = list(dict.fromkeys(frame["unit"].astype(str)))
     listed = design.control_units
     if listed is not None:
@@ -333,10 +333,7 @@ def _control_units(design: Design, frame: pd.DataFrame, treated: tuple[str, ...]
         return ()  # a plain ITS; `controls: untreated` makes it a controlled ITS against all the rest
     excluded = sorted((set(exclude_units) & set(units)) - set(treated))
     if excluded:
-        notes.append(
-            f"{len(excluded)} unit(s) treated by other registered interventions are not used as controls: "
-            + ", ".join(excluded) + "."
-        )
+        notes.append(note("treated_elsewhere", n=len(excluded), units=excluded))
     controls = tuple(u for u in units if u not in treated and u not in excluded)
     if not controls:
         raise AnalysisError("controls: no never-treated unit is left to compare with; list control units or widen the data")
@@ -351,14 +348,14 @@ def _excluded(design: Design, periods: pd.Series, period_of) -> np.ndarray:
     return ((periods >= lo) & (periods <= hi)).to_numpy()
 
 
-def _check_usable(design: Design, out: pd.DataFrame, cohorts: dict[str, int], notes: list[str]) -> None:
+def _check_usable(design: Design, out: pd.DataFrame, cohorts: dict[str, int], notes: list[Note]) -> None:
     counts = design.analysis.model != "linear"
     pre_periods = min(cohorts.values()) if cohorts else 0
     n_pre = out.loc[(out["t"] < pre_periods) & ~out["excluded"], "t"].nunique()
     if n_pre < defaults.MIN_PRE_PERIODS and design.design == "did" and n_pre >= 1:
         # A DiD identifies the effect from the comparison units too (2x2 designs have one
         # pre-period); only the pre-trend check needs more. An ITS has nothing but its own past.
-        notes.append(f"Only {n_pre} pre-period(s) before the start: the pre-trend check has little to go on.")
+        notes.append(note("few_pre_periods", n=int(n_pre)))
     elif n_pre < defaults.MIN_PRE_PERIODS:
         raise AnalysisError(
             f"window.start: only {n_pre} pre-period(s) before treatment.start, at least "

@@ -38,7 +38,8 @@ ESTIMATES_FILE = "estimates.csv"
 POSTERIOR_FILE = "posterior.nc"
 DIAGNOSIS_FILE = "diagnosis.json"
 # The layout of result.json; raise it when a key changes meaning or goes (added keys do not).
-SCHEMA_VERSION = 1
+# 2: notes (context, primary, bayesian) are {"code": ..., values} records, not English sentences.
+SCHEMA_VERSION = 2
 PLOT_KINDS = ("series", "event_study", "posterior")
 
 

@@ -250,7 +250,7 @@ def _context(design: Design, data: PreparedData, registration: Any, pool: Contro
         "model": design.analysis.model,
         "registration": {**registration.to_dict(), "control_pool": pool.to_dict()},
         "decision_rule": design.decision.model_dump(),
-        "notes": list(data.notes),
+        "notes": [n.to_dict() for n in data.notes],
         # names shown in reports: the municipality reference's (or the units table's), never
         # an incident row's; for the treated units and every unit the control-pool section
         # names (treated elsewhere, deviations since the freeze)

@@ -35,6 +35,7 @@ from evaluation.design.its_limits import block_length, placebo_block_count, vali
 from evaluation.design.model import Design, load_design
 from evaluation.diagnose.diagnosands import minimum_detectable_reduction, summarise_effect
 from evaluation.diagnose.operating import operating_characteristics
+from evaluation.diagnose.phase import registered_phase
 from evaluation.diagnose.runner import SimulationTask, run_simulations
 from evaluation.errors import DesignError, EvaluationError
 from evaluation.estimators.core import PrimaryAnalysis
@@ -92,8 +93,11 @@ def diagnose_prepared(data: PreparedData, *, sims: int = defaults.DIAGNOSE_SIMS,
     wanted = parse_effects(effects)
     rule = design.decision
     all_effects = tuple(sorted({0.0, *wanted, -rule.min_reduction, -rule.expected_reduction}))
-    truths = tuple(true_effect(placebo, null, effect) for effect in all_effects)
-    analysis = PrimaryAnalysis(placebo.data)
+    phased = registered_phase(data, placebo)  # treatment.end: the phase the verdict concerns
+    analysed = None if phased is placebo.data else \
+        null.treated_post & phased.panel["post"].to_numpy() & ~phased.panel["excluded"].to_numpy()
+    truths = tuple(true_effect(placebo, null, effect, analysed=analysed) for effect in all_effects)
+    analysis = PrimaryAnalysis(phased)
     task = SimulationTask(analysis=analysis, null=null, effects=all_effects, truths=truths)
     values, errors = run_simulations(task, sims=sims, seed=spec.seed, workers=workers,
                                      scheduler=scheduler)
@@ -117,7 +121,7 @@ def diagnose_prepared(data: PreparedData, *, sims: int = defaults.DIAGNOSE_SIMS,
         "kind": "design diagnosis (simulation on the history before the start)",
         "seed": spec.seed, "sims": sims, "alpha": spec.alpha, "power_target": target,
         "min_reduction": design.decision.min_reduction,
-        "history": _history(data, placebo),
+        "history": _history(data, placebo, phased=phased is not placebo.data),
         "null_model": null.describe(),
         "primary": _primary_description(placebo.data, fast=analysis.fast is not None),
         "diagnosands": rows,
@@ -164,19 +168,23 @@ def parse_effects(effects: Sequence[float] | str) -> tuple[float, ...]:
     return out
 
 
-def true_effect(placebo: Placebo, null: PanelModel, effect: float) -> float:
-    """The estimand the primary analysis targets when the means are multiplied by 1 + effect."""
+def true_effect(placebo: Placebo, null: PanelModel, effect: float, *,
+                analysed: np.ndarray | None = None) -> float:
+    """The estimand the primary analysis targets when the means are multiplied by 1 + effect
+    (`analysed`: the treated rows of the registered phase, when treatment.end splits the post
+    period; by default all placebo post rows)."""
     if null.count:
         return math.log1p(effect)
     # linear: the average added difference per treated post cell (did) or per period of the
     # treated series, on the modelled scale (rate per exposure when the ITS has an exposure)
     data = placebo.data
+    rows = null.treated_post if analysed is None else analysed
     added = null.mu * effect * null.treated_post
     if data.design.design == "did":
-        return float(np.mean(added[null.treated_post]))
+        return float(np.mean(added[rows]))
     panel = data.panel
-    post = panel.loc[null.treated_post]
-    per_period = np.bincount(post["t"].to_numpy(), weights=added[null.treated_post])
+    post = panel.loc[rows]
+    per_period = np.bincount(post["t"].to_numpy(), weights=added[rows])
     if data.has_exposure:
         exposure = np.bincount(post["t"].to_numpy(), weights=post["exposure"].to_numpy())
         per_period = np.divide(per_period, exposure, out=np.zeros_like(per_period), where=exposure > 0)
@@ -184,10 +192,12 @@ def true_effect(placebo: Placebo, null: PanelModel, effect: float) -> float:
     return float(np.mean(per_period[periods]))
 
 
-def _history(data: PreparedData, placebo: Placebo) -> dict[str, Any]:
+def _history(data: PreparedData, placebo: Placebo, *, phased: bool) -> dict[str, Any]:
     labels = placebo.data.periods
     start = min(placebo.cohorts.values())
-    return {
+    # only where treatment.end splits the post period (other diagnoses stay byte-identical)
+    phase = {"phase": data.spec.estimand} if phased else {}
+    return {**phase,
         "periods_used": len(labels), "first_period": labels[0], "last_period": labels[-1],
         "placebo_start": labels[start], "n_pre_periods": start,
         "n_post_periods": placebo.n_post, "n_post_registered": placebo.n_post_registered,

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from evaluation.design.model import AnalysisSpec, Design
+from evaluation.notes import Note
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ class PreparedData:
     data_sha256: str
     data_cutoff: str  # last period present in the source data (ISO date or period number)
     repeated_cross_section: bool = False
-    notes: tuple[str, ...] = field(default_factory=tuple)  # plain-language notes on how data were prepared
+    notes: tuple[Note, ...] = field(default_factory=tuple)  # what preparing the data did (codes)
 
     @property
     def spec(self) -> AnalysisSpec:

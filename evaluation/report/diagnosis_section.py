@@ -17,13 +17,21 @@ WORDS = {
            "reduction": "{pct} minder aanslagen", "sims": "Gebaseerd op {n} simulaties per regel.",
            "size": "Onterecht significant zonder effect (grens {ref}): {value}.",
            "coverage": "Het interval bevat het ware effect in {value} van de simulaties (doel {ref}).",
-           "none": "De diagnose bevat geen beslisregel-simulaties."},
+           "none": "De diagnose bevat geen beslisregel-simulaties.",
+           "phase_during": "De simulaties betreffen, net als het oordeel, alleen de periode "
+                           "tijdens de interventie.",
+           "phase_after": "De simulaties betreffen, net als het oordeel, alleen de periode na "
+                          "afloop van de interventie."},
     "en": {"no_effect": "no effect", "scenario": "If the intervention truly brings:",
            "reduction": "{pct} fewer attacks", "sims": "Based on {n} simulations per row.",
            "size": "Wrongly significant without an effect (limit {ref}): {value}.",
            "coverage": "The interval holds the true effect in {value} of the simulations "
                        "(target {ref}).",
-           "none": "The diagnosis holds no simulations of the decision rule."},
+           "none": "The diagnosis holds no simulations of the decision rule.",
+           "phase_during": "Like the verdict, the simulations concern the period during the "
+                           "intervention only.",
+           "phase_after": "Like the verdict, the simulations concern the period after the "
+                          "intervention ended only."},
 }
 
 
@@ -42,6 +50,9 @@ def diagnosis_table(diagnosis: dict[str, Any], *, lang: str) -> str:
     head = [words["scenario"]] + [verdict_text.label(v, lang) for v in VERDICT_ORDER]
     out = table(head, rows, table_id="diagnosis-table")
     notes = [words["sims"].format(n=fmt.integer(oc.get("sims"), lang=lang))]
+    phase = (diagnosis.get("history") or {}).get("phase")  # treatment.end split the window
+    if phase in ("during", "after"):
+        notes.append(words[f"phase_{phase}"])
     for key in ("size", "coverage"):
         part = oc.get(key) or {}
         if part.get("value") is not None:

@@ -150,10 +150,12 @@ class InterventionPage:
                 [s.t("end_date"), s.date(c.get("end"))], [s.t("window"), window_text],
                 *self._data_rows()]
         out = heading(s.t("about_title"), 2, anchor="about") + table(["", ""], rows, table_id="about-table")
-        notes = c.get("notes") or []
+        # what preparing the data, the primary fit and the Bayesian model did (codes + values)
+        notes = [*(c.get("notes") or []), *((self.result.get("primary") or {}).get("notes") or []),
+                 *((self.result.get("bayesian") or {}).get("notes") or [])]
         if notes:
             names = self.context.get("unit_names") or {}
-            said = dict.fromkeys(note_text(str(n), lang=s.lang, names=names) for n in notes)
+            said = dict.fromkeys(note_text(n, lang=s.lang, names=names) for n in notes)
             out += heading(s.t("notes"), 3) + "".join(f"\n- {n}" for n in said) + "\n"
         return out
 

@@ -24,6 +24,7 @@ from evaluation.estimators.bayes.sensitivity import prior_sensitivity as prior_s
 from evaluation.estimators.output import EstimatorOutput
 from evaluation.estimators.prepared import PreparedData
 from evaluation.files import clean
+from evaluation.notes import note
 
 __all__ = ["BayesianOutput", "fit_bayesian", "save_posterior"]
 
@@ -131,8 +132,7 @@ def fit_bayesian(data: PreparedData, *, frequentist: EstimatorOutput | None = No
     })
     summary.update({k: v for k, v in bundle.extras.items() if k != "difference_var"})
     if data.covariates:
-        summary["notes"] = [f"covariates {', '.join(data.covariates)} are not in the Bayesian "
-                            "model (unit and period effects only)"]
+        summary["notes"] = [note("bayes_covariates_unused", covariates=data.covariates).to_dict()]
     return BayesianOutput(summary=clean(summary), idata=idata)
 
 

@@ -71,7 +71,8 @@ def estimate_did(data: PreparedData, *, neighbours: pd.DataFrame | None = None) 
     if staggered is not None:
         primary["twfe"] = _presented(twfe_summary, scale=scale)
         primary["twfe"]["method"] = _method(data, twfe)
-    primary["notes"] = [*fitted.notes, *(staggered.notes if staggered is not None else ())]
+    primary["notes"] = [n.to_dict() for n in
+                        (*fitted.notes, *(staggered.notes if staggered is not None else ()))]
 
     rows = [tidy_row("treatment", primary["estimate"], primary["std_error"], primary["ci_low"],
                      primary["ci_high"], primary["p_value"], method=method, scale=scale,

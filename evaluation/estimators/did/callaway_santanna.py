@@ -29,6 +29,7 @@ from evaluation.estimators.did.staggered_common import (
 )
 from evaluation.estimators.fit_warnings import recorded
 from evaluation.estimators.prepared import PreparedData
+from evaluation.notes import Note, note
 
 AGGREGATIONS = ("simple", "group", "dynamic", "calendar")
 CSDID_CONTROL = {"never_treated": "nevertreated", "not_yet_treated": "notyettreated"}
@@ -85,16 +86,15 @@ def _frame(data: PreparedData) -> tuple[pd.DataFrame, list[str]]:
         "y": rows["y"].to_numpy(dtype=float),
         "g": np.where(rows["cohort"].to_numpy() >= 0, rows["cohort"].to_numpy() + 1, 0),
     })
-    notes: list[str] = []
+    notes: list[Note] = []
     for cov in data.covariates:
         frame[cov] = rows[cov].to_numpy(dtype=float)
     if data.covariates:
-        notes.append("covariates enter the doubly robust comparisons at their base-period values")
+        notes.append(note("cs_covariates_base_period"))
     if not data.repeated_cross_section:
         per_unit = frame.groupby("id").size()
         if per_unit.nunique() > 1:
-            notes.append(f"unbalanced panel: {int((per_unit < per_unit.max()).sum())} unit(s) miss "
-                         "periods; all observations are used (allow_unbalanced_panel)")
+            notes.append(note("unbalanced_panel", n=int((per_unit < per_unit.max()).sum())))
     return frame, notes
 
 

@@ -66,6 +66,10 @@ class FastTwfeRandomization:
         per_unit = data.panel.groupby("unit")["t"].nunique()
         if (per_unit != data.n_periods).any():
             return False
+        # whole periods left out only (window.exclude, a single treatment.end): the fast path
+        # keeps one set of period columns for every unit
+        if data.panel.groupby("t")["excluded"].nunique().max() > 1:
+            return False
         try:
             return (resolve_estimator(data)[0] == "twfe"
                     and choose_inference(data)[0] == "randomization")

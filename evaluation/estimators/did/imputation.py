@@ -42,15 +42,15 @@ from evaluation.estimators.did.twfe import model_frame
 from evaluation.estimators.fit_warnings import SEPARATION, recorded
 from evaluation.estimators.prepared import PreparedData
 from evaluation.estimators.stats import IRLS_TOL, demeaner, scale_of
+from evaluation.notes import Note, note
 
 
 def fit_imputation(data: PreparedData, *, control_group: str) -> StaggeredFit:
     count = is_count_model(data)
     frame = _frame(data)
-    notes: list[str] = []
+    notes: list[Note] = []
     if data.covariates:
-        notes.append("covariates (" + ", ".join(data.covariates) + ") are not used by the "
-                     "imputation estimator; it adjusts for unit and period effects only")
+        notes.append(note("imputation_covariates_unused", covariates=data.covariates))
     in_g = ~frame["treated_unit"] if control_group == "never_treated" else frame["d"] == 0
     in_f = frame["d"] == 0 if control_group == "never_treated" else in_g
     if control_group == "never_treated" and not in_g.any():
@@ -94,27 +94,24 @@ def _frame(data: PreparedData) -> pd.DataFrame:
     return model_frame(data.estimation_rows)
 
 
-def _drop_zero_groups(frame: pd.DataFrame, notes: list[str]) -> pd.Index:
+def _drop_zero_groups(frame: pd.DataFrame, notes: list[Note]) -> pd.Index:
     """Units / periods without any event in the fitting rows have a zero ML rate: take them out
     of the fit (their fixed effect is minus infinity; the Poisson fit would fail to converge)."""
     g_rows = frame["in_g"]
     zero_periods = frame.loc[g_rows].groupby("t")["y"].sum().loc[lambda s: s <= 0].index
     if len(zero_periods):
-        notes.append(f"{len(zero_periods)} period(s) without any event among the comparison "
-                     "observations: their counterfactual rate is estimated as zero")
+        notes.append(note("zero_comparison_periods", n=len(zero_periods)))
         frame.loc[frame["t"].isin(zero_periods), ["in_g", "in_f"]] = False
     zero_units = frame.loc[frame["in_f"]].groupby("unit")["y"].sum().loc[lambda s: s <= 0].index
     frame.loc[frame["unit"].isin(zero_units), ["in_g", "in_f"]] = False
     return zero_periods
 
 
-def _note_unusable(rows: pd.DataFrame, data: PreparedData, notes: list[str]) -> None:
+def _note_unusable(rows: pd.DataFrame, data: PreparedData, notes: list[Note]) -> None:
     if rows.empty:
         return
     units = sorted(rows["unit"].unique())
-    notes.append(f"{len(rows)} treated observation(s) of unit(s) {', '.join(units[:5])} left out: "
-                 "no event (or no data) in the untreated observations that fix their "
-                 "counterfactual level")
+    notes.append(note("treated_rows_unusable", n=len(rows), units=[str(u) for u in units]))
 
 
 # --- fixed effects of the untreated-outcome model ------------------------------------------------

@@ -44,6 +44,7 @@ from evaluation.estimators.did.twfe import (
 from evaluation.estimators.did.wild_bootstrap import wild_cluster_bootstrap
 from evaluation.estimators.prepared import PreparedData
 from evaluation.estimators.stats import is_count, scale_of, wald, z_value
+from evaluation.notes import Note
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ class DidPrimary:
     data: PreparedData
     ri_frame: pd.DataFrame  # model rows for randomization inference (all-zero units kept)
     frame: pd.DataFrame  # model rows for the fits
-    notes: tuple[str, ...]
+    notes: tuple[Note, ...]
     used: str
     reason: str
     estimator: str

@@ -21,6 +21,7 @@ from evaluation.data.periods import period_text
 from evaluation.estimators.output import tidy_row
 from evaluation.estimators.prepared import PreparedData
 from evaluation.estimators.stats import is_count, scale_of, to_scale, wald
+from evaluation.notes import Note
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ class StaggeredFit:
     aggregations: dict[str, Any]
     n_treated: int
     n_control: int
-    notes: tuple[str, ...] = ()
+    notes: tuple[Note, ...] = ()
     counterfactual: pd.DataFrame | None = field(default=None, repr=False)
 
 
@@ -103,7 +104,7 @@ def use_cluster_errors(data: PreparedData) -> bool:
 
 def make_fit(data: PreparedData, *, estimator: str, control_group: str, estimate: float,
              std_error: float, method: str, inference: str, extra_rows: list[dict[str, Any]],
-             aggregations: dict[str, Any], notes: tuple[str, ...] = (),
+             aggregations: dict[str, Any], notes: tuple[Note, ...] = (),
              counterfactual: pd.DataFrame | None = None) -> StaggeredFit:
     """Assemble a StaggeredFit: interval, p-value and the primary tidy row `treatment`."""
     scale = scale_of(data.spec.model)

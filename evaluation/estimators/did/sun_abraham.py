@@ -52,6 +52,7 @@ from evaluation.estimators.did.twfe import model_frame
 from evaluation.estimators.fit_warnings import SEPARATION, recorded
 from evaluation.estimators.prepared import PreparedData
 from evaluation.estimators.stats import IRLS_TOL, demeaner, pearson_dispersion
+from evaluation.notes import Note, note
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ class SaturatedFit:
     vcov: np.ndarray
     count: bool
     errors: str  # plain description of the standard errors
-    notes: tuple[str, ...]
+    notes: tuple[Note, ...]
 
 
 def fit_sun_abraham(data: PreparedData, *, control_group: str) -> StaggeredFit:
@@ -109,16 +110,14 @@ def saturated_fit(data: PreparedData, *, leads: bool) -> SaturatedFit:
     lo, hi = data.spec.event_window
     rows = data.estimation_rows
     frame = model_frame(rows).rename(columns={"treated_unit": "treated"})
-    notes: list[str] = []
+    notes: list[Note] = []
     if data.covariates:
-        notes.append("covariates (" + ", ".join(data.covariates) + ") are not used by the "
-                     "Sun-Abraham regression; it adjusts for unit and period effects only")
+        notes.append(note("sun_abraham_covariates_unused", covariates=data.covariates))
     if leads and not (~frame["treated"]).any():
         last = frame["cohort"].max()
         frame = frame.loc[frame["t"] < last].copy()
         frame.loc[frame["cohort"] == last, "treated"] = False
-        notes.append(f"no never-treated units: the last-treated cohort ({period_label(data, last)}) "
-                     "is the control group, on the periods before its start")
+        notes.append(note("last_cohort_controls", cohort=str(period_label(data, last))))
         if not frame["treated"].any():
             raise AnalysisError(f"design {data.design.id}: one cohort and no never-treated unit: "
                                 "nothing to compare with; add control units")
@@ -136,8 +135,7 @@ def saturated_fit(data: PreparedData, *, leads: bool) -> SaturatedFit:
     frame.loc[~has_dummy.to_numpy(), "cell"] = None  # never-treated rows share cohort -1, e 0
     empty = cells.loc[cells["events"] <= 0, "name"] if count else pd.Series([], dtype=str)
     if len(empty):
-        notes.append(f"{len(empty)} cohort x event-time cell(s) without any event: rate ratio "
-                     "0, left out of the Poisson fit")
+        notes.append(note("empty_cells_dropped", n=len(empty)))
     fit_rows = frame.loc[~frame["cell"].isin(set(empty))].copy()
     if count:  # units / periods without any event: zero ML rate, outside the Poisson fit
         for key in ("unit", "t"):
@@ -160,8 +158,7 @@ def saturated_fit(data: PreparedData, *, leads: bool) -> SaturatedFit:
     coef = fit.coef()
     kept = [n for n in estimable if n in coef.index and np.isfinite(coef[n])]
     if len(kept) < len(estimable):
-        notes.append(f"{len(estimable) - len(kept)} cell(s) not identified (collinear with the "
-                     "fixed effects) and left out")
+        notes.append(note("cells_not_identified", n=len(estimable) - len(kept)))
     vcov = pd.DataFrame(np.asarray(fit._vcov), index=coef.index, columns=coef.index)
     vcov = vcov.loc[kept, kept].to_numpy()
     link = np.asarray(fit.predict(type="link"), dtype=float)

@@ -21,11 +21,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from evaluation.data.periods import period_text
 from evaluation.errors import AnalysisError, format_rows
 from evaluation.estimators.did.staggered_common import two_way_effects
 from evaluation.estimators.fit_warnings import SEPARATION, Expected, recorded
 from evaluation.estimators.prepared import PreparedData
 from evaluation.estimators.stats import IRLS_TOL, demeaner, is_count, pearson_dispersion
+from evaluation.notes import Note, note
 
 # statsmodels' NB2 errors are read at the joint maximum with maxiter=0: "fails to converge" by design
 NO_ITERATIONS = Expected(Warning, "converge", "maxiter=0 evaluates the information at the maximum found")
@@ -372,7 +374,7 @@ def validate(data: PreparedData) -> None:
                             "needs untreated units (controls: untreated, or a list)")
 
 
-def model_rows(data: PreparedData) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+def model_rows(data: PreparedData) -> tuple[pd.DataFrame, pd.DataFrame, list[Note]]:
     """(all estimation rows, rows the models are fitted on, notes) as model frames.
 
     For count models, periods with no event in any unit and control units with no event in the
@@ -381,18 +383,17 @@ def model_rows(data: PreparedData) -> tuple[pd.DataFrame, pd.DataFrame, list[str
     since under the null they could have been treated.
     """
     frame = model_frame(data.estimation_rows)
-    notes: list[str] = []
+    notes: list[Note] = []
     if not is_count(data.spec.model):
         return frame, frame, notes
     per_t = frame.groupby("t")["y"].sum()
     empty = per_t.index[per_t.to_numpy() == 0].tolist()
     if empty:
         frame = frame.loc[~frame["t"].isin(empty)].reset_index(drop=True)
-        notes.append(f"{len(empty)} period(s) without any event in any unit are left out of the "
-                     f"fit (t = {format_rows(empty)}); they carry no information on the effect.")
+        notes.append(note("empty_periods_dropped", n=len(empty),
+                          periods=[period_text(data.periods[int(t)]) for t in empty]))
     fit_frame, zero_units = drop_all_zero_units(frame)
     if zero_units:
-        notes.append(f"{len(zero_units)} control unit(s) without any event in the window are "
-                     f"left out of the fit ({format_rows(zero_units)}); they carry no "
-                     "information on the rate ratio but stay in the randomization pool.")
+        notes.append(note("zero_control_units_dropped", n=len(zero_units),
+                          units=sorted(str(u) for u in zero_units)))
     return frame, fit_frame, notes

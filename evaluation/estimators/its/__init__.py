@@ -38,6 +38,7 @@ from evaluation.estimators.its.segmented import (
 from evaluation.estimators.its.validate import check_design, check_panel, check_series, start_period
 from evaluation.estimators.output import EstimatorOutput, tidy_frame, tidy_row
 from evaluation.estimators.prepared import PreparedData
+from evaluation.notes import Note, note
 
 __all__ = ["estimate_its", "fit_primary"]
 
@@ -55,13 +56,13 @@ def model_spec(data: PreparedData, *, harmonics: int | None = None) -> ModelSpec
                      controlled=bool(data.control_units))
 
 
-def describe(data: PreparedData, spec: ModelSpec, start: Any) -> tuple[str, list[str]]:
+def describe(data: PreparedData, spec: ModelSpec, start: Any) -> tuple[str, list[Note]]:
     """Plain-text method: model, terms and offset; plus notes on what was adjusted."""
     notes = []
     pairs = min(spec.harmonics, max_harmonics(spec.frequency))
     if pairs < spec.harmonics:
-        notes.append(f"analysis.seasonality {spec.harmonics} reduced to {pairs} Fourier pair(s): "
-                     f"the most a `{spec.frequency}` cycle supports")
+        notes.append(note("seasonality_reduced", registered=spec.harmonics, pairs=pairs,
+                          frequency=spec.frequency))
     terms = ["trend"] if spec.trend else []
     if pairs:
         terms.append(f"{pairs} Fourier pair(s) of {SEASON_UNIT[spec.frequency]}")
@@ -195,13 +196,12 @@ def estimate_its(data: PreparedData, *, with_checks: bool = True) -> EstimatorOu
         primary["nb_alpha"] = fitted.nb_alpha
     primary["converged"] = fitted.converged
     if not fitted.converged:
-        notes.append(f"the {MODEL_NAMES[spec.model]} fit did not converge: treat the estimate "
-                     "with caution, or register quasi_poisson")
+        notes.append(note("fit_not_converged", model=spec.model))
     if spec.model == "linear":
         primary["residual_variance"] = fitted.resid_scale
         primary["pct_change_basis"] = "level change / mean counterfactual over the post period"
     if notes:
-        primary["notes"] = notes
+        primary["notes"] = [n.to_dict() for n in notes]
 
     rows = [tidy_row("level_change", estimate, level.se, low, high, level.p_value,
                      method=short, scale=scale)]
