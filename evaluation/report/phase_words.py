@@ -6,6 +6,7 @@ from typing import Any
 
 from evaluation.report import formatting as fmt
 from evaluation.report.markup import Shared, paragraph
+from evaluation.report.term_words import period_word
 
 
 def phase_sentence(s: Shared, result: dict[str, Any], *, level: str) -> str:
@@ -21,7 +22,7 @@ def phase_sentence(s: Shared, result: dict[str, Any], *, level: str) -> str:
     if not part.get("estimable"):
         return paragraph(s.t("phase_not_estimable").format(**words))
     n = int(part.get("n_periods") or 0)
-    unit = {"nl": ("periode", "perioden"), "en": ("period", "periods")}[s.lang][n != 1]
+    unit = period_word(n, s.lang)
     return paragraph(s.t("phase_sentence").format(
         **words, n=fmt.integer(n, lang=s.lang), unit=unit, estimate=s.num(part.get("estimate")),
         level=level, interval=s.ci(part.get("ci_low"), part.get("ci_high")),

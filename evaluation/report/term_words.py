@@ -23,6 +23,11 @@ INFERENCE_KEYS = {"randomization": "inference_randomization", "cluster": "infere
                   "model": "inference_model"}
 
 
+def period_word(n: int, lang: str) -> str:
+    """'periode' / 'perioden' (nl), 'period' / 'periods' (en) for a count of n."""
+    return {"nl": ("periode", "perioden"), "en": ("period", "periods")}[lang][abs(n) != 1]
+
+
 def term_label(term: Any, lang: str) -> str:
     """'att' -> 'Effect na de start (gemiddeld)'; 'event_time_-8' -> '8 perioden vóór de start'."""
     name = str(term)
@@ -32,7 +37,7 @@ def term_label(term: Any, lang: str) -> str:
         if k == 0:
             return text("term_event_start", lang)
         key = "term_event_before" if k < 0 else "term_event_after"
-        unit = {"nl": ("periode", "perioden"), "en": ("period", "periods")}[lang][abs(k) != 1]
+        unit = period_word(k, lang)
         return text(key, lang).format(k=fmt.integer(abs(k), lang=lang), unit=unit)
     season = SEASON_TERM.match(name)
     if season:

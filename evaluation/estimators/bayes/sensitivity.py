@@ -48,7 +48,11 @@ def effect_summary(log_rr: np.ndarray, *, min_reduction: float, hdi_prob: float)
 def weighted_hdi(values: np.ndarray, weights: np.ndarray, prob: float) -> tuple[float, float]:
     """The shortest interval of the weighted draws holding at least `prob` of the weight."""
     order = np.argsort(values, kind="stable")
-    x, cumulative = values[order], np.cumsum(weights[order])
+    return _sorted_hdi(values[order], np.cumsum(weights[order]), prob)
+
+
+def _sorted_hdi(x: np.ndarray, cumulative: np.ndarray, prob: float) -> tuple[float, float]:
+    """`weighted_hdi` of sorted draws `x` with the cumulative sums of their weights."""
     before = np.concatenate([[0.0], cumulative[:-1]])  # weight below each draw
     ends = np.searchsorted(cumulative, before + prob - 1e-12)  # first draw reaching prob
     valid = ends < x.size
@@ -63,10 +67,10 @@ def weighted_effect_summary(log_rr: np.ndarray, weights: np.ndarray, *, min_redu
                             hdi_prob: float) -> dict[str, float]:
     """The summary of draws under normalised importance weights, every part exactly weighted."""
     rr = np.exp(log_rr)
-    order = np.argsort(rr, kind="stable")
-    cumulative = np.cumsum(weights[order])
-    median = float(rr[order][min(np.searchsorted(cumulative, 0.5), rr.size - 1)])
-    low, high = weighted_hdi(rr, weights, hdi_prob)
+    order = np.argsort(rr, kind="stable")  # one sort serves the median and the HDI
+    x, cumulative = rr[order], np.cumsum(weights[order])
+    median = float(x[min(np.searchsorted(cumulative, 0.5), rr.size - 1)])
+    low, high = _sorted_hdi(x, cumulative, hdi_prob)
     return {"rr_median": median, "hdi_low": low, "hdi_high": high,
             "p_any_reduction": float(np.sum(weights * (rr < 1.0))),
             "p_min_reduction": float(np.sum(weights * (rr <= 1.0 - min_reduction)))}
