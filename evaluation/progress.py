@@ -13,6 +13,7 @@ T = TypeVar("T")
 
 _enabled = True
 _active = 0  # bars open now: an inner bar (one analysis inside `analyse --all`) stays silent
+_shown: list[tuple[Progress, object, str]] = []  # the bar on screen: (bar, task, description)
 
 
 def set_enabled(value: bool) -> None:
@@ -34,9 +35,36 @@ def progress_bar(description: str, total: int | None):
             transient=True, console=Console(stderr=True),
         ) as bar:
             task = bar.add_task(description, total=total)
-            yield lambda n=1: bar.advance(task, n)
+            _shown.append((bar, task, description))
+            try:
+                yield lambda n=1: bar.advance(task, n)
+            finally:
+                _shown.pop()
     finally:
         _active -= 1
+
+
+def stage(text: str | None) -> None:
+    """Say what the bar on screen is doing now ("sampling ..."), or nothing when there is no bar
+    (disabled, or a notebook without one); None goes back to the bar's own description."""
+    if _shown:
+        bar, task, description = _shown[-1]
+        bar.update(task, description=description if text is None else f"{description}: {text}")
+
+
+def in_notebook() -> bool:
+    """Running in a Jupyter kernel (where a sampler can draw its own progress display)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
+
+
+def notebook_progress() -> bool:
+    """Whether a library's own progress display should be shown: in a notebook, when enabled."""
+    return _enabled and in_notebook()
 
 
 def track(items: Iterable[T], description: str, total: int | None = None) -> Iterator[T]:

@@ -96,3 +96,26 @@ def test_the_page_says_which_phase_the_diagnosis_simulated():
     assert "during the intervention only" in diagnosis_table(diagnosis, lang="en")
     diagnosis["history"] = {}
     assert "intervention only" not in diagnosis_table(diagnosis, lang="en")
+
+
+def test_warnings_of_the_simulated_fits_are_counted_into_the_diagnosis(tmp_path, monkeypatch):
+    """Issue 18: a diagnosis records its fits' warnings (like its failed fits), not silently."""
+    import warnings
+
+    from evaluation.estimators.core import PrimaryAnalysis
+
+    data = _data(tmp_path)
+    clean = diagnose_prepared(data, sims=3, effects=(-0.5,))
+    assert "fit_warnings" not in clean
+    real = PrimaryAnalysis.outcome
+
+    def warning_outcome(self, y, *, truth):
+        warnings.warn("overflow encountered in exp", RuntimeWarning, stacklevel=1)
+        return real(self, y, truth=truth)
+
+    monkeypatch.setattr(PrimaryAnalysis, "outcome", warning_outcome)
+    warned = diagnose_prepared(data, sims=3, effects=(-0.5,))
+    # 3 simulations x 4 effects (0, -0.5 and the rule's minimum and expected reductions)
+    n_effects = len(warned["diagnosands"])
+    assert warned["fit_warnings"] == {"RuntimeWarning: overflow encountered in exp": 3 * n_effects}
+    assert warned["diagnosands"] == clean["diagnosands"]

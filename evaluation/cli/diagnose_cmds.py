@@ -40,6 +40,11 @@ def summary_lines(diagnosis: dict[str, Any]) -> list[str]:
         top = max(diagnosis["failures"], key=diagnosis["failures"].get)
         lines.append(f"  {failed} simulated analyses could not be run (counted as not detected), "
                      f"mostly: {top}")
+    warned = diagnosis.get("fit_warnings") or {}
+    if warned:
+        top = max(warned, key=warned.get)
+        lines.append(f"  the simulated fits raised {sum(warned.values())} warning(s), mostly: "
+                     f"{top} (counted in the diagnosis file under fit_warnings)")
     if not diagnosis["answerable"]:
         lines.append(f"  the design cannot answer its question: its minimum detectable reduction "
                      f"({mdr}) is larger than the {diagnosis['min_reduction']:.0%} it decides on. "

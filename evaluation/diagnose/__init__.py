@@ -99,7 +99,7 @@ def diagnose_prepared(data: PreparedData, *, sims: int = defaults.DIAGNOSE_SIMS,
     truths = tuple(true_effect(placebo, null, effect, analysed=analysed) for effect in all_effects)
     analysis = PrimaryAnalysis(phased)
     task = SimulationTask(analysis=analysis, null=null, effects=all_effects, truths=truths)
-    values, errors = run_simulations(task, sims=sims, seed=spec.seed, workers=workers,
+    values, errors, warned = run_simulations(task, sims=sims, seed=spec.seed, workers=workers,
                                      scheduler=scheduler)
 
     rows = [summarise_effect(values[:, j], effect=e, truth=truths[j], alpha=spec.alpha)
@@ -136,6 +136,8 @@ def diagnose_prepared(data: PreparedData, *, sims: int = defaults.DIAGNOSE_SIMS,
         "suggestions": [] if answerable else suggestions(data, placebo),
         "failures": errors,
     }
+    if warned:  # only where a fit warned (a clean diagnosis keeps its bytes)
+        diagnosis["fit_warnings"] = warned
     if design.design == "its":
         diagnosis["its_limits"] = its_limits(n_pre=len(placebo.data.periods),
                                              n_post=placebo.n_post_registered, mdr=mdr)

@@ -9,6 +9,7 @@ diagnosis is identical whatever the number of workers or the back end.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -16,6 +17,7 @@ import numpy as np
 
 from evaluation.diagnose.diagnosands import OUTCOME_FIELDS
 from evaluation.estimators.core import PrimaryAnalysis
+from evaluation.estimators.fit_warnings import warning_log
 from evaluation.progress import progress_bar
 from evaluation.simulation.model import PanelModel
 
@@ -34,9 +36,19 @@ class SimulationTask:
     effects: tuple[float, ...]
     truths: tuple[float, ...]  # the true estimand per effect (log RR, or difference)
 
-    def run(self, seeds: Sequence[np.random.SeedSequence]) -> tuple[np.ndarray, dict[str, int]]:
+    def run(self, seeds: Sequence[np.random.SeedSequence]) -> tuple[np.ndarray, dict[str, int],
+                                                                    dict[str, int]]:
+        """(outcomes, failed analyses by message, library warnings by message) of a batch."""
         out = np.zeros((len(seeds), len(self.effects), len(OUTCOME_FIELDS)))
         errors: dict[str, int] = {}
+        # the fits' warnings (convergence, overflow, ...) of the whole batch: counted into the
+        # diagnosis like failed fits, never printed once per simulation
+        with warning_log() as log:
+            self._run(seeds, out, errors)
+        return out, errors, dict(Counter(f"{category}: {message}" for category, message in log.items))
+
+    def _run(self, seeds: Sequence[np.random.SeedSequence], out: np.ndarray,
+             errors: dict[str, int]) -> None:
         for i, seed in enumerate(seeds):
             for j, (effect, truth) in enumerate(zip(self.effects, self.truths, strict=True)):
                 rng = np.random.default_rng(seed)  # the same stream for every effect size
@@ -46,12 +58,13 @@ class SimulationTask:
                     errors[result.error] = errors.get(result.error, 0) + 1
                 out[i, j] = (result.estimate, result.p_value, float(result.covered),
                              float(result.error is not None), result.conf_any, result.conf_min)
-        return out, errors
 
 
 def run_simulations(task: SimulationTask, *, sims: int, seed: int, workers: int = 1,
-                    scheduler: str | None = None) -> tuple[np.ndarray, dict[str, int]]:
-    """(sims x effects x OUTCOME_FIELDS array, error message -> count), in simulation order."""
+                    scheduler: str | None = None) -> tuple[np.ndarray, dict[str, int],
+                                                            dict[str, int]]:
+    """(sims x effects x OUTCOME_FIELDS array, error message -> count, warning -> count), in
+    simulation order."""
     seeds = np.random.SeedSequence(seed).spawn(sims)
     n_workers = max(1, workers)
     size = max(1, min(MAX_CHUNK, math.ceil(sims / (n_workers * CHUNKS_PER_WORKER))))
@@ -67,11 +80,12 @@ def run_simulations(task: SimulationTask, *, sims: int, seed: int, workers: int 
                 results[k] = result
                 advance(len(chunks[k]))
     values = np.concatenate([r[0] for r in results], axis=0)
-    errors: dict[str, int] = {}
-    for _, chunk_errors in results:
-        for message, count in chunk_errors.items():
-            errors[message] = errors.get(message, 0) + count
-    return values, dict(sorted(errors.items()))
+    errors: Counter[str] = Counter()
+    warned: Counter[str] = Counter()
+    for _, chunk_errors, chunk_warnings in results:
+        errors.update(chunk_errors)
+        warned.update(chunk_warnings)
+    return values, dict(sorted(errors.items())), dict(sorted(warned.items()))
 
 
 def _parallel(task: SimulationTask, chunks: list, *, workers: int, scheduler: str | None):

@@ -25,6 +25,7 @@ from evaluation.estimators.output import EstimatorOutput
 from evaluation.estimators.prepared import PreparedData
 from evaluation.files import clean
 from evaluation.notes import note
+from evaluation.progress import stage
 
 __all__ = ["BayesianOutput", "fit_bayesian", "save_posterior"]
 
@@ -62,8 +63,12 @@ def fit_bayesian(data: PreparedData, *, frequentist: EstimatorOutput | None = No
     hdi_prob = 1.0 - data.spec.alpha  # the design's alpha sets every interval, the HDI too
     log_rr_sd = defaults.PRIOR_LOG_RR_SD
     bundle = _build(data, log_rr_sd=log_rr_sd)
+    stage(f"compiling the Bayesian model ({sampler_used})")
     handle = diagnostics.compile_model(bundle.model, sampler=sampler_used)
+    stage(f"sampling {settings['chains']} chains x {settings['tune'] + settings['draws']} "
+          "iterations")
     idata = diagnostics.sample(handle, log_rr_sd=log_rr_sd, **settings)
+    stage("summarising the posterior")
     posterior = idata.posterior
     effect = effect_summary(bundle.effect_draws(posterior), min_reduction=min_reduction,
                              hdi_prob=hdi_prob)

@@ -16,6 +16,7 @@ import pymc as pm
 
 from evaluation import defaults
 from evaluation.estimators.fit_warnings import Expected, recorded
+from evaluation.progress import notebook_progress
 
 # one chain: ArviZ warns and returns NaN for R-hat, which the reliability gates report
 ONE_CHAIN = Expected(Warning, "chain", "one chain: R-hat is NaN, reported by the gates")
@@ -65,9 +66,11 @@ def sample(handle: CompiledModel, *, log_rr_sd: float, chains: int, draws: int, 
     cores = max(1, min(chains, os.cpu_count() or 1))
     if handle.sampler == "nutpie":
         compiled = handle.compiled.with_data(log_rr_sd=np.asarray(log_rr_sd, dtype=float))
+        # progress: nutpie's own display in a notebook; in a terminal it would fight the
+        # analysis' bar on stderr, which names the stage instead (`progress.stage`)
         return _nutpie().sample(compiled, draws=draws, tune=tune, chains=chains, cores=cores,
-                                seed=seed, target_accept=target_accept, progress_bar=False,
-                                save_warmup=False)
+                                seed=seed, target_accept=target_accept,
+                                progress_bar=notebook_progress(), save_warmup=False)
     # PyMC logs its progress and warns about convergence itself; the summary reports both.
     logger = logging.getLogger("pymc")
     level = logger.level
@@ -78,7 +81,8 @@ def sample(handle: CompiledModel, *, log_rr_sd: float, chains: int, draws: int, 
         with handle.model, recorded(), contextlib.redirect_stderr(io.StringIO()):
             pm.set_data({"log_rr_sd": log_rr_sd})
             return pm.sample(draws=draws, tune=tune, chains=chains, cores=cores,
-                             random_seed=seed, target_accept=target_accept, progressbar=False,
+                             random_seed=seed, target_accept=target_accept,
+                             progressbar=notebook_progress(),
                              compute_convergence_checks=False, return_inferencedata=True)
     finally:
         logger.setLevel(level)
