@@ -163,18 +163,52 @@ def test_zero_counterfactual_cell_is_not_estimable_without_a_warning():
     assert "counterfactual is 0" in row["reason"]
 
 
-def test_separation_before_the_start_is_refused_before_fitting():
-    """Every treated event after the start: a fit gave RR e^21.9 (3 billion) with a Wald
-    interval; now a one-line error says why no rate ratio exists."""
-    from evaluation.errors import AnalysisError
-
-    panel = simulate_counts(n_units=30, n_periods=40, n_treated=2, start=30, seed=21,
-                            base_rate=0.5)
-    treated = (unit_name(0), unit_name(1))
-    panel.loc[panel["unit"].isin(treated) & (panel["t"] < 30), "y"] = 0.0
-    design = make_design(treated=treated, start=30, end_t=39, inference="cluster")
-    with pytest.raises(AnalysisError, match="no events before the start"):
-        estimate_did(make_prepared(panel, design))
+def test_separation_before_the_start_gives_the_exact_lower_bound_scipy_agrees():
+    """The mirror image: one treated unit with no event in its 8 periods before the start and 3
+    in each of the 4 after it (12 in all); 20 controls with 2 events every period (flat period
+    effects, so E_post / E_pre = 4 / 8). Given its 12 events, all fall after the start with
+    probability pi^12, pi = RR r / (1 + RR r): the lower end is the Clopper-Pearson bound for 12
+    of 12 (scipy's beta quantile) on the rate-ratio scale, the upper end unbounded. Before, a
+    fit gave RR e^21.9 (3 billion); then an error refused to answer."""
+    units = [unit_name(i) for i in range(21)]
+    panel = pd.DataFrame([{"unit": u, "t": t, "exposure": 1.0,
+                           "y": (float(TREATED_PER_PERIOD) if t >= N_PRE else 0.0) if i == 0
+                           else 2.0}
+                          for i, u in enumerate(units) for t in range(N_PRE + N_POST)])
+    design = make_design(treated=(unit_name(0),), start=N_PRE, end_t=N_PRE + N_POST - 1,
+                         inference="model", alpha=ALPHA)
+    out = estimate_did(make_prepared(panel, design))
+    p = out.primary
+    n, ratio = N_POST * TREATED_PER_PERIOD, N_POST / N_PRE
+    p_low = stats.beta.ppf(ALPHA / 2, n, 1)  # Clopper-Pearson, n successes in n
+    rr_low = p_low / (1 - p_low) / ratio
+    # rel 1e-6: the period effects come from the IRLS fit (tolerance 1e-10)
+    assert p["ci_low"] == pytest.approx(rr_low, rel=1e-6)
+    assert p["ci_low"] == pytest.approx((ALPHA / 2) ** (1 / n) / (1 - (ALPHA / 2) ** (1 / n)) / ratio,
+                                        rel=1e-6)
+    assert p["ci_high"] == math.inf and math.isnan(p["estimate"]) and p["one_sided"]
+    assert p["not_estimable"]["code"] == "separation_before"
+    assert p["p_value"] == pytest.approx((ratio / (1 + ratio)) ** n, rel=1e-6)  # (1/3)^12
+    assert p["confidence"]["any_reduction"] == 0.0 and p["confidence"]["min_reduction"] == 0.0
+    # averted = observed (1/RR - 1): from -12 (RR unbounded) to 12 (1/RR_low - 1)
+    averted = out.extras["averted"]
+    assert math.isnan(averted["estimate"]) and averted["ci_low"] == pytest.approx(-12.0)
+    assert averted["ci_high"] == pytest.approx(12 * (1 / rr_low - 1), rel=1e-6)
+    checks = {c.kind: c for c in out.checks}
+    assert checks["pre_trends"].status == "skipped"
+    assert checks["pre_trends"].values["skip_code"] == "no_events_before"
+    assert out.event_study is None
+    treated_cf = out.series.loc[out.series["group"] == "treated", "counterfactual"]
+    assert treated_cf.isna().all()  # the level without the intervention is not drawn
+    reg = {"status": "registered", "matches": True, "design": "did", "controlled": True}
+    decision = decide(primary=p, bayesian=None, checks=[], registration=reg,
+                      rule={"min_reduction": 0.1, "continue_probability": 0.8,
+                            "stop_probability": 0.25})
+    assert decision["reason"] == "rule" and decision["verdict"] == "stop"
+    assert decision["basis"]["boundary"] == "separation_before"
+    nl, en = verdict_text.reasons(decision, "nl")[0], verdict_text.reasons(decision, "en")[0]
+    assert "before the start" in en and "no point estimate" in en
+    assert "vóór de start" in nl.lower() and "puntschatting" in nl and "onbegrensd" in nl
 
 
 def test_separation_with_staggered_starts_gets_the_exact_interval():

@@ -67,9 +67,11 @@ class Basis:
     p_value: float | None = None
     pct_change: float | None = None
     estimable: bool = True  # False: separation, a one-sided interval without a point estimate
+    boundary: str | None = None  # which separation: "separation" (after) | "separation_before"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"source": self.source, "quantity": self.quantity, "method": self.method,
+        boundary = {} if self.boundary is None else {"boundary": self.boundary}
+        return {**boundary,"source": self.source, "quantity": self.quantity, "method": self.method,
                 "scale": self.scale, "estimate": self.estimate, "low": self.low,
                 "high": self.high, "interval_level": self.interval_level,
                 "p_any_reduction": self.p_any, "p_min_reduction": self.p_min, "mcse": self.mcse,
@@ -169,7 +171,8 @@ def frequentist_basis(primary: dict[str, Any], *, rule: Any,
                  interval_level=1 - level_alpha, p_any=float(conf["any_reduction"]),
                  p_min=None if p_min is None else float(p_min), mcse=conf.get("mcse"),
                  p_value=primary.get("p_value"), pct_change=primary.get("pct_change"),
-                 estimable=not one_sided)
+                 estimable=not one_sided,
+                 boundary=(primary.get("not_estimable") or {}).get("code") if one_sided else None)
 
 
 def _fallback_thresholds(primary: dict[str, Any], scale: str,

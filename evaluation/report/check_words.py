@@ -25,6 +25,9 @@ def check_sentence(check: dict[str, Any], lang: str) -> str:
     kind, status = check.get("kind"), check.get("status")
     status = status if status in STATUSES else "skipped"
     key = f"checkmsg_{kind}_{status}"
+    skip = f"checkskip_{(check.get('values') or {}).get('skip_code')}"  # why it could not run
+    if status == "skipped" and skip in STRINGS:
+        key = skip
     sentence = text(key if key in STRINGS else f"checkmsg_other_{status}", lang)
     numbers = _numbers(kind, check.get("values") or {}, lang)
     if numbers and status != "skipped":

@@ -17,6 +17,10 @@ PAGE_MESSAGES: dict[str, tuple[str, str]] = {
                         "onzekerheid ({level}) loopt van {low} tot {high}.",
                         "An estimated {amount} attacks per period (difference in rates); the "
                         "uncertainty ({level}) runs from {low} to {high}."),
+    "box_effect_bound": ("Geen puntschatting (zie het oordeel); de onzekerheid ({level}) loopt van "
+                         "{low} tot {high}.",
+                         "No point estimate (see the verdict); the uncertainty ({level}) runs from "
+                         "{low} to {high}."),
     "fewer": ("{x} minder", "{x} fewer"),
     "more": ("{x} meer", "{x} more"),
     "no_change": ("geen verandering", "no change"),
@@ -72,6 +76,11 @@ PAGE_MESSAGES: dict[str, tuple[str, str]] = {
                             "joint test of {n} periods before the start: p = {p}, limit {alpha}"),
     "checkmsg_pre_trends_skipped": ("Niet getoetst: er waren geen schatbare perioden vóór de start.",
                                     "Not tested: there were no estimable periods before the start."),
+    "checkskip_no_events_before": ("Niet uitgevoerd: de interventiegebieden hadden vóór de start "
+                                   "geen enkele aanslag, dus er is vóór de start niets te "
+                                   "vergelijken.",
+                                   "Not run: the intervention areas had no attack at all before "
+                                   "the start, so there is nothing to compare before it."),
     "checkmsg_placebo_pass": ("Nepstartdata vóór de echte start gaven geen schijneffect.",
                               "Placebo start dates before the real start showed no spurious effect."),
     "checkmsg_placebo_fail": ("Minstens één nepstartdatum vóór de echte start gaf een schijneffect.",

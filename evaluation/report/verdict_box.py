@@ -75,6 +75,8 @@ def effect_in_words(basis: dict[str, Any], *, lang: str) -> str:
         words[1] = text("unbounded_fewer", lang)
     if _open(basis.get("high")):
         words[2] = text("unbounded_more", lang)
+    if basis.get("estimable") is False:  # separation: a one-sided interval, no point estimate
+        key = "box_effect_bound"
     return text(key, lang).format(pct=words[0], amount=words[0], level=level, low=words[1],
                                   high=words[2])
 

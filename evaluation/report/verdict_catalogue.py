@@ -184,6 +184,14 @@ FIRST["en"]["frequentist_separated"] = (
     "No attack was recorded in the treated units after the start. There is then no point "
     "estimate (a rate ratio of 0 is a boundary, not an estimate); the exact conditional test gives "
     "a one-sided interval: {level}% CI {ci}; p = {p}.")
+FIRST["nl"]["frequentist_separated_before"] = (
+    "Vóór de start is in de behandelde eenheden geen enkele aanslag geregistreerd, erna wel. Een "
+    "puntschatting bestaat dan niet (hun niveau zonder interventie is onbekend); de exacte "
+    "voorwaardelijke toets geeft een eenzijdig interval: {level}%-BI {ci}; p = {p}.")
+FIRST["en"]["frequentist_separated_before"] = (
+    "No attack was recorded in the treated units before the start, but there were attacks after "
+    "it. There is then no point estimate (their level without the intervention is unknown); the "
+    "exact conditional test gives a one-sided interval: {level}% CI {ci}; p = {p}.")
 EVIDENCE["nl"].update({
     "parallel_shown": "{kind} met een vergelijkingsgroep die vóór de start parallel liep "
                       "(pre-trendtoets geslaagd, met voldoende onderscheidend vermogen om een "

@@ -78,7 +78,10 @@ def reasons(decision: dict[str, Any], lang: str) -> list[str]:
     }
     registered = decision.get("registered_basis") or \
         ("bayesian" if basis["source"] == "bayesian" else "primary")
-    source = "frequentist_separated" if basis.get("estimable") is False else basis["source"]
+    source = basis["source"]
+    if basis.get("estimable") is False:  # separation: no event after (or before) the start
+        source = ("frequentist_separated_before" if basis.get("boundary") == "separation_before"
+                  else "frequentist_separated")
     first = BASIS[lang][registered] + " " + FIRST[lang][source].format(**n)
     head = "head_confidence" if basis.get("quantity") == "confidence" else "head_probability"
     rule_text = RULE[lang][head].format(**n) + RULE[lang][decision["verdict"]].format(**n)

@@ -23,13 +23,16 @@ import numpy as np
 import pandas as pd
 
 from evaluation.estimators.did import checks as did_checks
+from evaluation.estimators.did.before_start import fit_before_start
 from evaluation.estimators.did.event_study import event_study
 from evaluation.estimators.did.pretrend_power import with_sensitivity
 from evaluation.estimators.did.primary import choose_inference, fit_primary, infer
 from evaluation.estimators.did.separation import (
+    SEPARATION_BEFORE_CODE,
+    SEPARATION_BEFORE_REASON,
     SEPARATION_CODE,
     SEPARATION_REASON,
-    refuse_separation_before,
+    separated_before,
 )
 from evaluation.estimators.did.twfe import (
     TwfeFit,
@@ -39,7 +42,7 @@ from evaluation.estimators.did.twfe import (
     validate,
 )
 from evaluation.estimators.intervals import averted_of, map_interval, rate_ratio_pct
-from evaluation.estimators.output import EstimatorOutput, tidy_frame, tidy_row
+from evaluation.estimators.output import Check, EstimatorOutput, tidy_frame, tidy_row
 from evaluation.estimators.prepared import PreparedData
 from evaluation.estimators.stats import is_count, to_scale
 
@@ -51,7 +54,8 @@ def estimate_did(data: PreparedData, *, neighbours: pd.DataFrame | None = None) 
     spec = data.spec
     if is_count(spec.model):  # the analysis only: the diagnosis keeps the randomization p-value
         rows = data.estimation_rows
-        refuse_separation_before(rows.loc[rows["treated_unit"]], design=data.design.id)
+        if separated_before(rows.loc[rows["treated_unit"]]):
+            return _estimate_before_start(data, neighbours=neighbours)
     fitted = fit_primary(data)
     frame, treated, used, staggered = fitted.frame, fitted.treated, fitted.used, fitted.staggered
     estimator, summary = fitted.estimator, fitted.summary
@@ -107,6 +111,40 @@ def estimate_did(data: PreparedData, *, neighbours: pd.DataFrame | None = None) 
         extras["staggered"] = staggered.aggregations
     return EstimatorOutput(primary=primary, estimates=tidy_frame(rows), checks=tuple(check_list),
                            series=series, event_study=event_table, extras=extras,
+                           fit=twfe.model_result)
+
+
+def _estimate_before_start(data: PreparedData, *, neighbours: pd.DataFrame | None) -> EstimatorOutput:
+    """No treated event before the start (`did.before_start`): a one-sided lower bound, no point
+    estimate, no event study; the checks that compare treated units before the start with
+    themselves cannot run and say why; displacement (treated units left out) runs as always."""
+    fit = fit_before_start(data)
+    twfe, summary, scale = fit.twfe, fit.summary, fit.twfe.scale
+    method = _method(data, twfe)
+    primary = _primary(data, twfe=twfe, summary=summary, method=method, scale=scale,
+                       used=fit.used, reason=fit.reason, estimator="twfe",
+                       estimator_reason="no events in the treated units before the start: the "
+                                        "exact conditional bound given each unit's total",
+                       treated=fit.treated)
+    primary["notes"] = [n.to_dict() for n in fit.notes]
+    rows = [tidy_row("treatment", primary["estimate"], primary["std_error"], primary["ci_low"],
+                     primary["ci_high"], primary["p_value"], method=method, scale=scale,
+                     reason=SEPARATION_BEFORE_REASON)]
+    frame = twfe.frame
+    not_run = {"skip_code": "no_events_before"}
+    check_list = [
+        Check(name="pre_trends", kind="pre_trends", status="skipped", blocking=True,
+              values=not_run, detail="not tested: the treated units have no events before the start"),
+        did_checks.placebo_check(frame, treated=fit.treated, estimate=partial(_estimate_subset, data),
+                                 alpha=data.spec.alpha, scale=scale),
+        Check(name="leave_one_out", kind="leave_one_out", status="skipped", values=not_run,
+              detail="not run: the treated units have no events before the start"),
+        did_checks.displacement_check(frame, treated=fit.treated, neighbours=neighbours,
+                                      estimate=partial(_estimate_subset, data),
+                                      alpha=data.spec.alpha, scale=scale)]
+    series, averted = _series(data, twfe, summary)
+    return EstimatorOutput(primary=primary, estimates=tidy_frame(rows), checks=tuple(check_list),
+                           series=series, event_study=None, extras={"averted": averted},
                            fit=twfe.model_result)
 
 
@@ -201,6 +239,9 @@ def _estimability(beta: float) -> dict[str, Any]:
     if beta == -math.inf:
         return {"estimable": False, "one_sided": True,
                 "not_estimable": {"code": SEPARATION_CODE, "reason": SEPARATION_REASON}}
+    if beta == math.inf:
+        return {"estimable": False, "one_sided": True,
+                "not_estimable": {"code": SEPARATION_BEFORE_CODE, "reason": SEPARATION_BEFORE_REASON}}
     if not math.isfinite(beta):
         return {"estimable": False, "one_sided": False,
                 "not_estimable": {"code": "not_identified", "reason": "the estimate is not finite"}}
@@ -215,7 +256,8 @@ def _series(data: PreparedData, fit: TwfeFit, summary: dict[str, Any]) -> tuple[
     """
     frame = fit.frame
     lo_b, hi_b = summary["ci_low"], summary["ci_high"]
-    cf = fit.counterfactual() if fit.separated else fit.counterfactual(summary["beta"])
+    cf = fit.counterfactual() if fit.separated or fit.separated_before else \
+        fit.counterfactual(summary["beta"])
     ends = [fit.counterfactual(b) if math.isfinite(b) else np.full(len(frame), np.nan)
             for b in (lo_b, hi_b)]
     table = pd.DataFrame({
@@ -230,7 +272,12 @@ def _series(data: PreparedData, fit: TwfeFit, summary: dict[str, Any]) -> tuple[
     post = frame["d"].to_numpy() == 1
     observed_post = float(frame["y"].to_numpy()[post].sum())
     expected = float(cf[post].sum())
-    if fit.separated:
+    if fit.separated_before:
+        # the level without the intervention is unknown: averted = observed (1/RR - 1), from
+        # -observed (RR unbounded) to observed (1/RR_low - 1); no point estimate
+        averted_ends = map_interval(lo_b, hi_b, lambda b: observed_post * math.expm1(-b))
+        estimate = math.nan
+    elif fit.separated:
         # nothing observed: averted = E (1 - RR); no point estimate (RR 0 is a boundary, not an
         # estimate), the interval from the exact one-sided interval of RR
         averted_ends = map_interval(lo_b, hi_b, lambda b: -expected * math.expm1(b))

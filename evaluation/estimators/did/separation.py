@@ -20,6 +20,19 @@ exact conditional test inverted, like the confidence of every other inference). 
 period effects as known: they are estimated from every control unit, far more data than the
 treated units contribute. With one treated unit this is the Clopper-Pearson bound for zero
 successes in n trials mapped to the rate-ratio scale (the tests compare it with scipy).
+
+Separation before the start (every treated event after it) is the mirror image: the treated
+units' level without the intervention is bounded only from above, the ML rate ratio is +inf.
+All n_i events fall after the start with probability
+
+    P_all(RR) = prod_i pi_i(RR)^n_i,
+
+increasing in RR; it is P0 with the roles of E_pre and E_post swapped and log RR negated, so
+the same root search serves. The lower end of the interval is the RR with P_all = alpha / 2 (the
+upper end is unbounded); the one-sided exact p-value of "no effect" (against an increase) is
+P_all(1); the rule's confidence that RR lies below r, inverted like every other one, is
+1 - P(X <= n | r) = 0: data with every event after the start cannot support a reduction. The
+period effects and the E ratios come from the comparison units alone (`did.before_start`).
 """
 
 from __future__ import annotations
@@ -32,12 +45,15 @@ import pandas as pd
 from scipy.optimize import brentq
 
 from evaluation import defaults
-from evaluation.errors import AnalysisError
 from evaluation.estimators.confidence import confidence
 
 SEPARATION_CODE = "separation"
 SEPARATION_REASON = ("no events in the treated units after the start: the rate ratio's maximum "
                      "likelihood value is 0, a boundary, not an estimate")
+SEPARATION_BEFORE_CODE = "separation_before"
+SEPARATION_BEFORE_REASON = ("no events in the treated units before the start: their rate without "
+                            "the intervention is unknown, so the rate ratio has a lower bound "
+                            "only, no point estimate")
 
 
 def treated_totals(frame: pd.DataFrame, expected: np.ndarray,
@@ -83,12 +99,25 @@ def exact_summary(totals: pd.DataFrame, *, alpha: float,
             "confidence": confidence(values, method="exact_conditional", thresholds=thresholds)}
 
 
-def refuse_separation_before(treated_rows: pd.DataFrame, *, design: str) -> None:
-    """Separation before the start: every treated event falls after it, so the treated units'
-    own level is fixed by the post period alone and the rate ratio is not identified (a fit
-    returns a meaningless huge number). Detected before any fit; a one-line error says why."""
+def separated_before(treated_rows: pd.DataFrame) -> bool:
+    """Separation before the start: no treated event before it, some after (detected before any
+    fit, which would return a meaningless huge number)."""
     before = treated_rows["t"].to_numpy() < treated_rows["cohort"].to_numpy()
-    if float(np.abs(treated_rows["y"].to_numpy()[before]).sum()) == 0:
-        raise AnalysisError(f"design {design}: the treated units have no events before the start "
-                            "in the window, so their rate without the intervention is unknown and "
-                            "no rate ratio can be estimated; move window.start earlier")
+    y = treated_rows["y"].to_numpy(dtype=float)
+    return float(np.abs(y[before]).sum()) == 0 and float(y[~before].sum()) > 0
+
+
+def _swapped(totals: pd.DataFrame) -> pd.DataFrame:
+    return totals.rename(columns={"e_pre": "e_post", "e_post": "e_pre"})
+
+
+def exact_summary_before(totals: pd.DataFrame, *, alpha: float,
+                         thresholds: dict[str, float | None]) -> dict[str, Any]:
+    """Separation before the start: the lower interval end (log scale; the upper is +inf), the
+    one-sided exact p-value P_all(1) and the rule's confidence (0 at every threshold)."""
+    swapped = _swapped(totals)
+    low = -upper_bound(swapped, alpha=alpha)  # P_all(e^b) = P0(e^-b) of the swapped totals
+    p_value = math.exp(log_p_zero(0.0, swapped)) if not totals.empty else math.nan
+    values = {name: None if b is None or totals.empty else 0.0 for name, b in thresholds.items()}
+    return {"ci_low": low, "ci_high": math.inf, "p_value": p_value,
+            "confidence": confidence(values, method="exact_conditional", thresholds=thresholds)}

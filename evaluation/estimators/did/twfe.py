@@ -67,11 +67,19 @@ class TwfeFit:
         """No event in any treated cell after the start: the rate ratio estimate is 0."""
         return self.beta == -np.inf
 
+    @property
+    def separated_before(self) -> bool:
+        """No event in any treated cell before the start (`did.before_start`): the estimate is
+        +inf and the treated units' level without the intervention is unknown."""
+        return self.beta == np.inf
+
     def counterfactual(self, beta: float | None = None) -> np.ndarray:
         """Fitted values with the treatment effect removed (set to 0) on treated rows.
 
         With `beta`, the counterfactual the observed data imply if the effect were `beta`.
         """
+        if self.separated_before:
+            return self.fitted_untreated  # unknown (NaN) on the treated units' rows
         if self.separated:
             # the fit of the untreated cells, predicted for the treated ones
             return self.fitted_untreated if beta is None else np.full(len(self.frame), np.nan)
@@ -131,7 +139,7 @@ def fit_twfe(frame: pd.DataFrame, *, model: str) -> TwfeFit:
     raise ValueError(f"unknown model {model!r}")
 
 
-def _fepois(formula: str, frame: pd.DataFrame, vcov):
+def fepois(formula: str, frame: pd.DataFrame, vcov):
     import pyfixest as pf
 
     # zero-only units/periods are removed before fitting (and reported); pyfixest's separation
@@ -159,7 +167,7 @@ def _fit_separated(frame: pd.DataFrame, *, model: str) -> TwfeFit:
     """
     d = frame["d"].to_numpy() == 1
     untreated = frame.loc[~d].reset_index(drop=True)
-    fit = _fepois("y ~ 1 | unit_id + t", untreated, "iid")
+    fit = fepois("y ~ 1 | unit_id + t", untreated, "iid")
     mu0 = np.empty(len(frame))
     mu0[~d] = np.asarray(fit.predict(type="response"), dtype=float)
     # The treated cells' counterfactual from the unit and period effects read off the in-sample
@@ -184,7 +192,7 @@ def _fit_separated(frame: pd.DataFrame, *, model: str) -> TwfeFit:
 def _fit_poisson(frame: pd.DataFrame, *, model: str) -> TwfeFit:
     if treated_post_events(frame) == 0:
         return _fit_separated(frame, model=model)
-    fit = _fepois("y ~ d | unit_id + t", frame, {"CRV1": "unit_id"})
+    fit = fepois("y ~ d | unit_id + t", frame, {"CRV1": "unit_id"})
     beta = float(fit.coef().iloc[0])
     k = n_params(frame)
     se_cluster = float(fit.se().iloc[0]) * np.sqrt(crv1_factor(frame))
@@ -323,7 +331,7 @@ def fit_null(frame: pd.DataFrame, *, model: str, y: np.ndarray) -> np.ndarray:
         with recorded():
             fit = pf.feols("y ~ 1 | unit_id + t", data=work, demeaner=demeaner())
         return work["y"].to_numpy() - np.asarray(fit.resid(), dtype=float)
-    fit = _fepois("y ~ 1 | unit_id + t", work, "iid")
+    fit = fepois("y ~ 1 | unit_id + t", work, "iid")
     return np.asarray(fit.predict(type="response"), dtype=float)
 
 
