@@ -301,11 +301,17 @@ def test_all_zero_series():
     _raises(AnalysisError, "data.outcome", its_design(), long)
 
 
-def test_no_events_after_the_start():
+def test_no_events_after_the_start_is_a_bound_and_none_before_is_refused():
+    """After the start: the exact one-sided bound (tests/test_its_separation.py has the numbers).
+    Before it: no history to compare with, a one-line error."""
     long = weekly_long()
-    long.loc[long["period"] >= pd.Timestamp(START), "y"] = 0.0
-    message = _raises(AnalysisError, "data.outcome", its_design(), long)
-    assert "post-period" in message
+    after = long["period"] >= pd.Timestamp(START)
+    out = estimate_its(prepared_from_long(its_design(), long.assign(y=np.where(after, 0.0, long["y"]))),
+                       with_checks=False)
+    assert out.primary["one_sided"] and out.primary["ci_low"] == 0.0
+    message = _raises(AnalysisError, "data.outcome", its_design(),
+                      long.assign(y=np.where(after, long["y"], 0.0)))
+    assert "pre-period" in message
 
 
 @pytest.mark.parametrize("value", [0.0, np.nan])

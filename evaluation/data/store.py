@@ -73,11 +73,21 @@ class ImportReport:
 
 
 # --- connections --------------------------------------------------------------------------------
+def _without_progress_bar(con: duckdb.DuckDBPyConnection) -> None:
+    """DuckDB's own progress bar off: it would print in the middle of our output. In a Jupyter
+    kernel without ipywidgets DuckDB refuses to change the setting at all ("required package
+    'ipywidgets' is missing"); it cannot draw a bar there either, so that refusal is harmless."""
+    try:
+        con.execute("SET enable_progress_bar = false")
+    except duckdb.InvalidInputException as exc:
+        if "ipywidgets" not in str(exc):
+            raise
+
+
 def _open(db_path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     try:
         con = duckdb.connect(str(db_path), read_only=read_only)
-        # DuckDB's own progress bar would print in the middle of our output
-        con.execute("SET enable_progress_bar = false")
+        _without_progress_bar(con)
     except duckdb.Error as exc:
         raise DataError(f"{db_path}: cannot open the incident store ({exc})") from None
     return con
@@ -120,7 +130,7 @@ def open_for_writing(db_path: str | Path) -> Iterator[duckdb.DuckDBPyConnection]
     leaves no trace (not even a new, empty store). Call `attach_store` when it is needed.
     """
     con = duckdb.connect()
-    con.execute("SET enable_progress_bar = false")
+    _without_progress_bar(con)
     # A bounded buffer: DuckDB spills to disk beside the store rather than grow with the file.
     con.execute(f"SET memory_limit = '{defaults.STORE_MEMORY_LIMIT}'")
     spill = str(Path(db_path).with_name(Path(db_path).name + ".tmp")).replace("'", "''")

@@ -214,6 +214,17 @@ PAGE_MESSAGES: dict[str, tuple[str, str]] = {
     "inference_hac": ("standaardfouten robuust voor samenhang in de tijd (HAC)",
                       "standard errors robust to serial correlation (HAC)"),
     "inference_model": ("standaardfouten van het model", "model-based standard errors"),
+    "inference_placebo_blocks": ("nepstarts in de eigen voorperiode (placebo-blokken, robuust voor "
+                                 "samenhang in de tijd)",
+                                 "placebo starts in the series' own past (placebo blocks, robust "
+                                 "to serial correlation)"),
+    "inference_exact_conditional": ("exacte voorwaardelijke toets (geen aanslagen na de start)",
+                                    "exact conditional test (no attacks after the start)"),
+    "checkskip_no_events_after": ("Niet uitgevoerd: na de start is in de interventiereeks geen "
+                                  "enkele aanslag geregistreerd, dus er is geen sprong te "
+                                  "herberekenen.",
+                                  "Not run: no attack was recorded in the intervention series "
+                                  "after the start, so there is no level change to refit."),
     "prior_flat": ("vlak: geen voorkeur", "flat: no preference"),
     "priors_title": ("Aannames vooraf (priors) van het Bayesiaanse model",
                      "Prior assumptions of the Bayesian model"),

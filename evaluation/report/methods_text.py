@@ -136,8 +136,9 @@ pre-trendtoets, niveau 2: niet verwerpen alleen bewijst geen parallelle trends.
 
 **Wat niet te schatten is.** Zijn er na de start in de interventiegemeenten geen aanslagen, dan is
 een rate ratio van 0 een grens en geen schatting: we geven dan geen puntschatting maar een eenzijdig
-exact interval (binomiaal, gegeven het totaal per gemeente) en het daaruit volgende interval voor
-de voorkomen aanslagen. Zijn er juist vóór de start geen aanslagen en erna wel, dan is hun niveau
+exact interval (binomiaal, gegeven het totaal per gemeente; bij een tijdreeks gegeven het totaal
+van de reeks, met de verwachting zonder interventie uit het model van de voorperiode) en het daaruit
+volgende interval voor de voorkomen aanslagen. Zijn er juist vóór de start geen aanslagen en erna wel, dan is hun niveau
 zonder interventie onbekend: er is dan alleen een ondergrens voor de rate ratio (hetzelfde exacte
 interval, gespiegeld); het vertrouwen in een daling is dan 0, en de controles die de
 interventiegemeenten vóór de start vergelijken kunnen niet worden uitgevoerd. Coëfficiënten van de event study zonder gebeurtenissen of zonder vergelijking
@@ -290,8 +291,9 @@ rejecting alone does not show parallel trends.
 
 **What cannot be estimated.** With no attack in the intervention municipalities after the start, a
 rate ratio of 0 is a boundary, not an estimate: we give no point estimate but a one-sided exact
-interval (binomial, given each municipality's total) and the interval of attacks averted that
-follows from it. With no attack before the start and some after it, their level without the
+interval (binomial, given each municipality's total; for a time series given the series' total,
+with the expectation without the intervention from the model of the period before) and the
+interval of attacks averted that follows from it. With no attack before the start and some after it, their level without the
 intervention is unknown: the rate ratio then has a lower bound only (the same exact interval,
 mirrored); the confidence of a reduction is 0, and the checks that compare the intervention
 municipalities before the start cannot run. Event-study coefficients without events or without comparison are listed as "not

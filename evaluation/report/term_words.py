@@ -20,7 +20,8 @@ DISTRIBUTION_NL = {"ZeroSumNormal": "normaal met som nul", "HalfNormal": "halfno
 INFERENCE_KEYS = {"randomization": "inference_randomization", "cluster": "inference_cluster",
                   "cluster_robust": "inference_cluster", "wild_bootstrap": "inference_wild_bootstrap",
                   "hac": "inference_hac", "newey_west": "inference_hac", "normal": "inference_model",
-                  "model": "inference_model"}
+                  "model": "inference_model", "placebo_blocks": "inference_placebo_blocks",
+                  "exact_conditional": "inference_exact_conditional"}
 
 
 def period_word(n: int, lang: str) -> str:

@@ -25,6 +25,7 @@ import pandas as pd
 from evaluation.estimators.did import checks as did_checks
 from evaluation.estimators.did.before_start import fit_before_start
 from evaluation.estimators.did.event_study import event_study
+from evaluation.estimators.did.model_input import model_rows, validate
 from evaluation.estimators.did.pretrend_power import with_sensitivity
 from evaluation.estimators.did.primary import choose_inference, fit_primary, infer
 from evaluation.estimators.did.separation import (
@@ -34,13 +35,7 @@ from evaluation.estimators.did.separation import (
     SEPARATION_REASON,
     separated_before,
 )
-from evaluation.estimators.did.twfe import (
-    TwfeFit,
-    drop_all_zero_units,
-    fit_twfe,
-    model_rows,
-    validate,
-)
+from evaluation.estimators.did.twfe import TwfeFit, drop_all_zero_units, fit_twfe
 from evaluation.estimators.intervals import averted_of, map_interval, rate_ratio_pct
 from evaluation.estimators.output import Check, EstimatorOutput, tidy_frame, tidy_row
 from evaluation.estimators.prepared import PreparedData

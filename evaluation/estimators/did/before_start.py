@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from evaluation.estimators.did.model_input import model_rows, validate
 from evaluation.estimators.did.primary import (
     choose_inference,
     ri_confidence,
@@ -27,7 +28,7 @@ from evaluation.estimators.did.primary import (
 from evaluation.estimators.did.randomization import randomization_inference
 from evaluation.estimators.did.separation import exact_summary_before
 from evaluation.estimators.did.staggered_common import two_way_effects
-from evaluation.estimators.did.twfe import METHODS, TwfeFit, fepois, model_rows, n_params, validate
+from evaluation.estimators.did.twfe import METHODS, TwfeFit, fepois, n_params
 from evaluation.estimators.prepared import PreparedData
 from evaluation.estimators.stats import pearson_dispersion
 from evaluation.notes import Note

@@ -41,7 +41,14 @@ from evaluation.estimators.did.twfe import model_frame
 from evaluation.estimators.fit_warnings import SEPARATION, recorded
 from evaluation.estimators.output import Check
 from evaluation.estimators.prepared import PreparedData
-from evaluation.estimators.stats import IRLS_TOL, demeaner, pearson_dispersion, to_scale, wald
+from evaluation.estimators.stats import (
+    IRLS_TOL,
+    coefficient_covariance,
+    demeaner,
+    pearson_dispersion,
+    to_scale,
+    wald,
+)
 
 # status: "estimated" | "reference" (0 by construction) | "not_estimable" (no number; `reason`
 # says why: no events at that event time, no events in the reference periods, not identified)
@@ -178,7 +185,8 @@ def _lead_fit(data: PreparedData, lo: int) -> tuple[pd.DataFrame, np.ndarray, st
                         offset="log_exposure", vcov=vcov_arg, fixef_rm="none",
                         iwls_tol=IRLS_TOL, ssc=ssc, demeaner=demeaner())
     coef = fit.coef()
-    vcov = pd.DataFrame(np.asarray(fit._vcov), index=coef.index, columns=coef.index)
+    present = [n for n in names.values() if n in coef.index]
+    vcov = pd.DataFrame(coefficient_covariance(fit, present), index=present, columns=present)
     if scale_dispersion:
         mu = np.asarray(fit.predict(type="response"), dtype=float)
         k = len(coef) + fit_rows["unit"].nunique() + fit_rows["t"].nunique() - 1

@@ -23,6 +23,7 @@ from evaluation.estimators.confidence import (
     normal_confidence,
     rule_thresholds,
 )
+from evaluation.estimators.did.model_input import model_rows, validate
 from evaluation.estimators.did.randomization import (
     RandomizationResult,
     ScoreTable,
@@ -34,13 +35,7 @@ from evaluation.estimators.did.randomization import (
 from evaluation.estimators.did.separation import exact_summary, treated_totals
 from evaluation.estimators.did.staggered import fit_staggered, resolve_estimator
 from evaluation.estimators.did.staggered_common import StaggeredFit
-from evaluation.estimators.did.twfe import (
-    TwfeFit,
-    fit_twfe,
-    model_rows,
-    treated_post_events,
-    validate,
-)
+from evaluation.estimators.did.twfe import TwfeFit, fit_twfe, treated_post_events
 from evaluation.estimators.did.wild_bootstrap import wild_cluster_bootstrap
 from evaluation.estimators.prepared import PreparedData
 from evaluation.estimators.stats import is_count, scale_of, wald, z_value

@@ -51,7 +51,12 @@ from evaluation.estimators.did.staggered_common import (
 from evaluation.estimators.did.twfe import model_frame
 from evaluation.estimators.fit_warnings import SEPARATION, recorded
 from evaluation.estimators.prepared import PreparedData
-from evaluation.estimators.stats import IRLS_TOL, demeaner, pearson_dispersion
+from evaluation.estimators.stats import (
+    IRLS_TOL,
+    coefficient_covariance,
+    demeaner,
+    pearson_dispersion,
+)
 from evaluation.notes import Note, note
 
 
@@ -159,8 +164,7 @@ def saturated_fit(data: PreparedData, *, leads: bool) -> SaturatedFit:
     kept = [n for n in estimable if n in coef.index and np.isfinite(coef[n])]
     if len(kept) < len(estimable):
         notes.append(note("cells_not_identified", n=len(estimable) - len(kept)))
-    vcov = pd.DataFrame(np.asarray(fit._vcov), index=coef.index, columns=coef.index)
-    vcov = vcov.loc[kept, kept].to_numpy()
+    vcov = coefficient_covariance(fit, kept)
     link = np.asarray(fit.predict(type="link"), dtype=float)
     if len(link) != len(fit_rows):
         raise AnalysisError(f"design {data.design.id}: the event-study fit dropped "

@@ -18,6 +18,7 @@ import pandas as pd
 
 from evaluation.data.periods import period_json
 from evaluation.estimators.confidence import normal_confidence, rule_thresholds
+from evaluation.estimators.did.separation import SEPARATION_CODE, SEPARATION_REASON
 from evaluation.estimators.its.blocks import block_inference, inference_validity, minimum_detectable
 from evaluation.estimators.its.checks import (
     harmonics_sensitivity,
@@ -35,8 +36,9 @@ from evaluation.estimators.its.segmented import (
     linear_predictor,
     max_harmonics,
 )
+from evaluation.estimators.its.separation import INTERVAL_TEXT, fit_separated, separated_series
 from evaluation.estimators.its.validate import check_design, check_panel, check_series, start_period
-from evaluation.estimators.output import EstimatorOutput, tidy_frame, tidy_row
+from evaluation.estimators.output import Check, EstimatorOutput, tidy_frame, tidy_row
 from evaluation.estimators.prepared import PreparedData
 from evaluation.notes import Note, note
 
@@ -97,13 +99,67 @@ def _summary(w: Wald, spec: ModelSpec) -> dict[str, float]:
             "p_value": w.p_value, "std_error": w.se}
 
 
-def validated_series(data: PreparedData) -> tuple[pd.DataFrame, ModelSpec, int]:
-    """The checked ITS series of `data`, its model spec and the index of the first post period."""
+def _series_facts(data: PreparedData, frame: pd.DataFrame, *, spec: ModelSpec,
+                  t_start: int) -> dict[str, Any]:
+    """Counts of units and periods, the start, the model and its seasonal terms."""
+    used = frame.loc[~frame["excluded"] & (frame["group"] == TREATED)]
+    return {"n_treated": len(data.treated_units), "n_control": len(data.control_units),
+            "n_periods": int(used["t"].nunique()), "n_pre_periods": int((used["t"] < t_start).sum()),
+            "n_post_periods": int((used["t"] >= t_start).sum()),
+            "n_excluded_periods": int(frame.loc[frame["group"] == TREATED, "excluded"].sum()),
+            "start": period_json(data.periods[t_start]), "model": spec.model,
+            "harmonics": min(spec.harmonics, max_harmonics(spec.frequency))}
+
+
+def _estimate_separated(data: PreparedData) -> EstimatorOutput:
+    """No event in the treated series after the start (`its.separation`): the exact one-sided
+    interval, no point estimate; the checks that refit a level change say why they cannot run."""
+    frame, spec, t_start = validated_series(data, separation=True)
+    alpha = data.spec.alpha
+    sep = fit_separated(frame, spec=spec, t_start=t_start, alpha=alpha,
+                        min_reduction=data.design.decision.min_reduction)
+    method, notes = describe(data, spec, period_json(data.periods[t_start]))
+    s = sep.summary
+    primary: dict[str, Any] = {
+        "method": method, "scale": "rate_ratio", "estimate": math.nan, "ci_low": s["ci_low"],
+        "ci_high": s["ci_high"], "p_value": s["p_value"], "pct_change": math.nan,
+        "std_error": math.nan, "confidence": s["confidence"], "alpha": alpha,
+        "inference": {"used": "exact_conditional", "registered": data.spec.inference,
+                      "reason": SEPARATION_REASON, "interval": INTERVAL_TEXT},
+        **_series_facts(data, frame, spec=spec, t_start=t_start),
+        "dispersion": sep.fit.dispersion, "converged": sep.fit.converged,
+        "estimable": False, "one_sided": True,
+        "not_estimable": {"code": SEPARATION_CODE, "reason": SEPARATION_REASON},
+    }
+    if notes:
+        primary["notes"] = [n.to_dict() for n in notes]
+    short = f"ITS {MODEL_NAMES[spec.model]}, exact conditional"
+    a = sep.averted
+    rows = [tidy_row("level_change", math.nan, math.nan, s["ci_low"], s["ci_high"], s["p_value"],
+                     method=short, scale="rate_ratio", reason=SEPARATION_REASON),
+            *(_row(sep.fit, n, alpha=alpha, spec=spec, method=short)
+              for n in sep.fit.names if n != "intercept"),
+            tidy_row("averted_total", a["estimate"], None, a["ci_low"], a["ci_high"], None,
+                     method=f"{short}; from the rate-ratio interval", scale="count")]
+    skipped = {"skip_code": "no_events_after"}
+    why = "not run: no events in the treated series after the start"
+    checks = tuple(Check(name=name, kind=kind, status="skipped", values=skipped, detail=why)
+                   for name, kind in (("placebo_start_dates", "placebo"),
+                                      ("seasonality_sensitivity", "seasonality"),
+                                      ("influential_periods", "influence")))
+    return EstimatorOutput(primary=primary, estimates=tidy_frame(rows), checks=checks,
+                           series=sep.series, extras={"averted": a}, fit=sep.fit)
+
+
+def validated_series(data: PreparedData, *, separation: bool = False
+                     ) -> tuple[pd.DataFrame, ModelSpec, int]:
+    """The checked ITS series of `data`, its model spec and the index of the first post period
+    (`separation`: a treated series without events after the start is let through)."""
     check_design(data)
     check_panel(data)
     t_start = start_period(data)
     frame = build_series(data)
-    check_series(data, frame, t_start)
+    check_series(data, frame, t_start, separation=separation)
     return frame, model_spec(data), t_start
 
 
@@ -157,6 +213,8 @@ def estimate_its(data: PreparedData, *, with_checks: bool = True) -> EstimatorOu
     with_checks=False skips the pre-specified checks (placebo starts, harmonics, influence);
     simulations use it, registered analyses never do.
     """
+    if separated_series(data):  # no treated event after the start: an exact one-sided bound
+        return _estimate_separated(data)
     primary_fit = fit_primary(data)
     frame, spec, t_start = primary_fit.frame, primary_fit.spec, primary_fit.t_start
     inference, level = primary_fit.inference, primary_fit.level
@@ -177,17 +235,11 @@ def estimate_its(data: PreparedData, *, with_checks: bool = True) -> EstimatorOu
         estimate, low, high = level.coef, level.low, level.high
         cf, _ = linear_predictor(post_rows, fitted, spec=spec, t_start=t_start, counterfactual=True)
         pct = 100 * level.coef / float(np.mean(cf)) if float(np.mean(cf)) != 0 else None
-    treated_used = used_rows.loc[used_rows["group"] == TREATED]
     primary: dict[str, Any] = {
         "method": method, "scale": scale, "estimate": estimate, "ci_low": low, "ci_high": high,
         "p_value": level.p_value, "pct_change": pct, "std_error": level.se,
-        "confidence": primary_fit.confidence, "alpha": alpha, "inference": inference.info, "n_treated": len(data.treated_units),
-        "n_control": len(data.control_units), "n_periods": int(treated_used["t"].nunique()),
-        "n_pre_periods": int((treated_used["t"] < t_start).sum()),
-        "n_post_periods": int((treated_used["t"] >= t_start).sum()),
-        "n_excluded_periods": int(frame.loc[frame["group"] == TREATED, "excluded"].sum()),
-        "start": start_label, "model": spec.model,
-        "harmonics": min(spec.harmonics, max_harmonics(spec.frequency)),
+        "confidence": primary_fit.confidence, "alpha": alpha, "inference": inference.info,
+        **_series_facts(data, frame, spec=spec, t_start=t_start),
         "dispersion": fitted.dispersion if spec.is_count else None,
     }
     primary["minimum_detectable"] = minimum_detectable(level.se, alpha=alpha, scale=scale,

@@ -189,9 +189,11 @@ def _cov_kwargs(frame: pd.DataFrame, choice: CovChoice) -> dict:
     return {"cov_type": "HAC", "cov_kwds": {"maxlags": choice.lags}}
 
 
-def fit(frame: pd.DataFrame, *, spec: ModelSpec, t_start: int, choice: CovChoice) -> ItsFit:
-    """Fit the segmented model to the rows of `frame` (already without excluded periods)."""
-    X = design_matrix(frame, spec=spec, t_start=t_start)
+def fit(frame: pd.DataFrame, *, spec: ModelSpec, t_start: int, choice: CovChoice,
+        without: tuple[str, ...] = ()) -> ItsFit:
+    """Fit the segmented model to the rows of `frame` (already without excluded periods);
+    `without`: terms left out (the intervention's, for a fit of the untreated rows alone)."""
+    X = design_matrix(frame, spec=spec, t_start=t_start).drop(columns=list(without))
     y = response(frame, spec)
     off = offset(frame, spec)
     kwargs = _cov_kwargs(frame, choice)

@@ -81,8 +81,11 @@ def start_period(data: PreparedData) -> int:
     return cohorts[0]
 
 
-def check_series(data: PreparedData, frame: pd.DataFrame, t_start: int) -> None:
-    """Enough observed pre-periods, an observed start, and events before and after it."""
+def check_series(data: PreparedData, frame: pd.DataFrame, t_start: int, *,
+                 separation: bool = False) -> None:
+    """Enough observed pre-periods, an observed start, and events before and after it
+    (`separation`: no event after the start in the treated series is answered, not refused;
+    `its.separation`)."""
     window = data.design.window
     start_label = period_json(data.periods[t_start])
     treated = frame.loc[frame["group"] == TREATED]
@@ -102,6 +105,8 @@ def check_series(data: PreparedData, frame: pd.DataFrame, t_start: int) -> None:
     for group, rows in used.groupby("group", sort=False):
         units = data.treated_units if group == TREATED else data.control_units
         for part, mask in (("pre", rows["t"] < t_start), ("post", rows["t"] >= t_start)):
+            if separation and group == TREATED and part == "post":
+                continue
             if (rows.loc[mask, "y"] == 0).all():
                 whole = "every period" if (rows["y"] == 0).all() else f"every {part}-period"
                 raise AnalysisError(
