@@ -7,7 +7,8 @@ rare events, 30 large cities treated from week 104, true RR 0.8). Target: the fu
 `fit_bayesian` call (compile, main fit with default chains/draws/tune, the two prior-sensitivity
 alternatives: PSIS reweighting, a refit only where k-hat > 0.5) passes every reliability gate
 within 20 s on 2 cores. CausalPy is optional (not a project
-dependency): `pip install causalpy` into the venv to include the comparison.
+dependency): `pip install causalpy` into the venv to include the comparison. Writes
+benchmarks/results/bayes.json (one run each: a fit takes minutes on a loaded machine).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import argparse
 import os
 import resource
 import time
-import warnings
+
+from results_file import row, write
 
 
 def _cpu_seconds() -> float:
@@ -31,7 +33,6 @@ def main() -> None:
     parser.add_argument("--model", default="poisson", choices=["poisson", "quasi_poisson"])
     parser.add_argument("--skip-causalpy", action="store_true")
     args = parser.parse_args()
-    warnings.filterwarnings("ignore")
 
     from evaluation.estimators.bayes import fit_bayesian
     from evaluation.simulation.panels import simulate_panel
@@ -62,13 +63,22 @@ def main() -> None:
           f"{'MET' if ours <= 20 and s['reliable'] else 'NOT MET'} "
           f"(CPU / 2 = {ours_cpu / 2:.1f} s)")
 
-    if args.skip_causalpy:
-        return
+    what = (f"Bayesian DiD ({args.model}, {sampler}), compile + sample + prior sensitivity, "
+            f"342 x 156, gates {'passed' if s['reliable'] else 'NOT passed'}; CPU {ours_cpu:.0f} s")
+    peer, peer_seconds = _causalpy(panel, data) if not args.skip_causalpy else (None, None)
+    ours_row = row(what, ours, [round(ours, 2)], target=20.0, peer=peer, peer_seconds=peer_seconds)
+    ours_row["met"] = bool(ours_row["met"] and s["reliable"])
+    write("bayes", [ours_row], reliable=bool(s["reliable"]), rr_median=s["rr_median"])
+    print(f"load average after: {os.getloadavg()[0]:.1f}")
+
+
+def _causalpy(panel, data) -> tuple[str | None, float | None]:
+    """CausalPy's DifferenceInDifferences on the same cells (its default PyMC linear model)."""
     try:
         import causalpy as cp
     except ImportError:
         print("causalpy is not installed: comparison skipped (pip install causalpy into the venv)")
-        return
+        return None, None
     frame = panel.loc[~panel["excluded"], ["unit", "t", "y", "treated_unit"]].copy()
     frame["group"] = frame["treated_unit"].astype(int)
     frame["post_treatment"] = frame["t"] >= 104
@@ -81,9 +91,7 @@ def main() -> None:
     theirs, theirs_cpu = time.perf_counter() - start, _cpu_seconds() - cpu
     print(f"causalpy {cp.__version__} DifferenceInDifferences (default PyMC linear model, one "
           f"fit): {theirs:.1f} s wall, {theirs_cpu:.1f} s CPU; causal impact {float(result.causal_impact.mean()):.4f} per cell")
-    print(f"ratio evaluation.bayes / causalpy: {ours / theirs:.2f} wall, "
-          f"{ours_cpu / theirs_cpu:.2f} CPU")
-    print(f"load average after: {os.getloadavg()[0]:.1f}")
+    return f"causalpy {cp.__version__} DifferenceInDifferences (linear, one fit)", theirs
 
 
 if __name__ == "__main__":
