@@ -27,7 +27,11 @@ from evaluation import defaults
 # (issue 13).
 # 3: prior sensitivity by Pareto-smoothed importance reweighting, refits only where k-hat is
 # too large; the persistent-deviation model sums blocks by reshaping (issue 20).
-LOGIC_REVISION = 3
+# 4: separation before the start (DiD) and after it (ITS) answered by exact one-sided bounds on
+# the one fit path (analysis, phases, diagnosis); overdispersed models count n / dispersion
+# events in them; the diagnosis simulates the registered phase of treatment.end and counts its
+# fits' warnings (issue 14, 18).
+LOGIC_REVISION = 4
 
 METHOD_CONSTANTS: tuple[str, ...] = (
     # inference

@@ -61,3 +61,18 @@ def test_no_names_gives_an_empty_matrix(panel):
 
     fit = pf.fepois("y ~ x1 | unit + t", data=panel, vcov="iid")
     assert coefficient_covariance(fit, []).shape == (0, 0)
+
+
+def test_combinations_equal_w_v_w_and_zero_weights_have_no_variance(panel):
+    """W V W' of the full matrix, asked as combinations; a zero row has variance 0."""
+    import pyfixest as pf
+
+    from evaluation.estimators.stats import combination_covariance
+
+    fit = pf.fepois("y ~ x1 + x2 + x3 | unit + t", data=panel, vcov="iid",
+                    ssc=pf.ssc(k_adj=False, G_adj=False))
+    full = coefficient_covariance(fit, ["x1", "x2", "x3"])
+    w = np.array([[0.5, 0.5, 0.0], [0.0, 1.0, -1.0], [0.0, 0.0, 0.0]])
+    # rel 1e-9 (abs 1e-12 for the zero row): the same Wald statistics, combined differently
+    np.testing.assert_allclose(combination_covariance(fit, ["x1", "x2", "x3"], w), w @ full @ w.T,
+                               rtol=1e-9, atol=1e-12)

@@ -119,3 +119,14 @@ def test_warnings_of_the_simulated_fits_are_counted_into_the_diagnosis(tmp_path,
     n_effects = len(warned["diagnosands"])
     assert warned["fit_warnings"] == {"RuntimeWarning: overflow encountered in exp": 3 * n_effects}
     assert warned["diagnosands"] == clean["diagnosands"]
+
+
+def test_the_registered_phase_length_judges_the_its_limits(tmp_path):
+    """Start week 60 (t 59), end week 65 (t 64), window to week 80 (t 79): during is 6 periods,
+    after 15; without a split the whole 21."""
+    from evaluation.diagnose.phase import registered_post_length
+
+    assert registered_post_length(_data(tmp_path / "a", end_week=65), default=21) == 6
+    assert registered_post_length(_data(tmp_path / "b", end_week=65, estimand="after"),
+                                  default=21) == 15
+    assert registered_post_length(_data(tmp_path / "c", end_week=80), default=21) == 21

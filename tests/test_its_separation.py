@@ -4,8 +4,11 @@ start is answered by the exact conditional bound (before: an error), and the pag
 One series, 48 weeks with 3, 4, 2, ... attacks before the start (n = 144) and 12 weeks with none after,
 no trend, no season, constant exposure: the untreated model is a constant rate, so
 E_post / E_pre = 12 / 48 exactly. Given the 144 events, no event after the start has probability
-(1 - pi)^144 with pi = RR r / (1 + RR r), r = 1/4: the upper end is the Clopper-Pearson bound
-for 0 of 144 (scipy) on the rate-ratio scale, the p-value (1 / (1 + r))^144 by hand.
+(1 - pi)^144 with pi = RR r / (1 + RR r). The projected E_post is taken at the lower end of its
+95% interval: the intercept's variance is 1 / 144 (the Fisher information of 144 Poisson
+events), so E_post = 36 exp(-1.96 / 12) and r = E_post / 144. The upper end is then the
+Clopper-Pearson bound for 0 of 144 (scipy) on the rate-ratio scale, the p-value
+(1 / (1 + r))^144 by hand.
 """
 
 from __future__ import annotations
@@ -24,10 +27,11 @@ from evaluation.workspace import init_workspace
 N_PRE, N_POST, PER_WEEK, ALPHA = 48, 12, 3, 0.05
 
 
-def _data(tmp_path, *, controls: bool = False):
+def _data(tmp_path, *, controls: bool = False, model: str = "poisson", pattern=None):
     ws = init_workspace(tmp_path / "ws")
     # 3, 4, 2, 3, 4, 2, ... before the start: 144 events, a mean of exactly 3 a week
-    rows = [{"unit": "U00", "period": t, "attacks": 2 + t % 3 if t <= N_PRE else 0,
+    pattern = pattern or (lambda t: 2 + t % 3)
+    rows = [{"unit": "U00", "period": t, "attacks": pattern(t) if t <= N_PRE else 0,
              "population": 1000} for t in range(1, N_PRE + N_POST + 1)]
     rows += [{"unit": "U01", "period": t, "attacks": 2 + t % 3, "population": 1000}
              for t in range(1, N_PRE + N_POST + 1)]
@@ -37,7 +41,7 @@ def _data(tmp_path, *, controls: bool = False):
                        "exposure": "population"},
               "treatment": {"units": ["U00"], "start": N_PRE + 1},
               "window": {"start": 1, "end": N_PRE + N_POST},
-              "analysis": {"model": "poisson", "inference": "auto", "seasonality": 0,
+              "analysis": {"model": model, "inference": "auto", "seasonality": 0,
                            "trend": False, "alpha": ALPHA}}
     if controls:
         design["controls"] = ["U01"]
@@ -47,18 +51,19 @@ def _data(tmp_path, *, controls: bool = False):
 def test_the_exact_upper_bound_scipy_agrees(tmp_path):
     out = estimate_its(_data(tmp_path))
     p = out.primary
-    n, ratio = N_PRE * PER_WEEK, N_POST / N_PRE
+    n = N_PRE * PER_WEEK
+    ratio = N_POST / N_PRE * math.exp(-stats.norm.ppf(1 - ALPHA / 2) / math.sqrt(n))
     p_high = stats.beta.ppf(1 - ALPHA / 2, 1, n)
-    # rel 1e-6: the constant rate comes from the GLM's IRLS fit (tolerance 1e-8)
-    assert p["ci_high"] == pytest.approx(p_high / (1 - p_high) / ratio, rel=1e-6)
+    # rel 1e-5: the constant rate and its variance come from the GLM's IRLS fit (tolerance 1e-8)
+    assert p["ci_high"] == pytest.approx(p_high / (1 - p_high) / ratio, rel=1e-5)
     assert p["ci_low"] == 0.0 and math.isnan(p["estimate"]) and p["one_sided"]
-    assert p["p_value"] == pytest.approx((1 / (1 + ratio)) ** n, rel=1e-6)
+    assert p["p_value"] == pytest.approx((1 / (1 + ratio)) ** n, rel=1e-5)
     assert p["not_estimable"]["code"] == "separation"
     assert p["inference"]["used"] == "exact_conditional"
-    # averted = E_post (1 - RR): E_post = 12 weeks x 3 = 36; from 36 (1 - RR_high) to 36
+    # averted = E_post (1 - RR) at the projected E_post = 12 weeks x 3 = 36: from 36 (1 - RR_high)
     averted = out.extras["averted"]
-    assert math.isnan(averted["estimate"]) and averted["ci_high"] == pytest.approx(36.0, rel=1e-6)
-    assert averted["ci_low"] == pytest.approx(36.0 * (1 - p["ci_high"]), rel=1e-6)
+    assert math.isnan(averted["estimate"]) and averted["ci_high"] == pytest.approx(36.0, rel=1e-5)
+    assert averted["ci_low"] == pytest.approx(36.0 * (1 - p["ci_high"]), rel=1e-5)
     assert {c.status for c in out.checks} == {"skipped"}
     assert all(c.values["skip_code"] == "no_events_after" for c in out.checks)
     treated = out.series.loc[out.series["group"] == "treated"]
@@ -69,7 +74,10 @@ def test_the_exact_upper_bound_scipy_agrees(tmp_path):
 def test_a_controlled_series_gets_the_bound_too(tmp_path):
     out = estimate_its(_data(tmp_path, controls=True))
     p = out.primary
-    assert math.isnan(p["estimate"]) and 0 < p["ci_high"] < 0.2 and p["p_value"] < 1e-10
+    # wider than the plain series' (its projection carries the control's change, estimated too)
+    plain = estimate_its(_data(tmp_path / "plain")).primary
+    assert math.isnan(p["estimate"]) and plain["ci_high"] < p["ci_high"] < 0.5
+    assert p["p_value"] < 1e-6
     assert "control_level_change" in set(out.estimates["term"])
 
 
@@ -91,3 +99,18 @@ def test_the_verdict_and_pages_word_it(tmp_path):
 
     assert inference_words(out.primary["inference"], "nl").startswith("exacte voorwaardelijke")
     assert "geen sprong te herberekenen" in check_sentence(out.checks[0].to_dict(), "nl")
+
+
+def test_overdispersion_counts_fewer_events(tmp_path):
+    """Quasi-Poisson counts carry n / dispersion events' information. Alternating 0 and 6 before
+    the start (mean 3, 144 events): Pearson dispersion 48 x 9 / 3 / 47 = 144 / 47. By hand:
+    n_eff = 144 / phi, the intercept's variance phi / 144, (1 - pi)^n_eff = alpha / 2."""
+    pattern = lambda t: 6 * (t % 2)  # noqa: E731
+    quasi = estimate_its(_data(tmp_path / "q", model="quasi_poisson", pattern=pattern)).primary
+    poisson = estimate_its(_data(tmp_path / "p", pattern=pattern)).primary
+    phi = 144 / 47
+    ratio = N_POST / N_PRE * math.exp(-stats.norm.ppf(1 - ALPHA / 2) * math.sqrt(phi / 144))
+    pi = 1 - (ALPHA / 2) ** (1 / (144 / phi))
+    assert quasi["dispersion"] == pytest.approx(phi, rel=1e-6)
+    assert quasi["ci_high"] == pytest.approx(pi / (1 - pi) / ratio, rel=1e-5)
+    assert quasi["ci_high"] > 2 * poisson["ci_high"]

@@ -73,3 +73,12 @@ def test_unknown_codes_and_old_sentences_never_put_english_on_a_dutch_page():
     assert note_text(old, lang="en", names={}) == old
     assert note_text(old, lang="nl", names={}) == (
         "Een opmerking van de analyse is alleen in het Engelse rapport beschikbaar (--lang en).")
+
+
+def test_long_lists_name_ten_and_count_the_rest():
+    units = [f"GM{i:04d}" for i in range(25)]
+    made = note("zero_control_units_dropped", n=25, units=units).to_dict()
+    assert note_text(made, lang="nl", names={}).endswith(
+        "(GM0000, GM0001, GM0002, GM0003, GM0004, GM0005, GM0006, GM0007, GM0008, GM0009 en "
+        "15 meer); ze zeggen niets over de verhouding (in een randomisatietoets tellen ze wel "
+        "mee).")

@@ -44,7 +44,7 @@ def test_no_attack_before_the_start_analyses_and_reports_a_lower_bound(tmp_path)
     assert math.isnan(primary["estimate"]) and primary["ci_high"] == math.inf
     assert 1.0 < primary["ci_low"] < math.inf  # about 3 a week from none: clearly an increase
     assert primary["inference"]["used"] == "randomization"
-    assert result.verdict.category == "stop" and result.verdict.evidence_level == "pretrend_not_testable"
+    assert result.verdict.category == "stop" and result.verdict.evidence_level == "pretrend_no_events_before"
     for lang in ("nl", "en"):
         page = intervention("pilot", workspace=ws.root, lang=lang)
         body = "".join([page.verdict_box(), page.verdict(), page.effects(), page.checks(),

@@ -211,6 +211,55 @@ def test_separation_before_the_start_gives_the_exact_lower_bound_scipy_agrees():
     assert "vóór de start" in nl.lower() and "puntschatting" in nl and "onbegrensd" in nl
 
 
+def _before_panel(control_y=lambda i, t: 2.0) -> pd.DataFrame:
+    """Unit 0 treated: no event in its 8 periods before the start, 3 in each of the 4 after."""
+    units = [unit_name(i) for i in range(21)]
+    return pd.DataFrame([{"unit": u, "t": t, "exposure": 1.0,
+                          "y": (float(TREATED_PER_PERIOD) if t >= N_PRE else 0.0) if i == 0
+                          else control_y(i, t)}
+                         for i, u in enumerate(units) for t in range(N_PRE + N_POST)])
+
+
+def _before_design(**kwargs):
+    return make_design(treated=(unit_name(0),), start=N_PRE, end_t=N_PRE + N_POST - 1,
+                       inference="model", alpha=ALPHA, **kwargs)
+
+
+def test_separation_before_without_comparison_events_before_the_start_is_refused():
+    """No event anywhere before the start: no rate without the intervention exists. A one-line
+    error (the comparison fit on nothing used to abort the process inside pyfixest)."""
+    from evaluation.errors import AnalysisError
+
+    panel = _before_panel(control_y=lambda i, t: 2.0 if t >= N_PRE else 0.0)
+    with pytest.raises(AnalysisError, match="comparison units none either"):
+        estimate_did(make_prepared(panel, _before_design()))
+
+
+def test_separation_before_leaves_out_periods_without_comparison_events():
+    """Controls without any event in the first post period (t = 8): the treated unit's 3 events
+    there identify only that period's effect, so they leave the totals: n = 9 events over
+    E_post / E_pre = 3 / 8 (by hand, as in the test above)."""
+    panel = _before_panel(control_y=lambda i, t: 0.0 if t == N_PRE else 2.0)
+    p = estimate_did(make_prepared(panel, _before_design())).primary
+    n, ratio = 3 * TREATED_PER_PERIOD, 3 / N_PRE
+    p_low = stats.beta.ppf(ALPHA / 2, n, 1)
+    assert p["ci_low"] == pytest.approx(p_low / (1 - p_low) / ratio, rel=1e-6)
+
+
+def test_separation_before_in_the_other_phase_is_a_bound_not_a_number():
+    """With treatment.end, the period the verdict is not about is estimated on the same path:
+    no treated event before the start gives a one-sided interval there too (before: a diverging
+    fit's rate ratio of about 3.8e9 beside the verdict)."""
+    import evaluation.analysis.phases as phases
+
+    panel = _before_panel()
+    design = _before_design()
+    data = make_prepared(panel, design)
+    summary = phases._summary(data, "after")
+    assert summary["estimable"] is False and summary["ci_high"] == math.inf
+    assert summary["reason"] == "no events in the treated units before the start"
+
+
 def test_separation_with_staggered_starts_gets_the_exact_interval():
     """Staggered starts, no treated event after any start: before, no estimate and no interval
     at all (NaN); now the one-sided exact conditional interval, and the averted interval."""
@@ -226,3 +275,13 @@ def test_separation_with_staggered_starts_gets_the_exact_interval():
     assert p["estimator"] == "twfe" and "exact conditional" in p["estimator_reason"]
     averted = out.extras["averted"]
     assert averted["ci_low"] <= averted["ci_high"] == pytest.approx(averted["counterfactual"])
+
+
+def test_overdispersed_totals_count_n_over_the_dispersion():
+    from evaluation.estimators.did.separation import overdispersed
+
+    totals = pd.DataFrame({"n": [12.0], "e_pre": [8.0], "e_post": [4.0]})
+    assert overdispersed(totals, model="quasi_poisson", dispersion=3.0)["n"].tolist() == [4.0]
+    assert overdispersed(totals, model="negative_binomial", dispersion=2.0)["n"].tolist() == [6.0]
+    for model, phi in (("poisson", 3.0), ("quasi_poisson", 0.5), ("quasi_poisson", None)):
+        assert overdispersed(totals, model=model, dispersion=phi)["n"].tolist() == [12.0]

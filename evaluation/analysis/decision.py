@@ -280,6 +280,8 @@ def evidence_level(*, design: str | None, controlled: bool | None, primary: dict
     passed = [c for c in pre if c["status"] == "pass"]
     if not passed:
         code = "pretrend_not_testable" if pre else "pretrend_not_run"
+        if any((c.get("values") or {}).get("skip_code") == "no_events_before" for c in pre):
+            code = "pretrend_no_events_before"
         return {"smss": 2, "code": code, "design": design}
     power = _pass_power(passed)
     robust = any(bool(((c.get("values") or {}).get("sensitivity") or {})

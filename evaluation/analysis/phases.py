@@ -127,5 +127,6 @@ def _summary(data: PreparedData, phase: str) -> dict[str, Any]:
     return {**span, "estimable": estimable,
             "estimate": to_scale(beta, scale) if estimable else math.nan,
             "ci_low": to_scale(low, scale), "ci_high": to_scale(high, scale), "p_value": p,
-            "reason": "" if estimable else f"no events in the treated units {phase} the "
-                                           "intervention"}
+            "reason": "" if estimable else (
+                "no events in the treated units before the start" if beta > 0 else
+                f"no events in the treated units {phase} the intervention")}

@@ -35,7 +35,7 @@ from evaluation.design.its_limits import block_length, placebo_block_count, vali
 from evaluation.design.model import Design, load_design
 from evaluation.diagnose.diagnosands import minimum_detectable_reduction, summarise_effect
 from evaluation.diagnose.operating import operating_characteristics
-from evaluation.diagnose.phase import registered_phase
+from evaluation.diagnose.phase import registered_phase, registered_post_length
 from evaluation.diagnose.runner import SimulationTask, run_simulations
 from evaluation.errors import DesignError, EvaluationError
 from evaluation.estimators.core import PrimaryAnalysis
@@ -113,7 +113,7 @@ def diagnose_prepared(data: PreparedData, *, sims: int = defaults.DIAGNOSE_SIMS,
     answerable = mdr is not None and mdr <= design.decision.min_reduction
     operating = operating_characteristics(
         values=values, rows=rows, effects=all_effects, rule=rule, alpha=spec.alpha,
-        threshold_min=true_effect(placebo, null, -rule.min_reduction))
+        threshold_min=true_effect(placebo, null, -rule.min_reduction, analysed=analysed))
     diagnosis = {
         "id": design.id,
         "design_sha256": design.sha256,
@@ -139,8 +139,9 @@ def diagnose_prepared(data: PreparedData, *, sims: int = defaults.DIAGNOSE_SIMS,
     if warned:  # only where a fit warned (a clean diagnosis keeps its bytes)
         diagnosis["fit_warnings"] = warned
     if design.design == "its":
-        diagnosis["its_limits"] = its_limits(n_pre=len(placebo.data.periods),
-                                             n_post=placebo.n_post_registered, mdr=mdr)
+        n_post = registered_post_length(data, default=placebo.n_post_registered)
+        diagnosis["its_limits"] = its_limits(n_pre=len(placebo.data.periods), n_post=n_post,
+                                             mdr=mdr)
         if diagnosis["its_limits"]["code"]:
             diagnosis["answerable"] = False
             diagnosis["suggestions"] = [its_limits_suggestion(diagnosis["its_limits"]),

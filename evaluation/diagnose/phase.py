@@ -32,6 +32,20 @@ def splits(data: PreparedData) -> bool:
     return bool(np.any((np.asarray(ends) >= 0) & (np.asarray(ends) < data.n_periods - 1)))
 
 
+def registered_post_length(data: PreparedData, *, default: int) -> int:
+    """Periods of the registered phase after the first start (the whole post period, `default`,
+    when the phase is all of it): what the ITS limits are judged on, as in the analysis."""
+    if not splits(data):
+        return default
+    panel = data.panel
+    treated = panel.loc[panel["treated_unit"]]
+    first = int(treated["cohort"].min())
+    ends = treated.loc[treated["end_t"] >= 0, "end_t"]
+    if data.spec.estimand == "during":
+        return int(min(ends.max(), data.n_periods - 1)) - first + 1
+    return data.n_periods - 1 - int(ends.min())
+
+
 def registered_phase(data: PreparedData, placebo: Placebo) -> PreparedData:
     """The placebo data cut to the registered phase (see the module docstring)."""
     from evaluation.analysis.phases import with_phase

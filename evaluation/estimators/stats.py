@@ -69,30 +69,42 @@ def pearson_dispersion(y: np.ndarray, mu: np.ndarray, n_params: int) -> float:
 
 
 def coefficient_covariance(fit, names: list[str]) -> np.ndarray:
-    """The covariance matrix of the named coefficients of a pyfixest fit, by its public API.
+    """The covariance matrix of the named coefficients of a pyfixest fit (see
+    `combination_covariance`; k (k + 1) / 2 calls, so for a few combinations of many
+    coefficients ask for the combinations)."""
+    return combination_covariance(fit, names, np.eye(len(names)))
 
-    pyfixest has no public accessor for the matrix (only the private `_vcov`). Its
+
+def combination_covariance(fit, names: list[str], weights: np.ndarray) -> np.ndarray:
+    """The covariance matrix of the combinations W b of the named coefficients of a pyfixest
+    fit (rows of `weights` over `names`), by its public API.
+
+    pyfixest has no public accessor for the covariance matrix (only the private `_vcov`). Its
     `wald_test(R, q)` returns W = (R b - q)' (R V R')^-1 (R b - q); with one row r and
     q = r'b + 1 the numerator is exactly 1, so r'V r = 1 / W, for whatever covariance the fit
-    uses (iid, CRV1). The diagonal comes from r = e_i, the rest from
-    Var(b_i + b_j) = V_ii + V_jj + 2 V_ij. tests/test_coefficient_covariance.py compares it with
-    statsmodels' GLM on the same data.
+    uses (iid, CRV1). The diagonal comes from the rows of W, the rest from
+    Var(w_a'b + w_c'b) = V_aa + V_cc + 2 V_ac. tests/test_coefficient_covariance.py compares it
+    with statsmodels' GLM on the same data.
     """
     coef = fit.coef()
     b = coef.to_numpy(dtype=float)
     where = [coef.index.get_loc(name) for name in names]
+    weights = np.atleast_2d(np.asarray(weights, dtype=float))
+    m = weights.shape[0]
     if not np.isfinite(b).all():  # pyfixest drops collinear terms, so this is not seen; the
-        return np.full((len(where), len(where)), np.nan)  # callers treat NaN as not estimable
+        return np.full((m, m), np.nan)  # callers treat NaN as not estimable
 
-    def variance(*positions: int) -> float:
+    def variance(w: np.ndarray) -> float:
+        if not np.any(w):
+            return 0.0
         r = np.zeros((1, len(b)))
-        r[0, list(positions)] = 1.0
+        r[0, where] = w
         wald = fit.wald_test(R=r, q=np.array([float(r[0] @ b) + 1.0]), distribution="chi2")
         return 1.0 / float(wald["statistic"])
 
-    out = np.diag([variance(i) for i in where]) if where else np.zeros((0, 0))
-    for a in range(len(where)):
-        for c in range(a + 1, len(where)):
-            both = variance(where[a], where[c])
+    out = np.diag([variance(weights[a]) for a in range(m)]) if m else np.zeros((0, 0))
+    for a in range(m):
+        for c in range(a + 1, m):
+            both = variance(weights[a] + weights[c])
             out[a, c] = out[c, a] = (both - out[a, a] - out[c, c]) / 2.0
     return out

@@ -151,6 +151,26 @@ PAGE_MESSAGES: dict[str, tuple[str, str]] = {
     "checkmsg_prior_sensitivity_fail": ("Met andere aannames vooraf verandert de uitkomst.",
                                         "With other prior assumptions the result changes."),
     "checkmsg_prior_sensitivity_skipped": ("Niet uitgevoerd.", "Not run."),
+    "checkname_fit_warnings": ("Waarschuwingen bij het schatten", "Warnings of the fits"),
+    "checkmsg_fit_warnings_pass": ("De schattingen gaven geen waarschuwingen (convergentie, "
+                                   "scheiding, overloop, sampler).",
+                                   "The fits raised no warnings (convergence, separation, "
+                                   "overflow, sampler)."),
+    "checkmsg_fit_warnings_fail": ("De schattingen gaven waarschuwingen; de technische "
+                                   "toelichting (Engelstalig rapport) noemt ze. Controleer de "
+                                   "convergentie van de genoemde schattingen.",
+                                   "The fits raised warnings; the technical detail names them. "
+                                   "Check the convergence of the fits named."),
+    "checkname_inference_validity": ("Reeks lang genoeg voor geldige onzekerheid",
+                                     "Series long enough for valid inference"),
+    "checkmsg_inference_validity_pass": ("De voorperiode is lang genoeg voor de verdeling van "
+                                         "nepstarts waaruit de onzekerheid komt.",
+                                         "The pre-period is long enough for the distribution of "
+                                         "placebo starts the uncertainty comes from."),
+    "checkmsg_inference_validity_fail": ("De reeks is te kort voor geldige onzekerheid: verleng "
+                                         "de voorperiode of verkort de periode na de start.",
+                                         "The series is too short for valid inference: lengthen "
+                                         "the pre-period or shorten the period after the start."),
     "checkmsg_other_pass": ("Geslaagd.", "Passed."),
     "checkmsg_other_fail": ("Niet geslaagd.", "Failed."),
     "checkmsg_other_skipped": ("Niet uitgevoerd.", "Not run."),
@@ -218,8 +238,14 @@ PAGE_MESSAGES: dict[str, tuple[str, str]] = {
                                  "samenhang in de tijd)",
                                  "placebo starts in the series' own past (placebo blocks, robust "
                                  "to serial correlation)"),
-    "inference_exact_conditional": ("exacte voorwaardelijke toets (geen aanslagen na de start)",
-                                    "exact conditional test (no attacks after the start)"),
+    "inference_exact_conditional": ("exacte voorwaardelijke toets (eenzijdig interval: geen "
+                                    "aanslagen na of vóór de start)",
+                                    "exact conditional test (one-sided interval: no attacks after "
+                                    "or before the start)"),
+    "inference_randomization_exact": ("randomisatietoets voor p en vertrouwen; het eenzijdige "
+                                      "interval uit de exacte voorwaardelijke toets",
+                                      "randomization test for p and confidence; the one-sided "
+                                      "interval from the exact conditional test"),
     "checkskip_no_events_after": ("Niet uitgevoerd: na de start is in de interventiereeks geen "
                                   "enkele aanslag geregistreerd, dus er is geen sprong te "
                                   "herberekenen.",

@@ -61,10 +61,10 @@ NOTE_MESSAGES: dict[str, tuple[str, str]] = {
         "carry no information on the effect."),
     "zero_control_units_dropped": (
         "{n} vergelijkingsgemeente(n) zonder enige aanslag in de analyseperiode tellen niet mee "
-        "in de schatting ({units}); ze zeggen niets over de verhouding, maar blijven meedoen in "
-        "de randomisatietoets.",
+        "in de schatting ({units}); ze zeggen niets over de verhouding (in een randomisatietoets "
+        "tellen ze wel mee).",
         "{n} control unit(s) without any event in the window are left out of the fit ({units}); "
-        "they carry no information on the rate ratio but stay in the randomization pool."),
+        "they carry no information on the rate ratio (a randomization test still counts them)."),
     "cs_covariates_base_period": (
         "De covariaten tellen mee in de dubbel robuuste vergelijkingen met hun waarde in de "
         "basisperiode.",
@@ -120,6 +120,8 @@ FREQUENCY_WORDS = {"day": ("dagelijkse", "daily"), "week": ("wekelijkse", "weekl
 PERIOD_FIELDS = {"first", "last", "start", "periods", "cohort"}
 UNIT_FIELDS = {"units"}
 AND = {"nl": "en", "en": "and"}
+MORE = {"nl": "{n} meer", "en": "{n} more"}
+SHOWN = 10  # units or periods named in one note; the rest counted
 
 
 def note_text(note: Mapping[str, Any] | str, *, lang: str, names: Mapping[str, str]) -> str:
@@ -154,7 +156,10 @@ def _value(key: str, value: Any, *, lang: str, names: Mapping[str, str]) -> str:
 
 
 def _listed(items: list[str], *, lang: str) -> str:
-    """a, b en c (nl) / a, b and c (en)."""
+    """a, b en c (nl) / a, b and c (en); beyond SHOWN items: a, b, ... en 12 meer."""
+    if len(items) > SHOWN:
+        rest = len(items) - SHOWN
+        items = [*items[:SHOWN], MORE[lang].format(n=fmt.integer(rest, lang=lang))]
     if len(items) <= 1:
         return "".join(items)
     return f"{', '.join(items[:-1])} {AND[lang]} {items[-1]}"

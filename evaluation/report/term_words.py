@@ -21,7 +21,8 @@ INFERENCE_KEYS = {"randomization": "inference_randomization", "cluster": "infere
                   "cluster_robust": "inference_cluster", "wild_bootstrap": "inference_wild_bootstrap",
                   "hac": "inference_hac", "newey_west": "inference_hac", "normal": "inference_model",
                   "model": "inference_model", "placebo_blocks": "inference_placebo_blocks",
-                  "exact_conditional": "inference_exact_conditional"}
+                  "exact_conditional": "inference_exact_conditional",
+                  "randomization_exact": "inference_randomization_exact"}
 
 
 def period_word(n: int, lang: str) -> str:
@@ -66,6 +67,8 @@ def model_words(primary: dict[str, Any], lang: str) -> str:
 
 def inference_words(inference: dict[str, Any], lang: str) -> str:
     used = str(inference.get("used") or "")
+    if inference.get("separated"):  # a one-sided exact interval (no events after / before)
+        used = "randomization_exact" if used == "randomization" else "exact_conditional"
     key = INFERENCE_KEYS.get(used)
     if key is None:
         return used.replace("_", " ") if lang == "en" else text("inference_model", lang)

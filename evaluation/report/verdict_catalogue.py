@@ -179,19 +179,19 @@ EVIDENCE = {
 FIRST["nl"]["frequentist_separated"] = (
     "Na de start is in de behandelde eenheden geen enkele aanslag geregistreerd. Een puntschatting "
     "bestaat dan niet (een rate ratio van 0 is een grens, geen schatting); de exacte "
-    "voorwaardelijke toets geeft een eenzijdig interval: {level}%-BI {ci}; p = {p}.")
+    "voorwaardelijke toets geeft een eenzijdig interval: {level}%-BI {ci}; p = {p} ({p_how}).")
 FIRST["en"]["frequentist_separated"] = (
     "No attack was recorded in the treated units after the start. There is then no point "
     "estimate (a rate ratio of 0 is a boundary, not an estimate); the exact conditional test gives "
-    "a one-sided interval: {level}% CI {ci}; p = {p}.")
+    "a one-sided interval: {level}% CI {ci}; p = {p} ({p_how}).")
 FIRST["nl"]["frequentist_separated_before"] = (
     "Vóór de start is in de behandelde eenheden geen enkele aanslag geregistreerd, erna wel. Een "
     "puntschatting bestaat dan niet (hun niveau zonder interventie is onbekend); de exacte "
-    "voorwaardelijke toets geeft een eenzijdig interval: {level}%-BI {ci}; p = {p}.")
+    "voorwaardelijke toets geeft een eenzijdig interval: {level}%-BI {ci}; p = {p} ({p_how}).")
 FIRST["en"]["frequentist_separated_before"] = (
     "No attack was recorded in the treated units before the start, but there were attacks after "
     "it. There is then no point estimate (their level without the intervention is unknown); the "
-    "exact conditional test gives a one-sided interval: {level}% CI {ci}; p = {p}.")
+    "exact conditional test gives a one-sided interval: {level}% CI {ci}; p = {p} ({p_how}).")
 EVIDENCE["nl"].update({
     "parallel_shown": "{kind} met een vergelijkingsgroep die vóór de start parallel liep "
                       "(pre-trendtoets geslaagd, met voldoende onderscheidend vermogen om een "
@@ -206,6 +206,9 @@ EVIDENCE["nl"].update({
     "pretrend_not_testable": "{kind} met vergelijkingsgroep, maar de pre-trendtoets kon niet "
                              "worden uitgevoerd (te weinig schatbare perioden vóór de start), dus "
                              "vergelijkbaarheid is niet aangetoond.",
+    "pretrend_no_events_before": "{kind} met vergelijkingsgroep, maar de interventiegebieden "
+                                 "hadden vóór de start geen enkele aanslag: de pre-trendtoets kon "
+                                 "niet worden uitgevoerd, dus vergelijkbaarheid is niet aangetoond.",
 })
 EVIDENCE["en"].update({
     "parallel_shown": "{kind} with a comparison group that moved in parallel before the start "
@@ -220,6 +223,9 @@ EVIDENCE["en"].update({
     "pretrend_not_testable": "{kind} with a comparison group, but the pre-trend check could not "
                              "be run (too few estimable periods before the start), so "
                              "comparability is not shown.",
+    "pretrend_no_events_before": "{kind} with a comparison group, but the intervention areas had "
+                                 "no attack at all before the start: the pre-trend check could "
+                                 "not be run, so comparability is not shown.",
 })
 
 # --- ITS: honest limits of a single series (issue 21) -----------------------------------------

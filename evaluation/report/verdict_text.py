@@ -68,6 +68,8 @@ def reasons(decision: dict[str, Any], lang: str) -> list[str]:
         "level": _level(basis.get("interval_level"), lang),
         "pct": fmt.percent(basis.get("pct_change"), lang=lang),
         "p": fmt.p_value(basis.get("p_value"), lang=lang),
+        # where the p-value beside a one-sided exact interval comes from
+        "p_how": P_HOW[lang]["randomization" if basis.get("method") == "randomization" else "exact"],
         # rounded so that a shown probability never crosses a threshold of the rule
         "p_any": fmt.probability_against(basis["p_any_reduction"], _thresholds(rule), lang=lang),
         "p_min": fmt.probability_against(basis["p_min_reduction"], _thresholds(rule), lang=lang),
@@ -87,6 +89,10 @@ def reasons(decision: dict[str, Any], lang: str) -> list[str]:
     rule_text = RULE[lang][head].format(**n) + RULE[lang][decision["verdict"]].format(**n)
     return [first, rule_text, *its_limits(decision, lang), *_support(decision, lang),
             *_error_rates(decision, lang), *_deviations(decision, lang)]
+
+
+P_HOW = {"nl": {"randomization": "randomisatietoets", "exact": "exacte toets"},
+         "en": {"randomization": "randomization test", "exact": "exact test"}}
 
 
 def _level(level: Any, lang: str) -> str:

@@ -63,12 +63,14 @@ def fit_bayesian(data: PreparedData, *, frequentist: EstimatorOutput | None = No
     hdi_prob = 1.0 - data.spec.alpha  # the design's alpha sets every interval, the HDI too
     log_rr_sd = defaults.PRIOR_LOG_RR_SD
     bundle = _build(data, log_rr_sd=log_rr_sd)
-    stage(f"compiling the Bayesian model ({sampler_used})")
-    handle = diagnostics.compile_model(bundle.model, sampler=sampler_used)
-    stage(f"sampling {settings['chains']} chains x {settings['tune'] + settings['draws']} "
-          "iterations")
-    idata = diagnostics.sample(handle, log_rr_sd=log_rr_sd, **settings)
-    stage("summarising the posterior")
+    try:
+        stage(f"compiling the Bayesian model ({sampler_used})")
+        handle = diagnostics.compile_model(bundle.model, sampler=sampler_used)
+        stage(f"sampling {settings['chains']} chains x {settings['tune'] + settings['draws']} "
+              "iterations")
+        idata = diagnostics.sample(handle, log_rr_sd=log_rr_sd, **settings)
+    finally:
+        stage(None)  # the bar's own description again (the next design's, under --all)
     posterior = idata.posterior
     effect = effect_summary(bundle.effect_draws(posterior), min_reduction=min_reduction,
                              hdi_prob=hdi_prob)

@@ -23,17 +23,15 @@ import numpy as np
 import pandas as pd
 
 from evaluation.estimators.did import checks as did_checks
-from evaluation.estimators.did.before_start import fit_before_start
 from evaluation.estimators.did.event_study import event_study
 from evaluation.estimators.did.model_input import model_rows, validate
 from evaluation.estimators.did.pretrend_power import with_sensitivity
-from evaluation.estimators.did.primary import choose_inference, fit_primary, infer
+from evaluation.estimators.did.primary import DidPrimary, choose_inference, fit_primary, infer
 from evaluation.estimators.did.separation import (
     SEPARATION_BEFORE_CODE,
     SEPARATION_BEFORE_REASON,
     SEPARATION_CODE,
     SEPARATION_REASON,
-    separated_before,
 )
 from evaluation.estimators.did.twfe import TwfeFit, drop_all_zero_units, fit_twfe
 from evaluation.estimators.intervals import averted_of, map_interval, rate_ratio_pct
@@ -47,11 +45,9 @@ __all__ = ["choose_inference", "estimate_did", "fit_primary", "infer", "model_ro
 def estimate_did(data: PreparedData, *, neighbours: pd.DataFrame | None = None) -> EstimatorOutput:
     """Estimate the registered DiD design on prepared data (see the module docstring)."""
     spec = data.spec
-    if is_count(spec.model):  # the analysis only: the diagnosis keeps the randomization p-value
-        rows = data.estimation_rows
-        if separated_before(rows.loc[rows["treated_unit"]]):
-            return _estimate_before_start(data, neighbours=neighbours)
     fitted = fit_primary(data)
+    if fitted.twfe is not None and fitted.twfe.separated_before:
+        return _estimate_before_start(fitted, neighbours=neighbours)
     frame, treated, used, staggered = fitted.frame, fitted.treated, fitted.used, fitted.staggered
     estimator, summary = fitted.estimator, fitted.summary
     # TWFE beside a staggered estimator: its fit gives the series and the comparison row
@@ -109,12 +105,12 @@ def estimate_did(data: PreparedData, *, neighbours: pd.DataFrame | None = None) 
                            fit=twfe.model_result)
 
 
-def _estimate_before_start(data: PreparedData, *, neighbours: pd.DataFrame | None) -> EstimatorOutput:
+def _estimate_before_start(fit: DidPrimary, *, neighbours: pd.DataFrame | None) -> EstimatorOutput:
     """No treated event before the start (`did.before_start`): a one-sided lower bound, no point
     estimate, no event study; the checks that compare treated units before the start with
     themselves cannot run and say why; displacement (treated units left out) runs as always."""
-    fit = fit_before_start(data)
-    twfe, summary, scale = fit.twfe, fit.summary, fit.twfe.scale
+    data, twfe, summary = fit.data, fit.twfe, fit.summary
+    scale = twfe.scale
     method = _method(data, twfe)
     primary = _primary(data, twfe=twfe, summary=summary, method=method, scale=scale,
                        used=fit.used, reason=fit.reason, estimator="twfe",

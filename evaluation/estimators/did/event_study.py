@@ -96,7 +96,7 @@ def _saturated_event_study(data: PreparedData) -> tuple[pd.DataFrame, Check]:
     table = _table(rows)
     usable = events.loc[(events["e"] <= -2) & events["e"].isin(_estimated(table))]
     groups = [sat.cells.loc[sat.cells["e"] == e] for e in usable["e"]]
-    cov = gradient_matrix(sat, groups) @ sat.vcov @ gradient_matrix(sat, groups).T
+    cov = sat.covariance(gradient_matrix(sat, groups))
     check = wald_check(usable["e"].astype(int).tolist(), usable["est"].to_numpy(dtype=float), cov,
                        lead_times=lead_times, errors=sat.errors, data=data,
                        reference="relative to e = -1", reference_e=-1.0,

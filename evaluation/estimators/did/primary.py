@@ -23,6 +23,7 @@ from evaluation.estimators.confidence import (
     normal_confidence,
     rule_thresholds,
 )
+from evaluation.estimators.did.before_start import fit_before_start
 from evaluation.estimators.did.model_input import model_rows, validate
 from evaluation.estimators.did.randomization import (
     RandomizationResult,
@@ -32,7 +33,13 @@ from evaluation.estimators.did.randomization import (
     p_value_at,
     randomization_inference,
 )
-from evaluation.estimators.did.separation import exact_summary, treated_totals
+from evaluation.estimators.did.separation import (
+    exact_summary,
+    exact_summary_before,
+    overdispersed,
+    separated_before,
+    treated_totals,
+)
 from evaluation.estimators.did.staggered import fit_staggered, resolve_estimator
 from evaluation.estimators.did.staggered_common import StaggeredFit
 from evaluation.estimators.did.twfe import TwfeFit, fit_twfe, treated_post_events
@@ -84,15 +91,24 @@ def fit_primary(data: PreparedData, *, interval: bool = True) -> DidPrimary:
     ri_frame, frame, notes = model_rows(data)
     used, reason = choose_inference(data)
     estimator, estimator_reason = resolve_estimator(data)
-    if estimator != "twfe" and is_count(spec.model) and treated_post_events(frame) == 0:
-        # separation with staggered starts: a heterogeneity-robust estimate is log(0) too; the
-        # exact conditional bound (did.separation) works per unit, whatever its start
-        estimator, estimator_reason = "twfe", (
-            "no events in the treated units after their starts: the exact conditional interval "
-            "(given each unit's total) replaces the staggered estimator, which has no estimate here")
     treated = treated_cohorts(data)
+    count = is_count(spec.model)
+    before = count and separated_before(frame.loc[frame["treated_unit"]])
+    if estimator != "twfe" and count and (before or treated_post_events(frame) == 0):
+        # separation with staggered starts: a heterogeneity-robust estimate is log(0) (or
+        # log(inf)) too; the exact conditional bound (did.separation) works per unit, whatever
+        # its start
+        estimator, estimator_reason = "twfe", (
+            f"no events in the treated units {'before' if before else 'after'} their starts: the "
+            "exact conditional interval (given each unit's total) replaces the staggered "
+            "estimator, which has no estimate here")
     twfe, staggered = None, None
-    if estimator == "twfe":
+    if estimator == "twfe" and before:
+        twfe, totals = fit_before_start(frame, treated=treated, model=spec.model,
+                                        design=data.design.id)
+        summary = _infer_separated(ri_frame, fit=twfe, treated=treated, used=used, data=data,
+                                   totals=totals)
+    elif estimator == "twfe":
         twfe = fit_twfe(frame, model=spec.model)
         summary = infer(ri_frame, fit=twfe, treated=treated, used=used, data=data,
                         interval=interval)
@@ -198,17 +214,23 @@ def infer(frame: pd.DataFrame, *, fit: TwfeFit, treated: dict[str, int], used: s
 
 
 def _infer_separated(frame: pd.DataFrame, *, fit: TwfeFit, treated: dict[str, int], used: str,
-                     data: PreparedData) -> dict[str, Any]:
-    """No event in the treated units after the start (see `did.separation`): no point estimate
-    (beta -inf is a boundary), the one-sided exact conditional interval [0, RR_high] given each
-    treated unit's total, and its exact p-value and confidence; with randomization inference the
-    p-value and the confidence are the randomization test's (valid whatever the outcome)."""
+                     data: PreparedData, totals: pd.DataFrame | None = None) -> dict[str, Any]:
+    """No event in the treated units after the start (beta -inf) or before it (beta +inf, with
+    the comparison units' `totals`; see `did.separation`): no point estimate, the one-sided exact
+    conditional interval given each treated unit's total ([0, RR_high] or [RR_low, inf)), and
+    its exact p-value and confidence; with randomization inference the p-value and the
+    confidence are the randomization test's (valid whatever the outcome). Overdispersed models
+    count n / dispersion events (`did.separation.overdispersed`)."""
     spec = data.spec
+    before = fit.separated_before
     post = fit.frame["d"].to_numpy() == 1
-    expected = float(fit.counterfactual()[post].sum())
-    thresholds = thresholds_of(data, frame, -math.inf)
-    totals = treated_totals(fit.frame, fit.counterfactual(), set(treated))
-    exact = exact_summary(totals, alpha=spec.alpha, thresholds=thresholds)
+    expected = math.nan if before else float(fit.counterfactual()[post].sum())
+    thresholds = thresholds_of(data, frame, math.inf if before else -math.inf)
+    if totals is None:
+        totals = treated_totals(fit.frame, fit.counterfactual(), set(treated))
+    totals = overdispersed(totals, model=spec.model, dispersion=fit.dispersion)
+    exact = (exact_summary_before if before else exact_summary)(totals, alpha=spec.alpha,
+                                                                  thresholds=thresholds)
     p_value, details, conf = exact["p_value"], {}, exact["confidence"]
     if used == "randomization":
         ri = randomization_inference(frame, model=spec.model, treated=treated, beta_hat=0.0,
@@ -217,11 +239,14 @@ def _infer_separated(frame: pd.DataFrame, *, fit: TwfeFit, treated: dict[str, in
                                      n_periods=data.n_periods, interval=False,
                                      thresholds=thresholds)
         p_value, details, conf = ri.p_value, ri.as_dict(), ri_confidence(ri, thresholds)
-    details = {**details, "separated": True, "expected_without_intervention": expected,
-               "interval": "exact conditional (binomial given each treated unit's total events) "
-                           "upper limit; one-sided: no events in the treated units after the start",
+    side = "lower" if before else "upper"
+    details = {**details, "separated": True, "separated_before": before,
+               "expected_without_intervention": expected,
+               "interval": f"exact conditional (binomial given each treated unit's total events) "
+                           f"{side} limit; one-sided: no events in the treated units "
+                           f"{'before' if before else 'after'} the start",
                "p_value_method": "randomization" if used == "randomization" else "exact_conditional"}
-    return {"beta": -math.inf, "std_error": math.nan, "ci_low": exact["ci_low"],
+    return {"beta": fit.beta, "std_error": math.nan, "ci_low": exact["ci_low"],
             "ci_high": exact["ci_high"], "p_value": p_value, "details": details,
             "confidence": conf}
 

@@ -107,6 +107,16 @@ def separated_before(treated_rows: pd.DataFrame) -> bool:
     return float(np.abs(y[before]).sum()) == 0 and float(y[~before].sum()) > 0
 
 
+def overdispersed(totals: pd.DataFrame, *, model: str, dispersion: float | None) -> pd.DataFrame:
+    """Totals with n divided by the Pearson dispersion for quasi-Poisson and negative binomial
+    models (when above 1): overdispersed counts carry the information of n / dispersion Poisson
+    events (the quasi-likelihood's effective sample size), so the bound widens accordingly."""
+    if model not in ("quasi_poisson", "negative_binomial") or dispersion is None \
+            or not math.isfinite(dispersion) or dispersion <= 1:
+        return totals
+    return totals.assign(n=totals["n"] / dispersion)
+
+
 def _swapped(totals: pd.DataFrame) -> pd.DataFrame:
     return totals.rename(columns={"e_pre": "e_post", "e_post": "e_pre"})
 

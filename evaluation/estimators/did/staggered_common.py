@@ -7,7 +7,6 @@ difference for linear outcomes); tidy rows on the presentation scale.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -119,13 +118,6 @@ def make_fit(data: PreparedData, *, estimator: str, control_group: str, estimate
         n_treated=int(rows.loc[rows["treated_unit"], "unit"].nunique()),
         n_control=int(rows.loc[~rows["treated_unit"], "unit"].nunique()),
         notes=notes, counterfactual=counterfactual)
-
-
-def weighted_combination(coef: np.ndarray, vcov: np.ndarray, weights: np.ndarray) -> tuple[float, float]:
-    """w'b and its standard error sqrt(w'Vw)."""
-    est = float(weights @ coef)
-    var = float(weights @ vcov @ weights)
-    return est, math.sqrt(var) if var > 0 else math.nan
 
 
 def two_way_effects(units: pd.Series, periods: pd.Series, target: np.ndarray

@@ -30,6 +30,7 @@ period instead. Covariates are not used.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,14 +47,13 @@ from evaluation.estimators.did.staggered_common import (
     period_label,
     scaled_row,
     two_way_effects,
-    weighted_combination,
 )
 from evaluation.estimators.did.twfe import model_frame
 from evaluation.estimators.fit_warnings import SEPARATION, recorded
 from evaluation.estimators.prepared import PreparedData
 from evaluation.estimators.stats import (
     IRLS_TOL,
-    coefficient_covariance,
+    combination_covariance,
     demeaner,
     pearson_dispersion,
 )
@@ -67,12 +67,13 @@ class SaturatedFit:
     cells: one row per cohort x binned event time with a dummy: cohort, e, name, n_obs,
       n_units, events (observed sum), mu0 (counterfactual sum: fitted with the dummy set to 0),
       estimable (False for cells without events or dropped as collinear).
-    coef, vcov: for the estimable cells, in `cells.loc[cells.estimable]` order.
+    coef: for the fitted cells; `covariance(W)`: the covariance of the combinations W coef
+    (rows of W over `coef`), asked of the fit for just those combinations (`combination_covariance`).
     """
 
     cells: pd.DataFrame
     coef: np.ndarray
-    vcov: np.ndarray
+    covariance: Callable[[np.ndarray], np.ndarray]
     count: bool
     errors: str  # plain description of the standard errors
     notes: tuple[Note, ...]
@@ -164,7 +165,7 @@ def saturated_fit(data: PreparedData, *, leads: bool) -> SaturatedFit:
     kept = [n for n in estimable if n in coef.index and np.isfinite(coef[n])]
     if len(kept) < len(estimable):
         notes.append(note("cells_not_identified", n=len(estimable) - len(kept)))
-    vcov = coefficient_covariance(fit, kept)
+    phi = 1.0  # the Pearson dispersion that scales the model-based covariance (quasi-Poisson)
     link = np.asarray(fit.predict(type="link"), dtype=float)
     if len(link) != len(fit_rows):
         raise AnalysisError(f"design {data.design.id}: the event-study fit dropped "
@@ -182,7 +183,6 @@ def saturated_fit(data: PreparedData, *, leads: bool) -> SaturatedFit:
         mu = np.exp(link)
         k = len(kept) + fit_rows["unit"].nunique() + fit_rows["t"].nunique() - 1
         phi = pearson_dispersion(fit_rows["y"].to_numpy(), mu, k)
-        vcov = vcov * phi
         errors += f"; scaled by the Pearson dispersion {phi:.3g}"
     cells["mu0"] = cells["name"].map(frame.groupby("cell")["fitted0"].sum())
     cells["estimable"] = cells["name"].isin(kept) | cells["name"].isin(set(empty))
@@ -191,8 +191,12 @@ def saturated_fit(data: PreparedData, *, leads: bool) -> SaturatedFit:
         cells.loc[cells["name"].isin(set(empty)), "coef"] = -np.inf
     cells["cohort"] = cells["cohort"].astype(int)
     cells["e"] = cells["e"].astype(int)
-    return SaturatedFit(cells=cells, coef=coef[kept].to_numpy(), vcov=vcov, count=count,
-                        errors=errors, notes=tuple(notes))
+
+    def covariance(weights: np.ndarray) -> np.ndarray:
+        return phi * combination_covariance(fit, kept, weights)
+
+    return SaturatedFit(cells=cells, coef=coef[kept].to_numpy(), covariance=covariance,
+                        count=count, errors=errors, notes=tuple(notes))
 
 
 def error_choice(data: PreparedData, rows: pd.DataFrame) -> tuple[Any, str, bool]:
@@ -229,8 +233,8 @@ def combine(sat: SaturatedFit, cells: pd.DataFrame, *, weights: str) -> tuple[fl
     for name, w in zip(cells["name"], share, strict=True):
         if name in position:
             grad[position[name]] = w
-    _, se = weighted_combination(sat.coef, sat.vcov, grad)
-    return est, se
+    var = float(sat.covariance(grad[None, :])[0, 0]) if len(grad) else 0.0
+    return est, math.sqrt(var) if var > 0 else math.nan
 
 
 def event_time_estimates(sat: SaturatedFit, data: PreparedData) -> pd.DataFrame:

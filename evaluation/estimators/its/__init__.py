@@ -36,7 +36,7 @@ from evaluation.estimators.its.segmented import (
     linear_predictor,
     max_harmonics,
 )
-from evaluation.estimators.its.separation import INTERVAL_TEXT, fit_separated, separated_series
+from evaluation.estimators.its.separation import exact_level, separated_output, separated_series
 from evaluation.estimators.its.validate import check_design, check_panel, check_series, start_period
 from evaluation.estimators.output import Check, EstimatorOutput, tidy_frame, tidy_row
 from evaluation.estimators.prepared import PreparedData
@@ -111,36 +111,38 @@ def _series_facts(data: PreparedData, frame: pd.DataFrame, *, spec: ModelSpec,
             "harmonics": min(spec.harmonics, max_harmonics(spec.frequency))}
 
 
-def _estimate_separated(data: PreparedData) -> EstimatorOutput:
+def _estimate_separated(data: PreparedData, primary_fit: ItsPrimary) -> EstimatorOutput:
     """No event in the treated series after the start (`its.separation`): the exact one-sided
     interval, no point estimate; the checks that refit a level change say why they cannot run."""
-    frame, spec, t_start = validated_series(data, separation=True)
-    alpha = data.spec.alpha
-    sep = fit_separated(frame, spec=spec, t_start=t_start, alpha=alpha,
-                        min_reduction=data.design.decision.min_reduction)
+    frame, spec, t_start = primary_fit.frame, primary_fit.spec, primary_fit.t_start
+    alpha, level, inference = data.spec.alpha, primary_fit.level, primary_fit.inference
+    fitted = inference.fit
+    series, averted_ = separated_output(frame, inference, level, spec=spec, t_start=t_start,
+                                        alpha=alpha,
+                                        e_post=inference.info["expected_without_intervention"])
     method, notes = describe(data, spec, period_json(data.periods[t_start]))
-    s = sep.summary
+    high = math.exp(level.high)
     primary: dict[str, Any] = {
-        "method": method, "scale": "rate_ratio", "estimate": math.nan, "ci_low": s["ci_low"],
-        "ci_high": s["ci_high"], "p_value": s["p_value"], "pct_change": math.nan,
-        "std_error": math.nan, "confidence": s["confidence"], "alpha": alpha,
-        "inference": {"used": "exact_conditional", "registered": data.spec.inference,
-                      "reason": SEPARATION_REASON, "interval": INTERVAL_TEXT},
+        "method": method, "scale": "rate_ratio", "estimate": math.nan, "ci_low": 0.0,
+        "ci_high": high, "p_value": level.p_value, "pct_change": math.nan, "std_error": math.nan,
+        "confidence": primary_fit.confidence, "alpha": alpha,
+        "inference": {**inference.info, "registered": data.spec.inference,
+                      "reason": SEPARATION_REASON},
         **_series_facts(data, frame, spec=spec, t_start=t_start),
-        "dispersion": sep.fit.dispersion, "converged": sep.fit.converged,
+        "dispersion": fitted.dispersion, "converged": fitted.converged,
         "estimable": False, "one_sided": True,
         "not_estimable": {"code": SEPARATION_CODE, "reason": SEPARATION_REASON},
     }
     if notes:
         primary["notes"] = [n.to_dict() for n in notes]
     short = f"ITS {MODEL_NAMES[spec.model]}, exact conditional"
-    a = sep.averted
-    rows = [tidy_row("level_change", math.nan, math.nan, s["ci_low"], s["ci_high"], s["p_value"],
+    rows = [tidy_row("level_change", math.nan, math.nan, 0.0, high, level.p_value,
                      method=short, scale="rate_ratio", reason=SEPARATION_REASON),
-            *(_row(sep.fit, n, alpha=alpha, spec=spec, method=short)
-              for n in sep.fit.names if n != "intercept"),
-            tidy_row("averted_total", a["estimate"], None, a["ci_low"], a["ci_high"], None,
-                     method=f"{short}; from the rate-ratio interval", scale="count")]
+            *(_row(fitted, n, alpha=alpha, spec=spec, method=short)
+              for n in fitted.names if n != "intercept"),
+            tidy_row("averted_total", averted_["estimate"], None, averted_["ci_low"],
+                     averted_["ci_high"], None, method=f"{short}; from the rate-ratio interval",
+                     scale="count")]
     skipped = {"skip_code": "no_events_after"}
     why = "not run: no events in the treated series after the start"
     checks = tuple(Check(name=name, kind=kind, status="skipped", values=skipped, detail=why)
@@ -148,7 +150,7 @@ def _estimate_separated(data: PreparedData) -> EstimatorOutput:
                                       ("seasonality_sensitivity", "seasonality"),
                                       ("influential_periods", "influence")))
     return EstimatorOutput(primary=primary, estimates=tidy_frame(rows), checks=checks,
-                           series=sep.series, extras={"averted": a}, fit=sep.fit)
+                           series=series, extras={"averted": averted_}, fit=fitted)
 
 
 def validated_series(data: PreparedData, *, separation: bool = False
@@ -183,7 +185,14 @@ def fit_primary(data: PreparedData) -> ItsPrimary:
     """The registered primary estimate (level change, registered inference): one path for the
     analysis and the diagnosis. The rule's confidence comes from the same inference as the
     interval: the block-permutation test (default), or the normal of model-based / HAC errors."""
-    frame, spec, t_start = validated_series(data)
+    separated = separated_series(data)  # no treated event after the start: its.separation
+    frame, spec, t_start = validated_series(data, separation=separated)
+    if separated:
+        inference, level, conf, _ = exact_level(frame, spec=spec, t_start=t_start,
+                                                alpha=data.spec.alpha,
+                                                min_reduction=data.design.decision.min_reduction)
+        return ItsPrimary(frame=frame, spec=spec, t_start=t_start, inference=inference,
+                          level=level, confidence=conf)
     used_rows = frame.loc[~frame["excluded"]]
     inference = fit_with_inference(used_rows, spec=spec, t_start=t_start,
                                    requested=data.spec.inference, hac_lags=data.spec.hac_lags)
@@ -213,9 +222,9 @@ def estimate_its(data: PreparedData, *, with_checks: bool = True) -> EstimatorOu
     with_checks=False skips the pre-specified checks (placebo starts, harmonics, influence);
     simulations use it, registered analyses never do.
     """
-    if separated_series(data):  # no treated event after the start: an exact one-sided bound
-        return _estimate_separated(data)
     primary_fit = fit_primary(data)
+    if primary_fit.level.coef == -math.inf:  # no treated event after the start: its.separation
+        return _estimate_separated(data, primary_fit)
     frame, spec, t_start = primary_fit.frame, primary_fit.spec, primary_fit.t_start
     inference, level = primary_fit.inference, primary_fit.level
     fitted = inference.fit

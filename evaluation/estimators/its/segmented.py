@@ -193,7 +193,9 @@ def fit(frame: pd.DataFrame, *, spec: ModelSpec, t_start: int, choice: CovChoice
         without: tuple[str, ...] = ()) -> ItsFit:
     """Fit the segmented model to the rows of `frame` (already without excluded periods);
     `without`: terms left out (the intervention's, for a fit of the untreated rows alone)."""
-    X = design_matrix(frame, spec=spec, t_start=t_start).drop(columns=list(without))
+    X = design_matrix(frame, spec=spec, t_start=t_start)
+    if without:  # (only then: a dropped copy may lay out its values differently in memory)
+        X = X.drop(columns=list(without))
     y = response(frame, spec)
     off = offset(frame, spec)
     kwargs = _cov_kwargs(frame, choice)
