@@ -13,8 +13,9 @@ import yaml
 
 from evaluation import defaults
 from evaluation.design.checks import Problem, check_design_against_data
-from evaluation.design.model import Design, canonical_json, design_diff, load_design, parse_design
+from evaluation.design.model import Design, canonical_json, load_design, parse_design
 from evaluation.design.template import PLACEHOLDER_UNIT, design_template
+from evaluation.design.texts import design_diff
 from evaluation.errors import DesignError
 
 BASE_YAML = """\

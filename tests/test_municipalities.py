@@ -73,7 +73,9 @@ def test_a_merger_is_no_jump_counts_and_population_follow_the_successor(merged_s
     bounds = frame.attrs["boundaries"]
     assert bounds == {"year": 2024, "date": "2024-12-31", "reference": True,
                       "merged": {"GM0001": "GM0003", "GM0002": "GM0003"},
-                      "ended_without_successor": []}
+                      "ended_without_successor": [],
+                      "names": {"GM0001": "Oud-Een", "GM0002": "Oud-Twee",
+                                "GM0003": "Nieuwgemeente"}}
 
 
 def test_boundaries_before_the_merger_keep_the_old_municipalities(merged_store):

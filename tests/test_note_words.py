@@ -82,3 +82,12 @@ def test_long_lists_name_ten_and_count_the_rest():
         "(GM0000, GM0001, GM0002, GM0003, GM0004, GM0005, GM0006, GM0007, GM0008, GM0009 en "
         "15 meer); ze zeggen niets over de verhouding (in een randomisatietoets tellen ze wel "
         "mee).")
+
+
+def test_the_units_a_note_names_are_looked_up_for_their_names():
+    from evaluation.analysis.run import _noted_units
+
+    notes = [note("treated_elsewhere", n=2, units=["GM0363", "GM0599"]),
+             {"code": "zero_control_units_dropped", "n": 1, "units": ["GM9002"]},
+             {"code": "few_pre_periods", "n": 3}]
+    assert _noted_units(notes) == ("GM0363", "GM0599", "GM9002")

@@ -20,14 +20,17 @@ RESULT = {
         "starts": {"GM9325": "2025-03-03"}, "window": {"start": "2024-01-01", "end": "2025-06-10"},
         "boundaries": {"year": 2025, "date": "2025-06-10", "reference": True,
                        "merged": {"GM9128": "GM9325", "GM9156": "GM9325"},
-                       "ended_without_successor": []},
+                       "ended_without_successor": [],
+                       "names": {"GM9128": "Demogemeente 128", "GM9325": "Demogemeente 325"}},
     },
 }
 
 
 @pytest.mark.parametrize(("lang", "words"), [
     ("nl", ["Gegevensversie", "3 (sha256 efefefefefef…)", "gemeenten zoals in 2025",
-            "GM9128 → GM9325, GM9156 → GM9325", "Demogemeente 325, GM0363"]),
+            # named where the reference names them (GM9156 is not in this result's names)
+            "Demogemeente 128 → Demogemeente 325, GM9156 → Demogemeente 325",
+            "Demogemeente 325, GM0363"]),
     ("en", ["Data version", "municipalities as in 2025", "Demogemeente 325"]),
 ])
 def test_about_and_footer_show_version_boundaries_and_names(tmp_path, lang, words):

@@ -157,7 +157,8 @@ def analyse(design: str | os.PathLike | Design, *,
         event_study=output.event_study,
         extras={**output.extras, **({"phases": phases} if phases else {})},
         bayesian=bayesian_summary, decision=decision,
-        context=_context(design_obj, prepared, registration, pool, source),
+        context=_context(design_obj, prepared, registration, pool, source,
+                         noted=_noted_units([*prepared.notes, *(primary.get("notes") or [])])),
         method_version=current_method,
         data_version=source.data_version,
         registration_timing=None if exploratory else registration.timing,
@@ -228,8 +229,17 @@ def _intact(path: Path, sha256: str) -> bool:
     return isinstance(saved, dict) and saved.get("sha256") == sha256 == self_sha256(saved, "sha256")
 
 
+def _noted_units(notes: list[Any]) -> tuple[str, ...]:
+    """The units the notes name (codes with values, `evaluation.notes`), for their names."""
+    found: list[str] = []
+    for item in notes:
+        values = item.to_dict() if hasattr(item, "to_dict") else item
+        found.extend(str(u) for u in (values.get("units") or ()))
+    return tuple(found)
+
+
 def _context(design: Design, data: PreparedData, registration: Any, pool: ControlPool,
-             source: SourcePanel) -> dict[str, Any]:
+             source: SourcePanel, *, noted: tuple[str, ...] = ()) -> dict[str, Any]:
     starts = {u: _iso(design.treatment.start_of(u)) for u in design.treatment.units} \
         if design.treatment.start is not None else {}
     return {
@@ -252,10 +262,10 @@ def _context(design: Design, data: PreparedData, registration: Any, pool: Contro
         "decision_rule": design.decision.model_dump(),
         "notes": [n.to_dict() for n in data.notes],
         # names shown in reports: the municipality reference's (or the units table's), never
-        # an incident row's; for the treated units and every unit the control-pool section
-        # names (treated elsewhere, deviations since the freeze)
+        # an incident row's; for the treated units, every unit the control-pool section names
+        # (treated elsewhere, deviations since the freeze) and every unit a note names
         "unit_names": _unit_names(source.frame, tuple(dict.fromkeys(
-            (*data.treated_units, *pool.excluded, *pool.deviation_units)))),
+            (*data.treated_units, *pool.excluded, *pool.deviation_units, *noted)))),
         # the municipal boundaries every count and population was mapped onto (store only)
         "boundaries": source.boundaries,
     }

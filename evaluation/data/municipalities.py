@@ -164,6 +164,9 @@ class Boundaries:
         return {
             "year": self.date.year, "date": self.date.isoformat(), "reference": self.reference,
             "merged": dict(sorted(self.merged.items())), "ended_without_successor": list(self.ended),
+            # the names of the codes a merger involves, so that pages name them
+            "names": {c: str(self.names[c]) for c in sorted({*self.merged, *self.merged.values(),
+                                                              *self.ended}) if c in self.names},
         }
 
 

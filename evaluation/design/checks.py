@@ -74,7 +74,8 @@ def check_design_against_data(design: Design, frame: pd.DataFrame, *, cutoff: An
     """
     problems: list[Problem] = [
         Problem("error", name, "still the template's TODO text; say what it is before registering")
-        for name in ("title", "owner", "hypothesis") if getattr(design, name).strip().startswith("TODO")
+        for name in ("title", "owner", "hypothesis")
+        if any(text.strip().startswith("TODO") for text in _texts(getattr(design, name)))
     ]
     if frame.empty:
         return [*problems, Problem("error", "data.source", "the data source holds no rows in the design window")]
@@ -278,3 +279,8 @@ def comparison_suggestion(frame: pd.DataFrame, treated: list[str], *, before: An
             f"e.g. the rest of the country) or the {len(similar)} closest in size before the "
             f"start ({', '.join(similar)}) for a controlled ITS, which corrects for what happens "
             "elsewhere at the same time (same placebo-block inference)")
+
+
+def _texts(value: Any) -> list[str]:
+    """A design text as its strings (one, or one per language)."""
+    return [str(v) for v in value.values()] if isinstance(value, dict) else [str(value)]

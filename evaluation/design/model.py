@@ -28,6 +28,7 @@ from pydantic import (
 
 from evaluation import defaults
 from evaluation.design.decision_rule import DecisionSpec, basis_problem
+from evaluation.design.texts import LocalText
 from evaluation.design.treatment_end import end_problem
 from evaluation.design.yaml_loader import load_yaml
 from evaluation.errors import DesignError
@@ -185,9 +186,9 @@ class AnalysisSpec(_Frozen):
 
 class Design(_Frozen):
     id: str
-    title: str
+    title: LocalText
     owner: str
-    hypothesis: str
+    hypothesis: LocalText
     design: Literal["did", "its"]
     data: DataSpec = DataSpec()
     treatment: TreatmentSpec
@@ -195,6 +196,13 @@ class Design(_Frozen):
     window: WindowSpec
     analysis: AnalysisSpec = AnalysisSpec()
     decision: DecisionSpec = DecisionSpec()
+
+    @field_validator("title", "hypothesis")
+    @classmethod
+    def _local_text(cls, value: LocalText) -> LocalText:
+        if isinstance(value, dict) and (not value or not all(v.strip() for v in value.values())):
+            raise ValueError("give one text, or one per language: {nl: ..., en: ...}, none empty")
+        return value
 
     @field_validator("id")
     @classmethod
@@ -382,16 +390,3 @@ def load_design(path: str | os.PathLike | Design) -> Design:
     if path.suffix in {".yaml", ".yml"} and path.stem != design.id:
         raise DesignError(f"{path}: id: `{design.id}` must equal the file name `{path.stem}`; rename the file or the id")
     return design
-
-
-def design_diff(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> list[dict[str, Any]]:
-    """Field-level differences between two canonical designs: [{field, old, new}]."""
-    changes: list[dict[str, Any]] = []
-    for key in sorted(set(old) | set(new)):
-        path = f"{prefix}{key}"
-        a, b = old.get(key), new.get(key)
-        if isinstance(a, dict) and isinstance(b, dict):
-            changes.extend(design_diff(a, b, prefix=f"{path}."))
-        elif a != b:
-            changes.append({"field": path, "old": a, "new": b})
-    return changes

@@ -64,6 +64,7 @@ def design_template(design_id: str, *, kind: str) -> str:
         f"# Fill in every TODO, then run `evaluation design check designs/{design_id}.yaml`.\n"
         "# Nothing in this file is run as code. Optional fields show their defaults.\n\n"
         + _line(f"id: {design_id}", "must equal the file name")
+        + "# title and hypothesis: one text, or one per report language: {nl: ..., en: ...}\n"
         + _line('title: "TODO: short title of the intervention"')
         + _line('owner: "TODO: organisation responsible"')
         + "# One sentence naming the effect, the place and the time, e.g. \"Visits reduce attacks in the\n"

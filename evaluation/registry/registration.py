@@ -17,7 +17,8 @@ from typing import Any
 
 from evaluation.data.panel import SourcePanel
 from evaluation.data.periods import period_json, to_period
-from evaluation.design.model import Design, design_diff
+from evaluation.design.model import Design
+from evaluation.design.texts import design_diff
 from evaluation.errors import RegistryError
 from evaluation.files import frame_sha256
 from evaluation.method import method_version

@@ -21,6 +21,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.ticker import FixedLocator, FuncFormatter  # noqa: E402
 
 from evaluation import defaults  # noqa: E402
+from evaluation.design.texts import local_text
 from evaluation.report import formatting as fmt  # noqa: E402
 from evaluation.report.i18n import text  # noqa: E402
 
@@ -55,7 +56,7 @@ def forest_plot(rows: Sequence[dict[str, Any]], *, lang: str) -> bytes:
             and (_positive(r.get("estimate")) or _positive(r.get("ci_high")))]
     height = 1.2 + 0.45 * max(len(rows), 1)
     fig, ax = plt.subplots(figsize=(7.5, height))
-    labels = [r.get("title") or r["id"] for r in rows]
+    labels = [local_text(r.get("title"), lang) or r["id"] for r in rows]
     y = np.arange(len(rows))[::-1]
     thresholds = sorted({1 - float(r.get("min_reduction", defaults.MIN_REDUCTION)) for r in rows}) \
         or [1 - defaults.MIN_REDUCTION]

@@ -20,6 +20,7 @@ from evaluation.analysis.result import (
     RESULT_FILE,
     SERIES_FILE,
 )
+from evaluation.design.texts import local_text
 from evaluation.report import ReportError, figures, verdict_text
 from evaluation.report import formatting as fmt
 from evaluation.report.check_words import check_name, check_sentence
@@ -108,7 +109,9 @@ class InterventionPage:
             text = (s.t("boundaries_of").format(year=bounds.get("year"))
                     if bounds.get("reference") else s.t("boundaries_none"))
             if merged:
-                text += "; " + ", ".join(f"{old} → {new}" for old, new in merged.items())
+                named = bounds.get("names") or {}
+                text += "; " + ", ".join(f"{named.get(old, old)} → {named.get(new, new)}"
+                                         for old, new in merged.items())
             rows.append([s.t("boundaries"), text])
         return rows
 
@@ -123,7 +126,7 @@ class InterventionPage:
 
     # --- sections ------------------------------------------------------------------------------
     def header(self) -> str:
-        title = self.context.get("title") or self.result["id"]
+        title = local_text(self.context.get("title"), self.s.lang) or self.result["id"]
         out = heading(title, 1)
         status = self.result.get("registration")
         if status in ("retrospective", "exploratory"):
@@ -144,7 +147,8 @@ class InterventionPage:
         if exclude:
             window_text += (f" ({s.t('excluded')}: {s.date(exclude.get('start'))} – "
                             f"{s.date(exclude.get('end'))})")
-        rows = [[s.t("owner"), c.get("owner", "–")], [s.t("hypothesis"), c.get("hypothesis", "–")],
+        rows = [[s.t("owner"), c.get("owner", "–")],
+                [s.t("hypothesis"), local_text(c.get("hypothesis"), s.lang) or "–"],
                 [s.t("col_design"), s.t(f"design_{design}") if design in ("did", "its") else design],
                 [s.t("units"), units or "–"], [s.t("start_dates"), start_text or "–"],
                 [s.t("end_date"), s.date(c.get("end"))], [s.t("window"), window_text],

@@ -10,6 +10,7 @@ import html
 from dataclasses import dataclass
 from typing import Any
 
+from evaluation.design.texts import local_text
 from evaluation.portfolio import build as portfolio_mod
 from evaluation.portfolio.build import PORTFOLIO_FILE
 from evaluation.report import figures, verdict_text
@@ -135,7 +136,7 @@ class PortfolioPage:
         body = []
         for r in self.rows:
             link = Markup(f'<a href="interventions/{html.escape(r["id"])}.html">'
-                          f'{html.escape(str(r.get("title") or r["id"]))}</a>')
+                          f'{html.escape(local_text(r.get("title"), s.lang) or r["id"])}</a>')
             label = verdict_text.label(r.get("verdict"), s.lang)
             interval = s.ci(r.get("ci_low"), r.get("ci_high"))
             if not level:  # levels differ between lines: each interval says its own
