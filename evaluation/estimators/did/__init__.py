@@ -121,17 +121,17 @@ def _estimate_before_start(fit: DidPrimary, *, neighbours: pd.DataFrame | None) 
     rows = [tidy_row("treatment", primary["estimate"], primary["std_error"], primary["ci_low"],
                      primary["ci_high"], primary["p_value"], method=method, scale=scale,
                      reason=SEPARATION_BEFORE_REASON)]
-    frame = twfe.frame
+    frame, estimate_subset = twfe.frame, partial(_estimate_subset, data)
     not_run = {"skip_code": "no_events_before"}
     check_list = [
         Check(name="pre_trends", kind="pre_trends", status="skipped", blocking=True,
               values=not_run, detail="not tested: the treated units have no events before the start"),
-        did_checks.placebo_check(frame, treated=fit.treated, estimate=partial(_estimate_subset, data),
+        did_checks.placebo_check(frame, treated=fit.treated, estimate=estimate_subset,
                                  alpha=data.spec.alpha, scale=scale),
         Check(name="leave_one_out", kind="leave_one_out", status="skipped", values=not_run,
               detail="not run: the treated units have no events before the start"),
         did_checks.displacement_check(frame, treated=fit.treated, neighbours=neighbours,
-                                      estimate=partial(_estimate_subset, data),
+                                      estimate=estimate_subset,
                                       alpha=data.spec.alpha, scale=scale)]
     series, averted = _series(data, twfe, summary)
     return EstimatorOutput(primary=primary, estimates=tidy_frame(rows), checks=tuple(check_list),
