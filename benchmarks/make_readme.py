@@ -35,6 +35,8 @@ def table(files: list[Path]) -> str:
              "| --- | --- | --- | --- | --- | --- | --- |"]
     for path in files:
         data = json.loads(path.read_text(encoding="utf-8"))
+        if "benchmark" not in data:
+            continue  # a calibration study's rows (docs/calibration_*.md), not a timing
         rows = (import_rows(data) if "import_incidents" in data
                 else data["rows"] if isinstance(data.get("rows"), list) else [])
         m = data.get("machine", {})

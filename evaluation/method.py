@@ -31,7 +31,8 @@ from evaluation import defaults
 # the one fit path (analysis, phases, diagnosis); overdispersed models count n / dispersion
 # events in them; the diagnosis simulates the registered phase of treatment.end and counts its
 # fits' warnings (issue 14, 18).
-LOGIC_REVISION = 4
+# 5: ITS placebo blocks: each block mean divided by its shrinkage under the null fit (issue 21).
+LOGIC_REVISION = 5
 
 METHOD_CONSTANTS: tuple[str, ...] = (
     # inference
