@@ -121,6 +121,12 @@ ITS_INFLUENCE_MAX_REFITS = 260
 # least DID_PLACEBO_MIN_PERIODS periods before and after it.
 DID_PLACEBO_FRACTIONS: tuple[float, ...] = (1 / 3, 1 / 2, 2 / 3)
 DID_PLACEBO_MIN_PERIODS = 4
+# DiD recent-rise check (issue 13): units picked for a pilot after a run of attacks fall back
+# afterwards whatever the intervention does (regression to the mean). The last this-many periods
+# before the start (about two months) are tested against the rest of the pre-period; a
+# significant rise in the treated units blocks the verdict. Calibrated in docs/calibration_did.md.
+DID_RECENT_RISE_PERIODS: dict[str, int] = {"day": 56, "week": 8, "month": 2, "quarter": 1,
+                                           "year": 1}
 
 # --- Bayesian (PyMC) ------------------------------------------------------------------------
 # log rate ratio ~ Normal(0, 0.47): 95% of the prior mass on RR in about [0.4, 2.5].

@@ -31,7 +31,8 @@ from evaluation import defaults
 # the one fit path (analysis, phases, diagnosis); overdispersed models count n / dispersion
 # events in them; the diagnosis simulates the registered phase of treatment.end and counts its
 # fits' warnings (issue 14, 18).
-# 5: ITS placebo blocks: each block mean divided by its shrinkage under the null fit (issue 21).
+# 5: ITS placebo blocks: each block mean divided by its shrinkage under the null fit (issue 21);
+# the blocking DiD recent-rise check (selection on a spike, issue 13).
 LOGIC_REVISION = 5
 
 METHOD_CONSTANTS: tuple[str, ...] = (
@@ -44,7 +45,7 @@ METHOD_CONSTANTS: tuple[str, ...] = (
     "ITS_INFLUENCE_MAX_REFITS", "ITS_MDE_POWER", "ITS_MIN_PLACEBO_BLOCKS",
     "ITS_TARGET_PLACEBO_BLOCKS", "ITS_MIN_BLOCK_LENGTH",
     # difference-in-differences checks
-    "DID_PLACEBO_FRACTIONS", "DID_PLACEBO_MIN_PERIODS",
+    "DID_PLACEBO_FRACTIONS", "DID_PLACEBO_MIN_PERIODS", "DID_RECENT_RISE_PERIODS",
     "PRETREND_MIN_POWER", "PRETREND_MBAR", "EVENT_STUDY_MAX_LOG_SE", "SEPARATION_RTOL",
     # Bayesian model: priors, sampler, reliability gates, prior checks
     "PRIOR_LOG_RR_SD", "PRIOR_SENSITIVITY_FACTORS", "PRIOR_SENSITIVITY_MAX_KHAT", "BAYES_CHAINS", "BAYES_DRAWS", "BAYES_TUNE",

@@ -49,3 +49,20 @@ def test_randomization_inference_holds_its_level(cell: Cell):
     bound = 2.6 * math.sqrt(0.05 * 0.95 / 100)
     assert row["size"] <= 0.05 + bound, row
     assert row["coverage"] >= 0.95 - bound, row
+
+
+@pytest.mark.slow
+def test_recent_rise_check_withholds_spike_selected_designs_only():
+    """Issue 13: pilots chosen after a spike (the 8 weeks before the start) fall back afterwards;
+    without the blocking recent-rise check the rule continued at no effect in 28% of such
+    programmes (docs/calibration_did.md). 60 null and 60 minimum-reduction data sets per cell.
+    Spike-selected: the check must fail in most (study: 98-99%), and the rule with the check
+    must continue at no effect less often than the calibrated reference (13.5%). Random pilots:
+    the check is a one-sided test at alpha / 2 per direction, so it may fail in at most 2.5% +
+    2.6 binomial errors at that rate (about 1% one-sided) = 7.7% of programmes."""
+    spike = calibrate_cell(Cell("none", 3, 1.0, "spike"), n_sims=60, seed=11, rise_check=True)
+    assert spike["recent_rise_fails_at_no_effect"] >= 0.8, spike
+    assert spike["false_continue_at_no_effect_with_check"] < 0.135, spike
+    assert spike["false_continue_at_no_effect"] > spike["false_continue_at_no_effect_with_check"]
+    random = calibrate_cell(Cell("none", 3, 1.0, "random"), n_sims=60, seed=11, rise_check=True)
+    assert random["recent_rise_fails_at_no_effect"] <= 0.025 + 2.6 * math.sqrt(0.025 * 0.975 / 60)

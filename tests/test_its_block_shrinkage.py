@@ -72,7 +72,7 @@ def test_controlled_series_each_carry_their_own_shocks():
     """Controlled ITS (the design's own terms for the two series), each series with its own block
     shocks: the formula against statsmodels fits of 4,000 simulated pairs (tolerance as above)."""
     rng = np.random.default_rng(7)
-    n_pre, n_post, width = 32, 8, 8
+    n_pre, width = 32, 8
     treated = _frame(rng.normal(size=40))
     control = _frame(rng.normal(size=40), group=CONTROL)
     frame = pd.concat([treated, control], ignore_index=True)

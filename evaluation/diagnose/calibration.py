@@ -30,7 +30,9 @@ import numpy as np
 
 from evaluation.design.decision_rule import DecisionSpec
 from evaluation.diagnose.operating import calibrated_rates, rates, simulated_verdicts
+from evaluation.errors import EvaluationError
 from evaluation.estimators.core import PrimaryAnalysis
+from evaluation.estimators.did import recent_rise
 from evaluation.simulation.synthetic import SimulationConfig, simulate
 
 MCSE_LIMIT = 2.0
@@ -70,9 +72,10 @@ def _within(value: float, nominal: float, n: int, worse: str) -> bool:
         value >= nominal - MCSE_LIMIT * mcse
 
 
-def _outcomes(cell: Cell, *, rate_ratio: float, n_sims: int, seed: int,
+def _outcomes(cell: Cell, *, rate_ratio: float, n_sims: int, seed: int, rise_check: bool,
               **sizes: int) -> np.ndarray:
-    """Rows: estimate, p-value, covered, failed, conf_any, conf_min."""
+    """Rows: estimate, p-value, covered, failed, conf_any, conf_min, recent-rise check failed
+    (NaN when not run)."""
     rng = np.random.default_rng(seed)
     config = config_of(cell, **sizes)
     rows = []
@@ -80,19 +83,33 @@ def _outcomes(cell: Cell, *, rate_ratio: float, n_sims: int, seed: int,
         data = simulate(rng, config, rate_ratio=rate_ratio)
         out = PrimaryAnalysis(data).outcome(data.panel["y"].to_numpy(),
                                             truth=math.log(rate_ratio))
+        rise = _rise_failed(data) if rise_check else math.nan
         rows.append((out.estimate, out.p_value, float(out.covered), float(out.error is not None),
-                     out.conf_any, out.conf_min))
+                     out.conf_any, out.conf_min, rise))
     return np.array(rows, dtype=float)
 
 
+def _rise_failed(data: Any) -> float:
+    """1 when the blocking recent-rise check fails; 0 when it passes, is skipped or the data
+    cannot be analysed at all (then the primary analysis has failed too, and withholds)."""
+    try:
+        return float(recent_rise(data).status == "fail")
+    except EvaluationError:
+        return 0.0
+
+
 def calibrate_cell(cell: Cell, *, n_sims: int, seed: int, rule: DecisionSpec | None = None,
-                   alpha: float = 0.05, **sizes: int) -> dict[str, Any]:
-    """The cell's size, coverage, calibration and the rule's error rates (module docstring)."""
+                   alpha: float = 0.05, rise_check: bool = False,
+                   **sizes: int) -> dict[str, Any]:
+    """The cell's size, coverage, calibration and the rule's error rates (module docstring);
+    with `rise_check`, also how often the blocking recent-rise check fails and the rule's error
+    rates when it blocks (`did.recent_rise`)."""
     rule = rule or DecisionSpec()
     truth_min = math.log(1.0 - rule.min_reduction)
-    null = _outcomes(cell, rate_ratio=1.0, n_sims=n_sims, seed=seed, **sizes)
+    null = _outcomes(cell, rate_ratio=1.0, n_sims=n_sims, seed=seed, rise_check=rise_check,
+                     **sizes)
     at_min = _outcomes(cell, rate_ratio=1.0 - rule.min_reduction, n_sims=n_sims,
-                       seed=seed + 1, **sizes)
+                       seed=seed + 1, rise_check=rise_check, **sizes)
     ok_null, ok_min = null[null[:, 3] == 0], at_min[at_min[:, 3] == 0]
     n0, n1 = len(ok_null), len(ok_min)
     size = float(np.mean(ok_null[:, 1] <= alpha)) if n0 else math.nan
@@ -114,6 +131,16 @@ def calibrate_cell(cell: Cell, *, n_sims: int, seed: int, rule: DecisionSpec | N
         out[name] = share[verdict]
         out[f"{name}_mcse"] = mcse[verdict]
         out[f"{name}_reference"] = None if ref is None else ref[verdict]
+        if rise_check:  # a failed blocking check withholds the verdict, like a failed analysis
+            blocked = (values[:, 3] > 0) | (values[:, 6] > 0)
+            share, mcse = rates(simulated_verdicts(values[:, 4], values[:, 5], blocked, rule=rule))
+            out[f"{name}_with_check"] = share[verdict]
+            out[f"{name}_with_check_mcse"] = mcse[verdict]
+    if rise_check:
+        for name, values in (("recent_rise_fails_at_no_effect", null),
+                             ("recent_rise_fails_at_min", at_min)):
+            share = float(np.mean(values[:, 6]))
+            out[name], out[f"{name}_mcse"] = share, _binomial(share, len(values))
     out["within"] = bool(n0 and n1 and _within(size, alpha, n0, "higher")
                          and _within(size, alpha, n0, "lower")
                          and _within(coverage, 1 - alpha, n1, "lower")
@@ -169,3 +196,28 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
             f"({ref(r['false_stop_at_min_reference'])}) "
             f"| {_verdict(r)} |")
     return head + "\n".join(lines) + "\n"
+
+
+def rise_table(rows: list[dict[str, Any]]) -> str:
+    """The recent-rise check's table: how often it fails, and the rule's error rates with it."""
+
+    def pm(key: str, r: dict[str, Any]) -> str:
+        return f"{100 * r[key]:.1f} ± {100 * r[key + '_mcse']:.1f}"
+
+    head = ("| persistence | treated | selection | check fails at 0 % | check fails at min % "
+            "| false continue at 0 %: without check / with (ref.) "
+            "| false stop at min %: without / with (ref.) |\n|---|---|---|---|---|---|---|\n")
+    lines = [f"| {r['persistence']} | {r['n_treated']} | {r['treated']} "
+             f"| {pm('recent_rise_fails_at_no_effect', r)} | {pm('recent_rise_fails_at_min', r)} "
+             f"| {pm('false_continue_at_no_effect', r)} / "
+             f"{pm('false_continue_at_no_effect_with_check', r)} "
+             f"({100 * (r['false_continue_at_no_effect_reference'] or math.nan):.1f}) "
+             f"| {pm('false_stop_at_min', r)} / {pm('false_stop_at_min_with_check', r)} "
+             f"({100 * (r['false_stop_at_min_reference'] or math.nan):.1f}) |" for r in rows]
+    return head + "\n".join(lines) + "\n"
+
+
+def rise_grid() -> list[Cell]:
+    """Cells for the recent-rise check: each selection without and with persistence."""
+    return [Cell(persistence=p, n_treated=3, size_spread=1.0, treated=s)
+            for p in ("none", "moderate", "strong") for s in ("spike", "random", "largest")]

@@ -29,7 +29,7 @@ Scale = Literal["rate_ratio", "difference"]
 CheckKind = Literal["pre_trends", "placebo", "leave_one_out", "displacement", "seasonality",
                     "autocorrelation", "influence", "bayesian_reliability", "prior_predictive",
                     "prior_sensitivity", "control_pool_deviation", "inference_validity",
-                    "fit_warnings"]
+                    "fit_warnings", "recent_rise"]
 CHECK_KINDS: tuple[str, ...] = get_args(CheckKind)
 CHECK_STATUSES: tuple[str, ...] = get_args(CheckStatus)
 

@@ -46,4 +46,11 @@ def _numbers(kind: str | None, values: dict[str, Any], lang: str) -> str:
         return text(key, lang).format(n=fmt.integer(len(tested), lang=lang),
                                       p=fmt.p_value(p, lang=lang),
                                       alpha=fmt.number(alpha, lang=lang, digits=2))
+    if kind == "recent_rise":
+        periods, estimate, p = values.get("periods"), values.get("estimate"), values.get("p_value")
+        if periods is None or estimate is None or p is None:
+            return ""
+        return text(key, lang).format(periods=fmt.integer(periods, lang=lang),
+                                      ratio=fmt.number(estimate, lang=lang, digits=2),
+                                      p=fmt.p_value(p, lang=lang))
     return ""

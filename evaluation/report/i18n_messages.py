@@ -56,6 +56,7 @@ PAGE_MESSAGES: dict[str, tuple[str, str]] = {
     # check names and sentences: kind + status, numbers from the check's values
     "checkname_pre_trends": ("Parallelle trends vóór de start", "Parallel trends before the start"),
     "checkname_placebo": ("Nepstartdata (placebo)", "Placebo start dates"),
+    "checkname_recent_rise": ("Piek vlak vóór de start", "A rise just before the start"),
     "checkname_seasonality": ("Gevoeligheid voor de seizoenscorrectie", "Sensitivity to the seasonal adjustment"),
     "checkname_autocorrelation": ("Samenhang tussen opeenvolgende perioden", "Correlation between successive periods"),
     "checkname_influence": ("Invloed van losse perioden", "Influence of single periods"),
@@ -90,6 +91,30 @@ PAGE_MESSAGES: dict[str, tuple[str, str]] = {
                                  "schatbare nepstart.",
                                  "Not run: too few periods before the start or no estimable "
                                  "placebo start."),
+    "checkmsg_recent_rise_pass": ("De interventiegebieden hadden in de weken vlak vóór de start "
+                                  "geen opvallende stijging.",
+                                  "The intervention areas had no striking rise in the weeks just "
+                                  "before the start."),
+    "checkmsg_recent_rise_fail": ("De interventiegebieden hadden vlak vóór de start opvallend veel "
+                                  "aanslagen; een daling daarna kan een terugkeer naar normaal zijn, "
+                                  "ook zonder interventie. Registreer een voorperiode zonder die "
+                                  "weken (window.exclude) of een latere start.",
+                                  "The intervention areas had strikingly many attacks just before "
+                                  "the start; a fall afterwards may be a return to normal, even "
+                                  "without the intervention. Register a pre-period without those "
+                                  "weeks (window.exclude) or a later start."),
+    "checknum_recent_rise": ("de laatste {periods} perioden vóór de start tegen de eerdere: "
+                             "schatting {ratio}, p = {p}",
+                             "the last {periods} periods before the start against the earlier "
+                             "ones: estimate {ratio}, p = {p}"),
+    "checkskip_short_pre_period": ("Niet uitgevoerd: de periode vóór de start is te kort om de "
+                                   "laatste weken met de eerdere te vergelijken.",
+                                   "Not run: the period before the start is too short to compare "
+                                   "its last weeks with the earlier ones."),
+    "checkmsg_recent_rise_skipped": ("Niet uitgevoerd: de laatste perioden vóór de start konden "
+                                     "niet met de eerdere worden vergeleken.",
+                                     "Not run: the last periods before the start could not be "
+                                     "compared with the earlier ones."),
     "checkmsg_seasonality_pass": ("Met een andere seizoenscorrectie blijft de uitkomst dezelfde kant op.",
                                   "With another seasonal adjustment the result points the same way."),
     "checkmsg_seasonality_fail": ("Met een andere seizoenscorrectie verandert de uitkomst.",

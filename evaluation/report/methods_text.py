@@ -56,7 +56,10 @@ fouten, Newey-West en de oude automatische keuze dat bij aanhoudende schokken ni
 is minder onderscheidingsvermogen: bij elk ITS-resultaat staat daarom hoe groot een daling minstens
 moet zijn om met deze reeks aangetoond te kunnen worden. Is de reeks vóór de start te kort voor
 een geldige toets, dan is het oordeel "nog niet te zeggen". Modelgebaseerde en Newey-West-fouten
-blijven beschikbaar als expliciete keuze (`model`, `hac`).
+blijven beschikbaar als expliciete keuze (`model`, `hac`). Met een lineair model op aantallen
+houdt de toets haar foutkans niet overal vast (tot ongeveer twee keer de nominale kans bij een
+lange voorperiode en een korte periode erna), omdat de spreiding van aantallen meebeweegt met
+seizoen en niveau; voor aantallen aanslagen is daarom een telmodel de standaard.
 
 ## Lokale schokken en ongelijke gemeenten
 
@@ -217,7 +220,10 @@ Newey-West and the former automatic choice do not under persistent shocks. The p
 power: every ITS result therefore states how large a reduction must be at least for this series
 to show it. When the series before the start is too short for a valid test, the verdict is
 "inconclusive". Model-based and Newey-West errors remain available as explicit choices (`model`,
-`hac`).
+`hac`). With a linear model on counts the test does not hold its error rate everywhere (up to
+about twice the nominal rate with a long pre-period and a short period after it), because the
+spread of counts moves with season and level; for counts of attacks a count model is therefore
+the default.
 
 ## Local shocks and unequal municipalities
 

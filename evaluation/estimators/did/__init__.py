@@ -22,11 +22,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from evaluation import defaults
 from evaluation.estimators.did import checks as did_checks
 from evaluation.estimators.did.event_study import event_study
 from evaluation.estimators.did.model_input import model_rows, validate
 from evaluation.estimators.did.pretrend_power import with_sensitivity
-from evaluation.estimators.did.primary import DidPrimary, choose_inference, fit_primary, infer
+from evaluation.estimators.did.primary import (
+    DidPrimary,
+    choose_inference,
+    fit_primary,
+    infer,
+    treated_cohorts,
+)
 from evaluation.estimators.did.separation import (
     SEPARATION_BEFORE_CODE,
     SEPARATION_BEFORE_REASON,
@@ -91,6 +98,10 @@ def estimate_did(data: PreparedData, *, neighbours: pd.DataFrame | None = None) 
     check_list = [event_check,
                   did_checks.placebo_check(frame, treated=treated, estimate=estimate_subset,
                                            alpha=spec.alpha, scale=scale),
+                  did_checks.recent_rise_check(
+                      frame, treated=treated, estimate=estimate_subset, alpha=spec.alpha,
+                      scale=scale,
+                      periods=defaults.DID_RECENT_RISE_PERIODS[data.frequency]),
                   did_checks.leave_one_out_check(frame, treated=treated, estimate=estimate_subset,
                                                  primary=primary, scale=scale),
                   did_checks.displacement_check(frame, treated=treated, neighbours=neighbours,
@@ -158,15 +169,15 @@ def _estimate_subset(data: PreparedData, sub: pd.DataFrame, *, treated: dict[str
     return infer(sub, fit=fit, treated=treated, used=used, data=data, interval=interval)
 
 
-
-
-
-
-
-
-
-
-
+def recent_rise(data: PreparedData) -> Check:
+    """The recent-rise check alone (`did.checks.recent_rise_check`) on the rows the registered
+    model is fitted on: for the calibration of the rule and for `design check` before the start."""
+    validate(data)
+    _, frame, _ = model_rows(data)
+    return did_checks.recent_rise_check(
+        frame, treated=treated_cohorts(data), estimate=partial(_estimate_subset, data),
+        alpha=data.spec.alpha, scale="rate_ratio" if is_count(data.spec.model) else "difference",
+        periods=defaults.DID_RECENT_RISE_PERIODS[data.frequency])
 
 
 # --- presentation -------------------------------------------------------------------------------

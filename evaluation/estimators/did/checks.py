@@ -1,4 +1,5 @@
-"""Pre-specified robustness checks of a DiD estimate: placebo dates, leave-one-out, displacement.
+"""Pre-specified robustness checks of a DiD estimate: placebo dates, a recent rise before the start,
+leave-one-out, displacement.
 
 Each check re-estimates the plain TWFE model on a modified data set through `estimate`, a
 callable supplied by `estimate_did` that fits the registered model and applies the design's
@@ -70,6 +71,51 @@ def placebo_check(frame: pd.DataFrame, *, treated: dict[str, int], estimate: Est
               + (f"significant at t = {', '.join(failed)}" if failed else "none is"))
     return Check(name="placebo_dates", kind="placebo", status=status, detail=detail,
                  values={"placebo": results, "level": level})
+
+
+def recent_rise_check(frame: pd.DataFrame, *, treated: dict[str, int], estimate: Estimate,
+                      alpha: float, scale: str, periods: int) -> Check:
+    """Blocking: did the treated units rise just before the start (selection on a spike)?
+
+    Only data before the first real start are used: the last `periods` of them
+    (defaults.DID_RECENT_RISE_PERIODS) are a placebo post-period for the treated units, the rest
+    of the pre-period its reference, with the design's model and inference. Rule: fail when the
+    placebo estimate is a rise (rate ratio above 1, difference above 0) with p < alpha; then a
+    fall after the start may be the return to normal of units picked after a run of attacks, and
+    the verdict is withheld (code `recent_rise`). Pass otherwise; skipped when the pre-period
+    leaves fewer than defaults.DID_PLACEBO_MIN_PERIODS periods before that window. A design that
+    expects such a rise registers a pre-period without it (`window.exclude`), whose periods then
+    are not in the data this check sees.
+    """
+    first = min(treated.values())
+    pre = frame.loc[frame["t"] < first]
+    pre_t = sorted(pre["t"].unique().tolist())
+    min_p = defaults.DID_PLACEBO_MIN_PERIODS
+    if len(pre_t) < periods + min_p:
+        return Check(name="recent_rise", kind="recent_rise", status="skipped", blocking=True,
+                     values={"skip_code": "short_pre_period", "periods": periods},
+                     detail=f"the pre-period has {len(pre_t)} periods, too few to test the last "
+                            f"{periods} against at least {min_p} before them")
+    date = pre_t[-periods]
+    sub = pre.assign(d=(pre["unit"].isin(treated) & (pre["t"] >= date)).astype(int))
+    res = estimate(sub, treated={u: int(date) for u in treated}, interval=False)
+    if "skipped" in res:
+        return Check(name="recent_rise", kind="recent_rise", status="skipped", blocking=True,
+                     values={"skip_code": "not_estimable", "periods": periods},
+                     detail=f"the last {periods} periods before the start could not be compared "
+                            f"with the rest: {res['skipped']}")
+    beta, p_value = float(res["beta"]), res["p_value"]
+    rise = beta > 0 and p_value is not None and p_value < alpha
+    values = {"periods": periods, "from_t": int(date), "estimate": to_scale(beta, scale),
+              "p_value": p_value, "alpha": alpha, "code": "recent_rise" if rise else None}
+    detail = (f"the treated units' last {periods} periods before the start (t >= {date}) against "
+              f"their earlier pre-period: {_label(scale)} {to_scale(beta, scale):.3g}, p = "
+              f"{p_value:.3g}; rule: fail when it is a rise with p < {alpha:g}"
+              + ("; a fall after the start may be a return to normal (code recent_rise): "
+                 "register a pre-period without these periods (window.exclude) or a later start"
+                 if rise else ""))
+    return Check(name="recent_rise", kind="recent_rise", status="fail" if rise else "pass",
+                 detail=detail, blocking=True, values=values)
 
 
 def leave_one_out_check(frame: pd.DataFrame, *, treated: dict[str, int], estimate: Estimate,
