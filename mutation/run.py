@@ -36,25 +36,41 @@ GROUPS: dict[str, tuple[list[str], list[str], list[str] | None]] = {
     "formatting": (["evaluation/report/formatting.py"], ["tests/test_formatting.py"], None),
     "decision": (["evaluation/design/decision_rule.py", "evaluation/analysis/decision.py"],
                  ["tests/test_decision.py", "tests/test_decision_basis.py",
-                  "tests/test_decision_properties.py", "tests/test_decision_contract.py"], None),
+                  "tests/test_decision_properties.py", "tests/test_decision_contract.py",
+                  "tests/test_decision_mutants.py"], None),
     "ledger": (["evaluation/registry/ledger.py", "evaluation/registry/integrity.py"],
                ["tests/test_registry.py", "tests/test_registry_integrity.py",
-                "tests/test_ledger_properties.py", "tests/test_ledger_restart.py"], None),
+                "tests/test_ledger_properties.py", "tests/test_ledger_restart.py",
+                "tests/test_ledger_mutants.py"], None),
     "store": (["evaluation/data/store.py", "evaluation/data/validation.py"],
               ["tests/test_store.py", "tests/test_store_versions.py",
-               "tests/test_store_properties.py"], None),
+               "tests/test_store_properties.py", "tests/test_store_mutants.py"], None),
     "randomization": (["evaluation/estimators/did/randomization.py",
                        "evaluation/estimators/confidence.py"],
                       # test_did_inference's interval searches take minutes per mutant
                       ["tests/test_randomization_hand.py", "tests/test_confidence.py",
-                       "tests/test_decision_properties.py"], None),
-    "its": (["evaluation/estimators/its/inference.py", "evaluation/estimators/its/counterfactual.py"],
-            ["tests/test_its.py", "tests/test_its_counterfactual.py"], None),
-    # the posterior summaries only: a mutant in the sampling code would need a fit per mutant
-    "bayes": (["evaluation/estimators/bayes/__init__.py"],
-              ["tests/test_bayes_models.py::test_posterior_summaries_are_those_of_the_draws"],
-              ["evaluation.estimators.bayes.x__hdi*", "evaluation.estimators.bayes.x__effect_summary*",
-               "evaluation.estimators.bayes.x__conclusion*"]),
+                       "tests/test_decision_properties.py", "tests/test_randomization_mutants.py"],
+                      None),
+    "its": (["evaluation/estimators/its/inference.py", "evaluation/estimators/its/counterfactual.py",
+             "evaluation/estimators/its/blocks.py"],
+            ["tests/test_its.py", "tests/test_its_counterfactual.py", "tests/test_its_blocks.py",
+             "tests/test_its_block_shrinkage.py", "tests/test_its_mutants.py"], None),
+    # the posterior summaries only (moved to bayes/sensitivity.py), on fixed draws: a mutant in
+    # the sampling code would need a fit per mutant
+    "bayes": (["evaluation/estimators/bayes/sensitivity.py"],
+              ["tests/test_bayes_summaries.py", "tests/test_bayes_sensitivity.py"],
+              [f"evaluation.estimators.bayes.sensitivity.x_{name}__mutmut_*" for name in
+               ("hdi", "effect_summary", "weighted_hdi", "_sorted_hdi", "weighted_effect_summary",
+                "conclusion")]),
+}
+
+# [tool.mutmut] settings of one group over those of prepare()
+GROUP_SETTINGS: dict[str, dict[str, object]] = {
+    # pyfixest's Rust demeaner runs on a rayon thread pool; a child forked from mutmut's main
+    # process (which ran every test for the stats) inherits the pool without its threads and
+    # hangs in the first fixed-effects fit of a larger panel, so each surviving mutant ended as
+    # a (false) timeout. The fork server never runs a test before forking.
+    "randomization": {"process_isolation": "forkserver"},
 }
 
 
@@ -72,9 +88,10 @@ def prepare(group: str) -> Path:
     settings = {"source_paths": ["evaluation"], "only_mutate": modules,
                 "pytest_add_cli_args_test_selection": [
                     t for t in tests if (REPO / t.split("::")[0]).exists()],
-                # slow tests too: a group may name one (bayes: a small fit)
-                "pytest_add_cli_args": ["-p", "no:cacheprovider", "-q", "-m", "slow or not slow"],
-                "use_git_change_detection": False}
+                # not the slow ones: a calibration grid or a million-row import would run for
+                # every mutant of its module (minutes each), and each has a fast counterpart
+                "pytest_add_cli_args": ["-p", "no:cacheprovider", "-q", "-m", "not slow"],
+                "use_git_change_detection": False, **GROUP_SETTINGS.get(group, {})}
     with (work / "pyproject.toml").open("a", encoding="utf-8") as handle:
         handle.write("\n[tool.mutmut]\n")
         for key, value in settings.items():

@@ -138,12 +138,6 @@ class NullFit:
     sign: np.ndarray  # +1 for a treated row, -1 for a control row (controlled ITS)
 
 
-def _null_residuals(frame: pd.DataFrame, *, spec: ModelSpec, t_start: int, beta0: float,
-                    nb_alpha: float | None) -> pd.Series:
-    """Per period (index t, sorted): the null fit's residual at level change beta0."""
-    return _null_fit(frame, spec=spec, t_start=t_start, beta0=beta0, nb_alpha=nb_alpha).residuals
-
-
 def _null_fit(frame: pd.DataFrame, *, spec: ModelSpec, t_start: int, beta0: float,
               nb_alpha: float | None) -> NullFit:
     X = design_matrix(frame, spec=spec, t_start=t_start)
