@@ -15,11 +15,9 @@ import numpy as np
 import pymc as pm
 
 from evaluation import defaults
-from evaluation.estimators.fit_warnings import Expected, recorded
+from evaluation.estimators.bayes.convergence import convergence
+from evaluation.estimators.fit_warnings import recorded
 from evaluation.progress import notebook_progress
-
-# one chain: ArviZ warns and returns NaN for R-hat, which the reliability gates report
-ONE_CHAIN = Expected(Warning, "chain", "one chain: R-hat is NaN, reported by the gates")
 
 
 def _nutpie():
@@ -94,21 +92,21 @@ def _min_or_nan(values: list[float]) -> float:
 
 
 def diagnose(idata: az.InferenceData, *, var_names: list[str]) -> dict[str, Any]:
-    """r_hat_max, ess_bulk_min, ess_tail_min and divergences over the sampled parameters."""
-    posterior = idata.posterior[var_names]
-    with recorded(expected=(ONE_CHAIN,)):
-        rhat = az.rhat(posterior)
-        bulk = az.ess(posterior, method="bulk")
-        tail = az.ess(posterior, method="tail")
+    """r_hat_max, ess_bulk_min, ess_tail_min and divergences over the sampled parameters.
 
-    def values(ds) -> list[float]:
-        return [float(v) for name in var_names for v in np.ravel(ds[name].values)]
-
-    r_hats = values(rhat)
-    r_hat_max = float("nan") if not all(math.isfinite(r) for r in r_hats) else max(r_hats)
+    ArviZ's rank-normalised split R-hat, bulk and tail ESS, computed for all parameters at once
+    (`convergence`); one chain gives a NaN R-hat, which the reliability gates report.
+    """
+    posterior = idata.posterior
+    arrays = [np.asarray(posterior[name].transpose("chain", "draw", ...).values, dtype=float)
+              for name in var_names]
+    draws = np.concatenate([a.reshape(a.shape[0], a.shape[1], -1) for a in arrays], axis=2)
+    with recorded():
+        rhat, bulk, tail = (values.tolist() for values in convergence(draws))
+    r_hat_max = float("nan") if not all(math.isfinite(r) for r in rhat) else max(rhat)
     diverging = idata.sample_stats["diverging"].values if "sample_stats" in idata else np.zeros(1)
-    return {"r_hat_max": r_hat_max, "ess_bulk_min": _min_or_nan(values(bulk)),
-            "ess_tail_min": _min_or_nan(values(tail)), "divergences": int(np.sum(diverging))}
+    return {"r_hat_max": r_hat_max, "ess_bulk_min": _min_or_nan(bulk),
+            "ess_tail_min": _min_or_nan(tail), "divergences": int(np.sum(diverging))}
 
 
 def reliability(diag: dict[str, Any], *, chains: int) -> tuple[bool, str, str]:
