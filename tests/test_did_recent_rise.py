@@ -51,6 +51,7 @@ def test_the_last_eight_periods_before_the_start_are_the_placebo_post_period():
     (math.log(2), 0.05, "pass"),    # p not below alpha
     (-math.log(2), 0.001, "pass"),  # a fall before the start is not selection on a spike
     (0.0, 0.001, "pass"),
+    (math.log(2), None, "pass"),   # an inference without a p-value cannot show a rise
 ])
 def test_rule_fails_only_on_a_significant_rise(beta, p, status):
     check = recent_rise_check(_frame(), treated={"A": 30, "B": 30}, estimate=_fake(beta, p, []),

@@ -110,7 +110,8 @@ def recent_rise_check(frame: pd.DataFrame, *, treated: dict[str, int], estimate:
               "p_value": p_value, "alpha": alpha, "code": "recent_rise" if rise else None}
     detail = (f"the treated units' last {periods} periods before the start (t >= {date}) against "
               f"their earlier pre-period: {_label(scale)} {to_scale(beta, scale):.3g}, p = "
-              f"{p_value:.3g}; rule: fail when it is a rise with p < {alpha:g}"
+              f"{'n/a' if p_value is None else format(p_value, '.3g')}; rule: fail when it is "
+              f"a rise with p < {alpha:g}"
               + ("; a fall after the start may be a return to normal (code recent_rise): "
                  "register a pre-period without these periods (window.exclude) or a later start"
                  if rise else ""))
