@@ -46,8 +46,7 @@ simulaties riep zo'n analyse bij één op de drie reeksen zonder enig effect "si
 vergelijken we standaard (`inference: auto` of `placebo_blocks`) de gemiddelde afwijking na de
 start met die in even lange blokken vóór de start, die dezelfde aanhoudende schommelingen bevatten
 (een voorspellings-t-toets op die blokken). Omdat trend en seizoen op dezelfde reeks worden
-geschat, vangen ze een deel van zo'n schommeling op, en niet in elk blok even veel (het meest aan
-de uiteinden van de reeks); elk blokgemiddelde wordt daarom gedeeld door die krimp, zodat alle
+geschat, vangen ze een deel van zo'n schommeling op, en niet in elk blok even veel; elk blokgemiddelde wordt daarom gedeeld door die krimp, zodat alle
 blokken weer vergelijkbaar zijn. Het interval, de p-waarde en het vertrouwen in een
 daling komen alle drie uit die ene toets. We kozen deze methode omdat ze in de kalibratie
 (docs/calibration_its.md: van geen tot sterke persistentie, 1 tot 50 aanslagen per week, 52 tot
@@ -210,8 +209,7 @@ such an analysis called one in three series without any effect "significant". By
 (`inference: auto` or `placebo_blocks`) we therefore compare the mean deviation after the start
 with that in blocks of the same length before the start, which contain the same persistent
 fluctuations (a prediction t test on those blocks). Because trend and season are estimated on
-the same series, they absorb part of such a fluctuation, and not equally in every block (most at
-the series' ends); each block mean is therefore divided by that shrinkage, so that all blocks are
+the same series, they absorb part of such a fluctuation, and not equally in every block; each block mean is therefore divided by that shrinkage, so that all blocks are
 comparable again. The interval, the p-value and the confidence
 of a reduction all come from that one test. We chose this method because in the calibration
 (docs/calibration_its.md: persistence none to strong, 1 to 50 attacks a week, 52 to 156 weeks

@@ -115,7 +115,7 @@ def _tail_ess(x: np.ndarray, ordered: np.ndarray) -> np.ndarray:
     """Tail ESS of (K, chain, draw) draws; `ordered`: all of them sorted, per parameter."""
     total = ordered.shape[1]
     p = np.asarray(TAIL_PROBS)
-    aleph = total * p + (1 + p * (1.0 - 1 - 1))  # mquantiles: n p + m, m = 1 - p
+    aleph = total * p + (1 - p)  # mquantiles with alphap = betap = 1: n p + m, m = 1 - p
     k = np.floor(aleph.clip(1, total - 1)).astype(int)
     gamma = (aleph - k).clip(0, 1)
     q = (1.0 - gamma) * ordered[:, k - 1] + gamma * ordered[:, k]  # (K, 2)

@@ -44,7 +44,7 @@ from evaluation.estimators.did.twfe import TwfeFit, drop_all_zero_units, fit_twf
 from evaluation.estimators.intervals import averted_of, map_interval, rate_ratio_pct
 from evaluation.estimators.output import Check, EstimatorOutput, tidy_frame, tidy_row
 from evaluation.estimators.prepared import PreparedData
-from evaluation.estimators.stats import is_count, to_scale
+from evaluation.estimators.stats import is_count, scale_of, to_scale
 
 __all__ = ["choose_inference", "estimate_did", "fit_primary", "infer", "model_rows", "validate"]
 
@@ -98,10 +98,7 @@ def estimate_did(data: PreparedData, *, neighbours: pd.DataFrame | None = None) 
     check_list = [event_check,
                   did_checks.placebo_check(frame, treated=treated, estimate=estimate_subset,
                                            alpha=spec.alpha, scale=scale),
-                  did_checks.recent_rise_check(
-                      frame, treated=treated, estimate=estimate_subset, alpha=spec.alpha,
-                      scale=scale,
-                      periods=defaults.DID_RECENT_RISE_PERIODS[data.frequency]),
+                  _recent_rise(data, frame, treated=treated),
                   did_checks.leave_one_out_check(frame, treated=treated, estimate=estimate_subset,
                                                  primary=primary, scale=scale),
                   did_checks.displacement_check(frame, treated=treated, neighbours=neighbours,
@@ -169,15 +166,18 @@ def _estimate_subset(data: PreparedData, sub: pd.DataFrame, *, treated: dict[str
     return infer(sub, fit=fit, treated=treated, used=used, data=data, interval=interval)
 
 
+def _recent_rise(data: PreparedData, frame: pd.DataFrame, *, treated: dict[str, int]) -> Check:
+    return did_checks.recent_rise_check(
+        frame, treated=treated, estimate=partial(_estimate_subset, data), alpha=data.spec.alpha,
+        scale=scale_of(data.spec.model), periods=defaults.DID_RECENT_RISE_PERIODS[data.frequency])
+
+
 def recent_rise(data: PreparedData) -> Check:
-    """The recent-rise check alone (`did.checks.recent_rise_check`) on the rows the registered
-    model is fitted on: for the calibration of the rule and for `design check` before the start."""
+    """The recent-rise check alone, on the rows the registered model is fitted on, as in
+    `estimate_did` (for the calibration of the rule)."""
     validate(data)
     _, frame, _ = model_rows(data)
-    return did_checks.recent_rise_check(
-        frame, treated=treated_cohorts(data), estimate=partial(_estimate_subset, data),
-        alpha=data.spec.alpha, scale="rate_ratio" if is_count(data.spec.model) else "difference",
-        periods=defaults.DID_RECENT_RISE_PERIODS[data.frequency])
+    return _recent_rise(data, frame, treated=treated_cohorts(data))
 
 
 # --- presentation -------------------------------------------------------------------------------

@@ -20,8 +20,7 @@ blocks gives a valid reference:
    the post-period mean is one more draw, so t = (post - mean(blocks)) / (sd(blocks)
    sqrt(b / m + 1 / J)) is compared with Student's t on J - 1 degrees of freedom (a prediction
    t test; b / m scales a block's variance to the post-period's length). Trend and season are
-   fitted to the same series and absorb part of a persistent shock, unequally by position (most
-   at the series' ends), so each block mean (the post-period's too) is first divided by its
+   fitted to the same series and absorb part of a persistent shock, unequally by position, so each block mean (the post-period's too) is first divided by its
    shrinkage under the fit (`block_shrinkage`), like a studentised residual.
 4. The one-sided p of "effect >= beta0" is that t's lower tail. The (1 - alpha) interval inverts
    the test (both one-sided p above alpha/2), and the rule's confidence at beta0 is 1 - that
@@ -71,11 +70,11 @@ from evaluation.estimators.output import Check
 # how far (in standard errors, doubling) the interval search looks for an end
 SEARCH_START_SE, SEARCH_DOUBLINGS = 4.0, 6
 END_TOLERANCE = 1e-4  # interval ends to within this on the estimation scale
-SENSITIVITY_STEP = 0.1
+SENSITIVITY_STEP = 0.1  # change of beta0 over which the statistic's sensitivity is measured
 # a block mean the null fit (nearly) determines carries no information about the shocks; its
 # shrinkage is floored so that dividing by it cannot blow up a rounding error
 SHRINKAGE_FLOOR = 0.05
-FIT_ERRORS = (ValueError, np.linalg.LinAlgError, FloatingPointError, OverflowError)  # change of beta0 over which the statistic's sensitivity is measured
+FIT_ERRORS = (ValueError, np.linalg.LinAlgError, FloatingPointError, OverflowError)
 
 
 @dataclass(frozen=True)
@@ -176,14 +175,14 @@ def block_shrinkage(null: NullFit, *, first_post: int, width: int) -> np.ndarray
     `width` periods (and each series of a controlled ITS) carries one shared shock.
 
     Why: trend and season are fitted to the same series, and they absorb part of a persistent
-    shock, unequally by position: the post-period at the series' end, a block that half a
-    seasonal cycle aliases. Unequal shrinkage breaks the exchangeability the placebo test rests
+    shock, unequally by position (in issue 21's case the blocks kept 0.32-0.62 of a shared
+    shock's sd, the post-period at the series' end 0.62). Unequal shrinkage breaks the exchangeability the placebo test rests
     on (issue 21's own case: 80 weeks before, 14 after, AR(1) 0.8 shocks rejected 10% of true
     nulls at 5%); dividing each mean by its shrinkage, like a studentised residual, restores it.
     With working weights W and hat matrix H = X (X'WX)^-1 X'W, the residuals are (I - H) e; for
     shocks shared within stretches (indicator matrix G), block j's mean has variance
     [A D (I - H) G G' (I - H)' D' A']_jj against [A D G G' D' A']_jj without the fit (A: block
-    means, D: treated minus control per period).
+    means over `block_spans`, D: treated minus control per period).
     """
     periods = null.residuals.index.to_numpy()
     n_periods = len(periods)
@@ -198,31 +197,36 @@ def block_shrinkage(null: NullFit, *, first_post: int, width: int) -> np.ndarray
     _, column = np.unique(key, return_inverse=True)
     G = np.zeros((len(null.t), column.max() + 1))
     G[np.arange(len(null.t))[kept], column[kept]] = 1.0
-    # D (periods x rows): each period's residual is its treated row minus its control row
-    D = np.zeros((n_periods, len(null.t)))
-    D[row_pos[kept], np.arange(len(null.t))[kept]] = null.sign[kept]
+    # A D (blocks x rows): a block's mean residual is the mean over its periods of the treated
+    # row minus the control row
+    spans = block_spans(n_periods, first_post, width)
+    AD = np.zeros((len(spans), len(null.t)))
+    for i, span in enumerate(spans):
+        in_block = kept & (row_pos >= span.start) & (row_pos < span.stop)
+        AD[i, in_block] = null.sign[in_block] / (span.stop - span.start)
     XW = null.X * null.weights[:, None]
     projected = G - null.X @ np.linalg.solve(null.X.T @ XW, XW.T @ G)
-    blocks = [np.arange(first_post, n_periods)] + [
-        np.arange(first_post - (j + 1) * width, first_post - j * width)
-        for j in range(first_post // width)]
-    A = np.zeros((len(blocks), n_periods))
-    for i, members in enumerate(blocks):
-        A[i, members] = 1.0 / len(members)
-    with_fit = A @ D @ projected
-    without = A @ D @ G
+    with_fit = AD @ projected
+    without = AD @ G
     ratio = np.sum(with_fit ** 2, axis=1) / np.sum(without ** 2, axis=1)
     return np.sqrt(np.maximum(ratio, SHRINKAGE_FLOOR ** 2))
 
 
+def block_spans(n_periods: int, first_post: int, width: int) -> list[slice]:
+    """The post-period (positions first_post..T-1), then the non-overlapping pre-period blocks of
+    `width` periods counted back from first_post."""
+    return [slice(first_post, n_periods)] + [
+        slice(first_post - (j + 1) * width, first_post - j * width)
+        for j in range(first_post // width)]
+
+
 def block_means(values: np.ndarray, first_post: int) -> tuple[float, np.ndarray]:
-    """Mean over the post-period (positions first_post..T-1) and over the non-overlapping
-    pre-period blocks of `block_length`, counted back from first_post."""
+    """Mean over the post-period and over each pre-period block (`block_spans`, blocks of
+    `block_length`)."""
     width = block_length(first_post, len(values) - first_post)
-    count = first_post // width
-    placebo = np.array([values[first_post - (j + 1) * width:first_post - j * width].mean()
-                        for j in range(count)])
-    return float(values[first_post:].mean()), placebo
+    post, *placebo = (float(values[span].mean()) for span in block_spans(len(values), first_post,
+                                                                          width))
+    return post, np.array(placebo)
 
 
 def block_test(frame: pd.DataFrame, *, spec: ModelSpec, t_start: int, beta0: float,
