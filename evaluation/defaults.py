@@ -121,12 +121,13 @@ ITS_INFLUENCE_MAX_REFITS = 260
 # least DID_PLACEBO_MIN_PERIODS periods before and after it.
 DID_PLACEBO_FRACTIONS: tuple[float, ...] = (1 / 3, 1 / 2, 2 / 3)
 DID_PLACEBO_MIN_PERIODS = 4
-# DiD recent-rise check (issue 13): units picked for a pilot after a run of attacks fall back
-# afterwards whatever the intervention does (regression to the mean). The last this-many periods
-# before the start (about two months) are tested against the rest of the pre-period; a
-# significant rise in the treated units blocks the verdict. Calibrated in docs/calibration_did.md.
-DID_RECENT_RISE_PERIODS: dict[str, int] = {"day": 56, "week": 8, "month": 2, "quarter": 1,
-                                           "year": 1}
+# Recent-rise check of DiD and ITS (issue 13): units or a series picked for a pilot after a run
+# of attacks fall back afterwards whatever the intervention does (regression to the mean). The
+# last this-many periods before the start (about two months) are tested against the rest of the
+# pre-period; a significant rise in the treated units (DiD) or the series (ITS) blocks the
+# verdict. Calibrated in docs/calibration_did.md (DiD) and tests/test_its_recent_rise.py (ITS).
+RECENT_RISE_PERIODS: dict[str, int] = {"day": 56, "week": 8, "month": 2, "quarter": 1,
+                                       "year": 1}
 
 # --- Bayesian (PyMC) ------------------------------------------------------------------------
 # log rate ratio ~ Normal(0, 0.47): 95% of the prior mass on RR in about [0.4, 2.5].
@@ -141,9 +142,20 @@ PRIOR_SENSITIVITY_FACTORS: tuple[float, ...] = (2.0, 0.5)
 # (tests/test_bayes_sensitivity.py: 0.145 against 0.120 at k-hat 0.63).
 PRIOR_SENSITIVITY_MAX_KHAT = 0.5
 BAYES_CHAINS = 4
-BAYES_DRAWS = 1000
-BAYES_TUNE = 1000
-BAYES_TARGET_ACCEPT = 0.9
+# Draws per chain, by design: the ITS' latent process leaves its spread and the counts'
+# overdispersion to share the same weekly noise, so they mix slowly; at 1,000 draws 11 of 30
+# calibration series missed an ESS or R-hat gate (docs/calibration_bayes.md).
+BAYES_DRAWS: dict[str, int] = {"did": 1000, "its": 2000}
+# Tuning iterations per chain, by sampler: nutpie adapts its mass matrix from gradients as well
+# as draws and needs fewer (its own default is 300); on the national panel 500 gave the same
+# gate figures as 1,000 at three quarters of the time (benchmarks/README.md). PyMC's windowed
+# adaptation keeps its own default.
+BAYES_TUNE: dict[str, int] = {"nutpie": 500, "pymc": 1000}
+# Target acceptance by design: the ITS' latent AR(1) process, where a week's count informs its
+# deviation about as much as the prior does, has a narrow neck where its spread nears zero; at
+# 0.95, 15 of 40 calibration fits had divergent transitions, at 0.99 none of the 4 of them tried
+# again (docs/calibration_its.md).
+BAYES_TARGET_ACCEPT: dict[str, float] = {"did": 0.9, "its": 0.99}
 RHAT_MAX = 1.01
 ESS_MIN = 400
 BAYES_MAX_DIVERGENCES = 0  # any divergence makes a fit unreliable
@@ -166,6 +178,15 @@ BAYES_DEVIATION_BLOCK_PERIODS: dict[str, int] = {"day": 91, "week": 13, "month":
                                                  "quarter": 1, "year": 1}
 PRIOR_DEVIATION_SD = 0.5
 PRIOR_DEVIATION_RHO: tuple[float, float] = (2.0, 2.0)
+# ITS persistent deviations (estimators.bayes.its_model): a latent AR(1) process on each series'
+# log rate, one value per block of periods (a week for daily data, else a period), so a shock
+# that lasts is one deviation carried forward, not a run of independent surprises. Spread is the
+# process's marginal sd on the log rate, HalfNormal(0.3) (a period 0.55x..1.8x the model's rate
+# within the prior's 95%); persistence per block Beta(2, 2) as for the DiD.
+BAYES_ITS_LATENT_BLOCK_PERIODS: dict[str, int] = {"day": 7, "week": 1, "month": 1,
+                                                  "quarter": 1, "year": 1}
+PRIOR_ITS_LATENT_SD = 0.3
+PRIOR_ITS_LATENT_RHO: tuple[float, float] = (2.0, 2.0)
 # Prior predictive check: the prior's 99th percentile of a period's count must stay below this
 # multiple of the observed maximum (otherwise the priors allow implausible counts).
 PRIOR_PREDICTIVE_DRAWS = 500

@@ -33,7 +33,10 @@ from evaluation import defaults
 # fits' warnings (issue 14, 18).
 # 5: ITS placebo blocks: each block mean divided by its shrinkage under the null fit (issue 21);
 # the blocking DiD recent-rise check (selection on a spike, issue 13).
-LOGIC_REVISION = 5
+# 6: the blocking recent-rise check for ITS too (estimators.its.recent_rise); the Bayesian ITS
+# with persistent deviations (a latent AR(1) process); the persistent-deviation DiD's sums in
+# another order (same model, other last digits); nutpie tunes 500 iterations (issue 13, 20).
+LOGIC_REVISION = 6
 
 METHOD_CONSTANTS: tuple[str, ...] = (
     # inference
@@ -44,8 +47,8 @@ METHOD_CONSTANTS: tuple[str, ...] = (
     "ITS_SIM_DRAWS", "ITS_PLACEBO_STARTS", "ITS_PLACEBO_MIN_AFTER", "ITS_HARMONICS_RANGE",
     "ITS_INFLUENCE_MAX_REFITS", "ITS_MDE_POWER", "ITS_MIN_PLACEBO_BLOCKS",
     "ITS_TARGET_PLACEBO_BLOCKS", "ITS_MIN_BLOCK_LENGTH",
-    # difference-in-differences checks
-    "DID_PLACEBO_FRACTIONS", "DID_PLACEBO_MIN_PERIODS", "DID_RECENT_RISE_PERIODS",
+    # difference-in-differences checks (RECENT_RISE_PERIODS: DiD and ITS)
+    "DID_PLACEBO_FRACTIONS", "DID_PLACEBO_MIN_PERIODS", "RECENT_RISE_PERIODS",
     "PRETREND_MIN_POWER", "PRETREND_MBAR", "EVENT_STUDY_MAX_LOG_SE", "SEPARATION_RTOL",
     # Bayesian model: priors, sampler, reliability gates, prior checks
     "PRIOR_LOG_RR_SD", "PRIOR_SENSITIVITY_FACTORS", "PRIOR_SENSITIVITY_MAX_KHAT", "BAYES_CHAINS", "BAYES_DRAWS", "BAYES_TUNE",
@@ -55,6 +58,7 @@ METHOD_CONSTANTS: tuple[str, ...] = (
     "PRIOR_PREDICTIVE_DRAWS", "PRIOR_PREDICTIVE_QUANTILE", "PRIOR_PREDICTIVE_MAX_MULTIPLE",
     # Bayesian DiD with persistent local deviations (issue 13)
     "BAYES_DEVIATION_BLOCK_PERIODS", "PRIOR_DEVIATION_SD", "PRIOR_DEVIATION_RHO",
+    "BAYES_ITS_LATENT_BLOCK_PERIODS", "PRIOR_ITS_LATENT_SD", "PRIOR_ITS_LATENT_RHO",
     # design checks that decide whether an analysis runs
     "MIN_PRE_PERIODS",
 )

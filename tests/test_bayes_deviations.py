@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pymc as pm
 import pytest
-from scipy.stats import multinomial
+from scipy.stats import dirichlet_multinomial, multinomial
 
 from evaluation.estimators.bayes.base import matrices
 from evaluation.estimators.bayes.did_deviations import ar1_cholesky, block_matrix
@@ -72,6 +72,40 @@ def test_poisson_loglik_is_the_multinomial_given_each_units_total():
         w = e * np.exp(v["period_effect"][None, :] + u @ blocks.T + v["log_rr"] * d)
         p = w / w.sum(axis=1, keepdims=True)
         expected.append(sum(multinomial.logpmf(y[i], n=y[i].sum(), p=p[i])
+                            for i in range(len(y))))
+        got.append(float(v["conditional_loglik"]))
+    assert got[0] - got[1] == pytest.approx(expected[0] - expected[1], rel=1e-9, abs=1e-8)
+
+
+@pytest.mark.parametrize("start", [20, {"GM0001": 18, "GM0002": 22}])
+def test_negative_binomial_loglik_is_the_dirichlet_multinomial(start):
+    """Differences between two random points equal those of scipy's Dirichlet-multinomial per
+    unit, concentrations (1 / excess dispersion) x N_i x p_it: cells with one event (log(a)) and
+    with several (gammaln) both occur, and staggered starts put post-periods in other blocks."""
+    data = _data("negative_binomial", start=start)
+    bundle = build_did(data, log_rr_sd=0.47)
+    m = matrices(data)
+    keep = m["y"].sum(axis=1) > 0
+    y, d, e = m["y"][keep], m["d"][keep], m["exposure"][keep]
+    assert (y == 1).any() and (y > 1).any()
+    blocks = block_matrix(y.shape[1], 13)
+    model = bundle.model
+    names = ["conditional_loglik", "period_effect", "log_rr", "deviation_sd", "deviation_rho",
+             "deviation_z", "overdispersion"]
+    fn = model.compile_fn([model[n] for n in names], inputs=model.value_vars,
+                          on_unused_input="ignore", point_fn=False)
+    rng = np.random.default_rng(4)
+    got, expected = [], []
+    for _ in range(2):
+        point = {k: rng.normal(0, 0.5, size=np.shape(v)) for k, v in model.initial_point().items()}
+        v = dict(zip(names, fn(*[point[x.name] for x in model.value_vars]), strict=True))
+        sd, rho = float(v["deviation_sd"]), float(v["deviation_rho"])
+        u = sd * v["deviation_z"] @ np.linalg.cholesky(_ar1(rho, blocks.shape[1])).T
+        w = e * np.exp(v["period_effect"][None, :] + u @ blocks.T + v["log_rr"] * d)
+        p = w / w.sum(axis=1, keepdims=True)
+        n = y.sum(axis=1)
+        alpha = p * (n / float(v["overdispersion"]))[:, None]
+        expected.append(sum(dirichlet_multinomial.logpmf(y[i], alpha[i], n[i])
                             for i in range(len(y))))
         got.append(float(v["conditional_loglik"]))
     assert got[0] - got[1] == pytest.approx(expected[0] - expected[1], rel=1e-9, abs=1e-8)

@@ -219,8 +219,8 @@ def test_output_contract_series_averted_and_checks():
     assert averted["estimate"] > 0  # true RR 0.8: attacks were averted
 
     names = [c.name for c in out.checks]
-    assert names == ["placebo_start_dates", "seasonality_sensitivity", "residual_autocorrelation",
-                     "influential_periods"]
+    assert names == ["placebo_start_dates", "recent_rise", "seasonality_sensitivity",
+                     "residual_autocorrelation", "influential_periods"]
     # simulated with the fitted model's own form (trend, seasonality, independent noise) and one
     # step at the true start: every check passes
     assert {c.name: c.status for c in out.checks} == dict.fromkeys(names, "pass")

@@ -247,8 +247,14 @@ def blocking_problems(reg: dict[str, Any], checks: list[dict[str, Any]],
         if check["blocking"] and check["status"] == "fail":
             if check["kind"] == "bayesian_reliability" and (unreliable or basis != "bayesian"):
                 continue  # already said above, or the fit is support only
-            found.append({"code": "check_failed", "check": check["name"], "kind": check["kind"],
-                          "detail": check["detail"]})
+            item = {"code": "check_failed", "check": check["name"], "kind": check["kind"],
+                    "detail": check["detail"]}
+            # a check worded per design (the ITS recent-rise check: one series, not areas) keeps
+            # its design, so that the verdict's reason reads as the check's own sentence
+            design = (check.get("values") or {}).get("design")
+            if design:
+                item["design"] = design
+            found.append(item)
     return found
 
 

@@ -24,12 +24,18 @@ def check_sentence(check: dict[str, Any], lang: str) -> str:
     """What the check found, in one sentence with its numbers where the values give them."""
     kind, status = check.get("kind"), check.get("status")
     status = status if status in STATUSES else "skipped"
+    values = check.get("values") or {}
     key = f"checkmsg_{kind}_{status}"
-    skip = f"checkskip_{(check.get('values') or {}).get('skip_code')}"  # why it could not run
+    # a check that reads differently per design (the ITS recent-rise check speaks of one series,
+    # the DiD one of the intervention areas) names its design in its values
+    variant = f"checkmsg_{kind}_{values.get('design')}_{status}"
+    if values.get("design") and variant in STRINGS:
+        key = variant
+    skip = f"checkskip_{values.get('skip_code')}"  # why it could not run
     if status == "skipped" and skip in STRINGS:
         key = skip
     sentence = text(key if key in STRINGS else f"checkmsg_other_{status}", lang)
-    numbers = _numbers(kind, check.get("values") or {}, lang)
+    numbers = _numbers(kind, values, lang)
     if numbers and status != "skipped":
         sentence = f"{sentence.rstrip('.')} ({numbers})."
     return sentence

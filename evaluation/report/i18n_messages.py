@@ -103,6 +103,20 @@ PAGE_MESSAGES: dict[str, tuple[str, str]] = {
                                   "the start; a fall afterwards may be a return to normal, even "
                                   "without the intervention. Register a pre-period without those "
                                   "weeks (window.exclude) or a later start."),
+    "checkmsg_recent_rise_its_pass": ("De reeks had in de perioden vlak vóór de start geen "
+                                      "opvallende stijging ten opzichte van haar eerdere verloop.",
+                                      "The series had no striking rise in the periods just before "
+                                      "the start compared with its earlier course."),
+    "checkmsg_recent_rise_its_fail": ("De reeks had vlak vóór de start opvallend veel aanslagen "
+                                      "ten opzichte van haar eerdere verloop; een daling daarna "
+                                      "kan een terugkeer naar normaal zijn, ook zonder "
+                                      "interventie. Registreer een voorperiode zonder die "
+                                      "perioden (window.exclude) of een latere start.",
+                                      "The series had strikingly many attacks just before the "
+                                      "start compared with its earlier course; a fall afterwards "
+                                      "may be a return to normal, even without the intervention. "
+                                      "Register a pre-period without those periods "
+                                      "(window.exclude) or a later start."),
     "checknum_recent_rise": ("de laatste {periods} perioden vóór de start tegen de eerdere: "
                              "schatting {ratio}, p = {p}",
                              "the last {periods} periods before the start against the earlier "
@@ -233,6 +247,10 @@ PAGE_MESSAGES: dict[str, tuple[str, str]] = {
     "term_seasonality": ("Seizoenspatroon", "Seasonal pattern"),
     "term_common_shift": ("Gezamenlijke verschuiving bij de start", "Common shift at the start"),
     "term_sigma": ("Restspreiding", "Residual spread"),
+    "term_deviations": ("Aanhoudende lokale afwijkingen (per gemeente en blok van perioden)",
+                        "Persistent local deviations (per municipality and block of periods)"),
+    "term_persistent_deviations": ("Aanhoudende afwijkingen van de reeks (AR(1)-proces)",
+                                   "Persistent deviations of the series (AR(1) process)"),
     "term_averted_total": ("Voorkomen aanslagen (totaal, contrafeitelijk min waargenomen)",
                            "Attacks averted (total, counterfactual minus observed)"),
     "term_control_level_change": ("Sprong bij de start in de vergelijkingsreeks",

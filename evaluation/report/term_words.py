@@ -14,9 +14,10 @@ from evaluation.report.i18n import STRINGS, text
 
 EVENT_TERM = re.compile(r"^event_time_(-?\d+)$")
 SEASON_TERM = re.compile(r"^season_(sin|cos)_(\d+)$")
-DISTRIBUTION = re.compile(r"\b(ZeroSumNormal|HalfNormal|Normal|Exponential|Gamma)\(([^)]*)\)")
+DISTRIBUTION = re.compile(r"\b(ZeroSumNormal|HalfNormal|Normal|Exponential|Gamma|Beta)\(([^)]*)\)")
 DISTRIBUTION_NL = {"ZeroSumNormal": "normaal met som nul", "HalfNormal": "halfnormaal",
-                   "Normal": "normaal", "Exponential": "exponentieel", "Gamma": "gamma"}
+                   "Normal": "normaal", "Exponential": "exponentieel", "Gamma": "gamma",
+                   "Beta": "bèta"}
 INFERENCE_KEYS = {"randomization": "inference_randomization", "cluster": "inference_cluster",
                   "cluster_robust": "inference_cluster", "wild_bootstrap": "inference_wild_bootstrap",
                   "hac": "inference_hac", "newey_west": "inference_hac", "normal": "inference_model",

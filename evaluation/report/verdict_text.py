@@ -158,7 +158,10 @@ def _blocking_sentences(blocking: list[dict[str, Any]], lang: str) -> list[str]:
         if item.get("check") == "its_inference_validity":
             return ITS_LIMITS[lang]["series_too_short"]
         if item["code"] == "check_failed":  # the check in words, never its English detail
-            said = check_sentence({**item, "status": "fail"}, lang).rstrip(".")
+            # the check's values when the caller joined them (the verdict box: its numbers),
+            # else the design the decision kept (which sentence: one series or the areas)
+            values = {"design": item.get("design"), **(item.get("values") or {})}
+            said = check_sentence({**item, "status": "fail", "values": values}, lang).rstrip(".")
             return BLOCKING[lang]["check_failed"].format(check=check_name(item.get("kind"), lang),
                                                          detail=said[:1].lower() + said[1:])
         detail = str(item.get("detail", "")).rstrip(".")

@@ -36,33 +36,35 @@ class BayesianOutput:
     idata: az.InferenceData  # posterior (+ averted draws): analyses/<id>/posterior.nc
 
 
-def _build(data: PreparedData, *, log_rr_sd: float) -> ModelBundle:
+def _build(data: PreparedData, *, log_rr_sd: float, deviations: bool = True) -> ModelBundle:
     if data.design.design == "did":
         from evaluation.estimators.bayes.did_model import build_did
 
-        return build_did(data, log_rr_sd=log_rr_sd)
+        return build_did(data, log_rr_sd=log_rr_sd, deviations=deviations)
     from evaluation.estimators.bayes.its_model import build_its
 
-    return build_its(data, log_rr_sd=log_rr_sd)
+    return build_its(data, log_rr_sd=log_rr_sd, deviations=deviations)
 
 
 def fit_bayesian(data: PreparedData, *, frequentist: EstimatorOutput | None = None,
                  chains: int | None = None, draws: int | None = None, tune: int | None = None,
                  target_accept: float | None = None, sampler: str | None = None,
-                 prior_sensitivity: bool = True) -> BayesianOutput:
-    """Fit the design's Bayesian model; the keyword overrides exist for tests and benchmarks."""
+                 prior_sensitivity: bool = True, deviations: bool = True) -> BayesianOutput:
+    """Fit the design's Bayesian model; the keyword overrides exist for tests and benchmarks
+    (`deviations=False`: the model without persistent deviations, for the calibration's
+    comparison)."""
+    sampler_used = diagnostics.sampler_name(sampler or defaults.BAYES_SAMPLER)
     settings = {
         "chains": chains or defaults.BAYES_CHAINS,
-        "draws": draws or defaults.BAYES_DRAWS,
-        "tune": defaults.BAYES_TUNE if tune is None else tune,
-        "target_accept": target_accept or defaults.BAYES_TARGET_ACCEPT,
+        "draws": draws or defaults.BAYES_DRAWS[data.design.design],
+        "tune": defaults.BAYES_TUNE[sampler_used] if tune is None else tune,
+        "target_accept": target_accept or defaults.BAYES_TARGET_ACCEPT[data.design.design],
         "seed": data.spec.seed,
     }
-    sampler_used = diagnostics.sampler_name(sampler or defaults.BAYES_SAMPLER)
     min_reduction = data.design.decision.min_reduction
     hdi_prob = 1.0 - data.spec.alpha  # the design's alpha sets every interval, the HDI too
     log_rr_sd = defaults.PRIOR_LOG_RR_SD
-    bundle = _build(data, log_rr_sd=log_rr_sd)
+    bundle = _build(data, log_rr_sd=log_rr_sd, deviations=deviations)
     try:
         stage(f"compiling the Bayesian model ({sampler_used})")
         handle = diagnostics.compile_model(bundle.model, sampler=sampler_used)

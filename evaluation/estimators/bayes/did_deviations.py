@@ -40,7 +40,9 @@ def ar1_cholesky(rho, n_blocks: int):
     """The Cholesky factor of the AR(1) correlation matrix (closed form; see the docstring)."""
     lag = np.subtract.outer(np.arange(n_blocks), np.arange(n_blocks))
     lower = lag >= 0
-    power = pt.power(rho, np.where(lower, lag, 0))
+    # n powers gathered into the n x n lags: an ITS' latent process has a block per period, and
+    # a power per matrix entry dominated its gradient
+    power = pt.power(rho, np.arange(n_blocks, dtype=float))[np.where(lower, lag, 0)]
     scale = np.where(np.arange(n_blocks)[None, :] == 0, 1.0, 0.0)
     col = scale + (1.0 - scale) * pt.sqrt(1.0 - rho**2)
     return pt.where(lower, power * col, 0.0)
@@ -60,11 +62,23 @@ def build_did_deviations(data: PreparedData, m: dict, *, log_rr_sd: float,
     y_k, d_k, e_k, n_kept = y[keep], d[keep], exposure[keep], totals[keep]
     pre, post = e_k * (1.0 - d_k), e_k * d_k
     pad = n_blocks * span - n_periods
-    n_units = int(keep.sum())
-    pre_pad, post_pad = (np.pad(x, ((0, 0), (0, pad))) for x in (pre, post))
+    # pre-period exposure per block as (blocks, units, periods in block), contiguous, so that the
+    # per-block sums below are one batched matrix-vector product and not an elementwise
+    # pass over every cell; the post-period part only for the units that have one (the treated)
+    pre_by_block = np.ascontiguousarray(
+        np.pad(pre, ((0, 0), (0, pad))).reshape(len(pre), n_blocks, span).transpose(1, 0, 2))
+    post_rows = np.flatnonzero(post.sum(axis=1) > 0)
+    post_by_block = np.pad(post[post_rows], ((0, 0), (0, pad))).reshape(len(post_rows), n_blocks,
+                                                                         span)
     block_counts = y_k @ blocks  # (units, blocks)
     treated_k = m["treated"][keep]
     cu, ct = np.nonzero(y_k > 0)
+    # cells with a single event first: for them the Dirichlet-multinomial term
+    # gammaln(1 + a) - gammaln(a) is log(a), linear in the log-probability (no special function
+    # in the gradient); with rare events these are most cells
+    order = np.argsort(y_k[cu, ct] > 1, kind="stable")
+    cu, ct = cu[order], ct[order]
+    n_single = int((y_k[cu, ct] == 1).sum())
     cb = ct // span
     y_cells = y_k[cu, ct]
     with np.errstate(divide="ignore"):
@@ -77,13 +91,13 @@ def build_did_deviations(data: PreparedData, m: dict, *, log_rr_sd: float,
         rho = pm.Beta("deviation_rho", *defaults.PRIOR_DEVIATION_RHO)
         z = pm.Normal("deviation_z", 0.0, 1.0, shape=(int(keep.sum()), n_blocks))
         u = sigma * pt.dot(z, ar1_cholesky(rho, n_blocks).T)
-        # per unit and block: sum over the block's periods of exposure x exp(period effect); a
-        # reshape-and-sum over padded periods costs units x periods, where a product with the
-        # (periods x blocks) indicator would cost blocks times more in every gradient
-        weight = pt.concatenate([pt.exp(gamma), pt.zeros(pad)]) if pad else pt.exp(gamma)
-        rate_blocks = ((pre_pad * weight[None, :]).reshape((n_units, n_blocks, span)).sum(axis=2)
-                       + pt.exp(log_rr) * (post_pad * weight[None, :])
-                       .reshape((n_units, n_blocks, span)).sum(axis=2))
+        # per unit and block: sum over the block's periods of exposure x exp(period effect) x
+        # (rr in the post-period); this is most of each gradient's cost (see benchmarks/README.md)
+        weight = (pt.concatenate([pt.exp(gamma), pt.zeros(pad)]) if pad else pt.exp(gamma)
+                  ).reshape((n_blocks, span))
+        rate_blocks = pt.inc_subtensor(
+            pt.matmul(pre_by_block, weight[:, :, None])[:, :, 0].T[post_rows],
+            pt.exp(log_rr) * (post_by_block * weight[None, :, :]).sum(axis=2))
         rate_sum = (pt.exp(u) * rate_blocks).sum(axis=1)
         if negative_binomial:
             excess = pm.HalfNormal("overdispersion", defaults.PRIOR_DISPERSION_EXCESS_SD)
@@ -91,9 +105,11 @@ def build_did_deviations(data: PreparedData, m: dict, *, log_rr_sd: float,
             log_p = (log_e_cells + gamma[ct] + u[cu, cb] + log_rr * d_k[cu, ct]
                      - pt.log(rate_sum)[cu])
             conc = b * n_kept
-            alpha_cells = b * n_kept[cu] * pt.exp(log_p)
+            alpha_many = b * n_kept[cu[n_single:]] * pt.exp(log_p[n_single:])
             loglik = ((pt.gammaln(conc) - pt.gammaln(n_kept + conc)).sum()
-                      + (pt.gammaln(y_cells + alpha_cells) - pt.gammaln(alpha_cells)).sum())
+                      + n_single * pt.log(b) + float(np.log(n_kept[cu[:n_single]]).sum())
+                      + log_p[:n_single].sum()
+                      + (pt.gammaln(y_cells[n_single:] + alpha_many) - pt.gammaln(alpha_many)).sum())
             pm.Deterministic("dispersion", 1.0 + excess)
         else:
             loglik = ((y_k.sum(axis=0) * gamma).sum() + log_rr * float((y_k * d_k).sum())

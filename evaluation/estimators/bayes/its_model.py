@@ -5,6 +5,13 @@ alike. log rate = intercept + trend + Fourier seasonality + level change x post 
 post x time since start when registered). With listed controls the control series is stacked
 (controlled ITS): each series has its own intercept and trend, seasonality is shared, both may
 shift at the start (common shift), and only the treated series carries the effect.
+
+Persistent deviations (the default): each series' log rate also carries a latent AR(1) process,
+one value per block of periods (`defaults.BAYES_ITS_LATENT_BLOCK_PERIODS`), non-centred as in
+`did_deviations` (x = sd L(rho) z). A shock that lasts months is then one deviation carried
+forward: the pre-period teaches the process' spread and persistence, and the post-period level
+change is uncertain by as much as the process could have drifted since the start. Without it
+(`deviations=False`) a lasting shock reads as a level change and the interval is too narrow.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import pytensor.tensor as pt
 from evaluation import defaults
 from evaluation.estimators.bayes import priors
 from evaluation.estimators.bayes.base import ModelBundle, flat, matrices
+from evaluation.estimators.bayes.did_deviations import ar1_cholesky
 from evaluation.estimators.prepared import PreparedData
 
 SEASON_LENGTH = {"day": 365.25, "week": 365.25 / 7, "month": 12.0, "quarter": 4.0}
@@ -40,7 +48,7 @@ def _fourier(t: np.ndarray, *, harmonics: int, frequency: str) -> np.ndarray:
     return np.column_stack(cols)
 
 
-def build_its(data: PreparedData, *, log_rr_sd: float) -> ModelBundle:
+def build_its(data: PreparedData, *, log_rr_sd: float, deviations: bool = True) -> ModelBundle:
     spec = data.spec
     m = matrices(data)
     treated = m["treated"]
@@ -68,6 +76,10 @@ def build_its(data: PreparedData, *, log_rr_sd: float) -> ModelBundle:
     since_all = np.concatenate([since_start * s[3] for s in series])
     season_all = np.tile(season, (n_series, 1))
     log_rate = np.log(np.array([max(s[0].sum(), 0.5) / s[1].sum() for s in series]))
+    block = defaults.BAYES_ITS_LATENT_BLOCK_PERIODS.get(data.frequency, 1)
+    period_block = np.arange(len(t)) // max(block, 1)
+    n_blocks = int(period_block[-1]) + 1
+    block_all = np.tile(period_block, n_series)
 
     with pm.Model() as model:
         prior_sd = pm.Data("log_rr_sd", log_rr_sd)
@@ -83,6 +95,12 @@ def build_its(data: PreparedData, *, log_rr_sd: float) -> ModelBundle:
         if controlled:
             shift = pm.Normal("common_shift", 0.0, defaults.PRIOR_POST_SHIFT_SD)
             eta_cf = eta_cf + shift * post_all
+        if deviations:
+            latent_sd = pm.HalfNormal("latent_sd", defaults.PRIOR_ITS_LATENT_SD)
+            rho = pm.Beta("latent_rho", *defaults.PRIOR_ITS_LATENT_RHO)
+            z = pm.Normal("latent_z", 0.0, 1.0, shape=(n_series, n_blocks))
+            deviation = latent_sd * pt.dot(z, ar1_cholesky(rho, n_blocks).T)
+            eta_cf = eta_cf + deviation[group, block_all]
         effect = log_rr * post_all * is_treated
         if spec.slope_change:
             slope_change = pm.Normal("slope_change", 0.0, prior_sd)
@@ -119,6 +137,13 @@ def build_its(data: PreparedData, *, log_rr_sd: float) -> ModelBundle:
             eta += rng.normal(0, log_rr_sd, (n, 1)) * since_start[None]
         if controlled:
             eta += rng.normal(0, defaults.PRIOR_POST_SHIFT_SD, (n, 1)) * post[None]
+        if deviations:
+            lag = np.abs(np.subtract.outer(np.arange(n_blocks), np.arange(n_blocks)))
+            for row in range(n):
+                rho = rng.beta(*defaults.PRIOR_ITS_LATENT_RHO)
+                sd = abs(rng.normal(0.0, defaults.PRIOR_ITS_LATENT_SD))
+                path = sd * np.linalg.cholesky(rho**lag) @ rng.standard_normal(n_blocks)
+                eta[row] += path[period_block]
         a = 1.0 / np.square(np.abs(rng.normal(0, defaults.PRIOR_INV_SQRT_DISPERSION_SD, (n, 1))))
         mu = np.exp(np.minimum(eta, 30.0))
         return rng.poisson(np.minimum(rng.gamma(np.broadcast_to(a, mu.shape)) * mu / a, 1e12))
@@ -133,16 +158,22 @@ def build_its(data: PreparedData, *, log_rr_sd: float) -> ModelBundle:
     if controlled:
         parts.append("controlled: the summed control series is stacked with its own intercept and "
                      "trend, shared seasonality and a common shift at the start")
+    if deviations:
+        parts.append(f"persistent deviations: a latent AR(1) process on each series' log rate, "
+                     f"one value per block of {block} period(s) (spread and persistence learned "
+                     "from the series)")
     return ModelBundle(
         model=model,
         description="; ".join(parts),
         priors=priors.its_priors(log_rr_sd=log_rr_sd, slope_change=spec.slope_change,
-                                 seasonality=season.shape[1] // 2, controlled=controlled),
+                                 seasonality=season.shape[1] // 2, controlled=controlled,
+                                 latent_block=block if deviations else None),
         scale="rate_ratio",
         effect_draws=effect_draws,
         averted_draws=averted,
         prior_predictive=prior_predictive,
         observed_max=float(y.max()),
-        extras={"controlled": controlled},
+        extras={"controlled": controlled,
+                **({"latent_blocks": n_blocks, "latent_block_periods": block} if deviations else {})},
         effect_prior_scales={"log_rr": 1.0, **({"slope_change": 1.0} if spec.slope_change else {})},
     )

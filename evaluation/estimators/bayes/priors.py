@@ -65,7 +65,7 @@ def did_priors(*, model: str, log_rr_sd: float,
 
 
 def its_priors(*, log_rr_sd: float, slope_change: bool, seasonality: int,
-               controlled: bool) -> dict[str, str]:
+               controlled: bool, latent_block: int | None = None) -> dict[str, str]:
     statements = {
         "level_change": effect_statement(log_rr_sd),
         "intercept": (f"Normal(log observed mean rate, {defaults.PRIOR_INTERCEPT_SD:g}) "
@@ -84,4 +84,10 @@ def its_priors(*, log_rr_sd: float, slope_change: bool, seasonality: int,
         statements["common_shift"] = (f"Normal(0, {defaults.PRIOR_POST_SHIFT_SD:g}): change of "
                                       "both series at the start (not attributed to the "
                                       "intervention)")
+    if latent_block is not None:
+        a, b = defaults.PRIOR_ITS_LATENT_RHO
+        statements["persistent_deviations"] = (
+            f"latent AR(1) process per series, one value per block of {latent_block} period(s): "
+            f"marginal log-rate sd ~ HalfNormal({defaults.PRIOR_ITS_LATENT_SD:g}), correlation "
+            f"between consecutive blocks ~ Beta({a:g}, {b:g})")
     return statements

@@ -169,7 +169,7 @@ def _estimate_subset(data: PreparedData, sub: pd.DataFrame, *, treated: dict[str
 def _recent_rise(data: PreparedData, frame: pd.DataFrame, *, treated: dict[str, int]) -> Check:
     return did_checks.recent_rise_check(
         frame, treated=treated, estimate=partial(_estimate_subset, data), alpha=data.spec.alpha,
-        scale=scale_of(data.spec.model), periods=defaults.DID_RECENT_RISE_PERIODS[data.frequency])
+        scale=scale_of(data.spec.model), periods=defaults.RECENT_RISE_PERIODS[data.frequency])
 
 
 def recent_rise(data: PreparedData) -> Check:

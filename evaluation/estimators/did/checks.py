@@ -78,7 +78,7 @@ def recent_rise_check(frame: pd.DataFrame, *, treated: dict[str, int], estimate:
     """Blocking: did the treated units rise just before the start (selection on a spike)?
 
     Only data before the first real start are used: the last `periods` of them
-    (defaults.DID_RECENT_RISE_PERIODS) are a placebo post-period for the treated units, the rest
+    (defaults.RECENT_RISE_PERIODS) are a placebo post-period for the treated units, the rest
     of the pre-period its reference, with the design's model and inference. Rule: fail when the
     placebo estimate is a rise (rate ratio above 1, difference above 0) with p < alpha; then a
     fall after the start may be the return to normal of units picked after a run of attacks, and

@@ -4,7 +4,8 @@
 Poisson / quasi-Poisson / negative binomial (or linear) model with trend, Fourier seasonality,
 covariates and a log(exposure) offset, and reports the level change at the start as a rate
 ratio. With listed controls it fits a controlled ITS on the stacked treated and control series.
-See segmented.py (model), inference.py (errors), counterfactual.py (series, averted), checks.py.
+See segmented.py (model), inference.py (errors), counterfactual.py (series, averted), checks.py
+and recent_rise.py (the checks).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from evaluation import defaults
 from evaluation.data.periods import period_json
 from evaluation.estimators.confidence import normal_confidence, rule_thresholds
 from evaluation.estimators.did.separation import SEPARATION_CODE, SEPARATION_REASON
@@ -28,6 +30,7 @@ from evaluation.estimators.its.checks import (
 )
 from evaluation.estimators.its.counterfactual import averted, series_table
 from evaluation.estimators.its.inference import InferenceResult, Wald, fit_with_inference, wald
+from evaluation.estimators.its.recent_rise import recent_rise_check, registered_choice
 from evaluation.estimators.its.segmented import (
     TREATED,
     ItsFit,
@@ -42,7 +45,7 @@ from evaluation.estimators.output import Check, EstimatorOutput, tidy_frame, tid
 from evaluation.estimators.prepared import PreparedData
 from evaluation.notes import Note, note
 
-__all__ = ["estimate_its", "fit_primary"]
+__all__ = ["check_recent_rise", "estimate_its", "fit_primary"]
 
 MODEL_NAMES = {"poisson": "Poisson", "quasi_poisson": "quasi-Poisson",
                "negative_binomial": "negative binomial (NB2)", "linear": "linear (OLS)"}
@@ -111,9 +114,12 @@ def _series_facts(data: PreparedData, frame: pd.DataFrame, *, spec: ModelSpec,
             "harmonics": min(spec.harmonics, max_harmonics(spec.frequency))}
 
 
-def _estimate_separated(data: PreparedData, primary_fit: ItsPrimary) -> EstimatorOutput:
+def _estimate_separated(data: PreparedData, primary_fit: ItsPrimary, *,
+                        with_checks: bool) -> EstimatorOutput:
     """No event in the treated series after the start (`its.separation`): the exact one-sided
-    interval, no point estimate; the checks that refit a level change say why they cannot run."""
+    interval, no point estimate; the checks that refit a level change at the start say why they
+    cannot run. The recent-rise check uses the pre-period only, so it runs (a series picked
+    after a spike and then without events is the case it is for)."""
     frame, spec, t_start = primary_fit.frame, primary_fit.spec, primary_fit.t_start
     alpha, level, inference = data.spec.alpha, primary_fit.level, primary_fit.inference
     fitted = inference.fit
@@ -149,6 +155,8 @@ def _estimate_separated(data: PreparedData, primary_fit: ItsPrimary) -> Estimato
                    for name, kind in (("placebo_start_dates", "placebo"),
                                       ("seasonality_sensitivity", "seasonality"),
                                       ("influential_periods", "influence")))
+    if with_checks:
+        checks = (*checks, _recent_rise(data, frame, spec=spec, t_start=t_start, inference=None))
     return EstimatorOutput(primary=primary, estimates=tidy_frame(rows), checks=checks,
                            series=series, extras={"averted": averted_}, fit=fitted)
 
@@ -219,12 +227,12 @@ def fit_primary(data: PreparedData) -> ItsPrimary:
 def estimate_its(data: PreparedData, *, with_checks: bool = True) -> EstimatorOutput:
     """Segmented-regression ITS of `data` (design: its); see the module docstring.
 
-    with_checks=False skips the pre-specified checks (placebo starts, harmonics, influence);
-    simulations use it, registered analyses never do.
+    with_checks=False skips the pre-specified checks (placebo starts, recent rise, harmonics,
+    influence); simulations use it, registered analyses never do.
     """
     primary_fit = fit_primary(data)
     if primary_fit.level.coef == -math.inf:  # no treated event after the start: its.separation
-        return _estimate_separated(data, primary_fit)
+        return _estimate_separated(data, primary_fit, with_checks=with_checks)
     frame, spec, t_start = primary_fit.frame, primary_fit.spec, primary_fit.t_start
     inference, level = primary_fit.inference, primary_fit.level
     fitted = inference.fit
@@ -295,6 +303,7 @@ def estimate_its(data: PreparedData, *, with_checks: bool = True) -> EstimatorOu
             placebo_starts(used_rows, spec=spec, t_start=t_start, choice=choice, alpha=alpha,
                            periods=data.periods, blocks=inference.info["used"] == "placebo_blocks",
                            nb_alpha=fitted.nb_alpha if spec.model == "negative_binomial" else None),
+            _recent_rise(data, frame, spec=spec, t_start=t_start, inference=inference),
             harmonics_sensitivity(used_rows, spec=spec, t_start=t_start, choice=choice,
                                   alpha=alpha, primary=level),
             residual_autocorrelation(inference.tests, inference_used=inference.info["used"]),
@@ -305,3 +314,32 @@ def estimate_its(data: PreparedData, *, with_checks: bool = True) -> EstimatorOu
         checks = (*checks, inference_validity(primary))
     return EstimatorOutput(primary=primary, estimates=tidy_frame(rows), checks=checks,
                            series=series, extras=extras, fit=fitted)
+
+
+def _recent_rise(data: PreparedData, frame: pd.DataFrame, *, spec: ModelSpec, t_start: int,
+                 inference: InferenceResult | None) -> Check:
+    """The recent-rise check (`its.recent_rise`) with the primary's inference; `inference` None:
+    separation after the start, the registered inference as `fit_with_inference` would pick it."""
+    used_rows = frame.loc[~frame["excluded"]]
+    if inference is None:
+        blocks, choice = registered_choice(data.spec.inference, hac_lags=data.spec.hac_lags,
+                                           n_periods=int(used_rows["t"].nunique()))
+    else:
+        blocks, choice = inference.info["used"] == "placebo_blocks", inference.fit.cov_choice
+    return recent_rise_check(used_rows, spec=spec, t_start=t_start, choice=choice, blocks=blocks,
+                             alpha=data.spec.alpha,
+                             window=defaults.RECENT_RISE_PERIODS[data.frequency],
+                             periods=data.periods)
+
+
+def check_recent_rise(data: PreparedData) -> Check:
+    """The recent-rise check alone, on the series and with the inference `estimate_its` gives it
+    (for tests and calibration: without the primary's interval search). Not `recent_rise` as in
+    the DiD: that name is the check's module here."""
+    separated = separated_series(data)
+    frame, spec, t_start = validated_series(data, separation=separated)
+    inference = None
+    if not separated:
+        inference = fit_with_inference(frame.loc[~frame["excluded"]], spec=spec, t_start=t_start,
+                                       requested=data.spec.inference, hac_lags=data.spec.hac_lags)
+    return _recent_rise(data, frame, spec=spec, t_start=t_start, inference=inference)

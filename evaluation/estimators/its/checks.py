@@ -1,9 +1,10 @@
 """Pre-specified checks of an interrupted time series. Each rule is stated in its detail text.
 
 All refits use the registered model and terms and the covariance chosen for the primary estimate
-(model-based, or Newey-West with the same lags). Only the placebo check of a controlled ITS is
-blocking (it is that design's pre-trend test); the others inform the
-reader; the lead's verdict logic decides what a failure means.
+(model-based, or Newey-West with the same lags). Of these, only the placebo check of a controlled
+ITS is blocking (it is that design's pre-trend test); the others inform the
+reader; the lead's verdict logic decides what a failure means. The blocking recent-rise check
+(a series picked after a spike) is in recent_rise.py, on the refit and block test of this module.
 """
 
 from __future__ import annotations
@@ -39,9 +40,10 @@ REFIT_CONVERGENCE = Expected(Warning, "converge|Hessian|overflow|divide by zero|
 FIT_ERRORS = (np.linalg.LinAlgError, ValueError, FloatingPointError, ZeroDivisionError)
 
 
-def _block_p(frame: pd.DataFrame, *, spec: ModelSpec, t_start: int,
-             nb_alpha: float | None) -> float | None:
-    # as in _level: a reduced series' refit may be ill-conditioned (its warnings are expected)
+def block_p(frame: pd.DataFrame, *, spec: ModelSpec, t_start: int,
+            nb_alpha: float | None) -> float | None:
+    """The placebo-block p-value of a level change at t_start on a reduced series, or None."""
+    # as in refit: a reduced series' refit may be ill-conditioned (its warnings are expected)
     with recorded(expected=(REFIT_CONVERGENCE,)):
         try:
             return block_p_value(frame, spec=spec, t_start=t_start, nb_alpha=nb_alpha)
@@ -49,8 +51,9 @@ def _block_p(frame: pd.DataFrame, *, spec: ModelSpec, t_start: int,
             return None
 
 
-def _level(frame: pd.DataFrame, *, spec: ModelSpec, t_start: int, choice: CovChoice,
-           alpha: float) -> Wald | None:
+def refit(frame: pd.DataFrame, *, spec: ModelSpec, t_start: int,
+          choice: CovChoice) -> ItsFit | None:
+    """A check's refit on a reduced series, or None when it fails or does not converge."""
     # A refit of a reduced series may be ill-conditioned: a refit that fails or does not converge
     # counts as not estimable, so its convergence warnings say nothing more.
     with recorded(expected=(REFIT_CONVERGENCE,)):
@@ -58,7 +61,13 @@ def _level(frame: pd.DataFrame, *, spec: ModelSpec, t_start: int, choice: CovCho
             fitted = fit(frame, spec=spec, t_start=t_start, choice=choice)
         except FIT_ERRORS:
             return None
-    return wald(fitted, "level_change", alpha=alpha) if fitted.converged else None
+    return fitted if fitted.converged else None
+
+
+def _level(frame: pd.DataFrame, *, spec: ModelSpec, t_start: int, choice: CovChoice,
+           alpha: float) -> Wald | None:
+    fitted = refit(frame, spec=spec, t_start=t_start, choice=choice)
+    return wald(fitted, "level_change", alpha=alpha) if fitted is not None else None
 
 
 def _rr(w: Wald, spec: ModelSpec) -> dict[str, float]:
@@ -102,7 +111,7 @@ def placebo_starts(frame: pd.DataFrame, *, spec: ModelSpec, t_start: int, choice
         w = _level(pre, spec=spec, t_start=s, choice=choice, alpha=alpha)
         row = _rr(w, spec) if w else {"rr": None, "p_value": None}
         if w and blocks:
-            row["p_value"] = _block_p(pre, spec=spec, t_start=s, nb_alpha=nb_alpha)
+            row["p_value"] = block_p(pre, spec=spec, t_start=s, nb_alpha=nb_alpha)
         results.append({"start": period_json(periods[s]), **row})
     significant = [r for r in results if r["p_value"] is not None and r["p_value"] < level]
     estimable = [r for r in results if r["p_value"] is not None]
