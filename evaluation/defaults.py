@@ -144,7 +144,7 @@ PRIOR_SENSITIVITY_MAX_KHAT = 0.5
 BAYES_CHAINS = 4
 # Draws per chain, by design: the ITS' latent process leaves its spread and the counts'
 # overdispersion to share the same weekly noise, so they mix slowly; at 1,000 draws 11 of 30
-# calibration series missed an ESS or R-hat gate (docs/calibration_bayes.md).
+# calibration series missed an ESS or R-hat gate (docs/calibration_its.md).
 BAYES_DRAWS: dict[str, int] = {"did": 1000, "its": 2000}
 # Tuning iterations per chain, by sampler: nutpie adapts its mass matrix from gradients as well
 # as draws and needs fewer (its own default is 300); on the national panel 500 gave the same
