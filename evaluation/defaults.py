@@ -142,14 +142,16 @@ PRIOR_SENSITIVITY_FACTORS: tuple[float, ...] = (2.0, 0.5)
 # (tests/test_bayes_sensitivity.py: 0.145 against 0.120 at k-hat 0.63).
 PRIOR_SENSITIVITY_MAX_KHAT = 0.5
 BAYES_CHAINS = 4
-# Draws per chain, by design: the ITS' latent process leaves its spread and the counts'
-# overdispersion to share the same weekly noise, so they mix slowly; at 1,000 draws 11 of 30
-# calibration series missed an ESS or R-hat gate (docs/calibration_its.md).
-BAYES_DRAWS: dict[str, int] = {"did": 1000, "its": 2000}
+# Draws per chain, by design. DiD: thousands of deviations are gated, and at 1,000 draws the
+# largest R-hat sat at 1.007-1.011 (bar 1.01) on the demo designs and the national panel; 1,500
+# draws after 500 tuning steps cost what 1,000 after 1,000 did. ITS: the latent process' spread
+# and the counts' overdispersion share the same weekly noise and mix slowly; at 1,000 draws 11
+# of 30 calibration series missed an ESS or R-hat gate (docs/calibration_its.md).
+BAYES_DRAWS: dict[str, int] = {"did": 1500, "its": 2000}
 # Tuning iterations per chain, by sampler: nutpie adapts its mass matrix from gradients as well
-# as draws and needs fewer (its own default is 300); on the national panel 500 gave the same
-# gate figures as 1,000 at three quarters of the time (benchmarks/README.md). PyMC's windowed
-# adaptation keeps its own default.
+# as draws and needs fewer (its own default is 300); on the national panel 500 and 1,000 gave
+# the same step sizes (0.14-0.17), tree depth (5) and smallest ESS (418-543), so the iterations
+# go into draws instead (benchmarks/README.md). PyMC's windowed adaptation keeps its default.
 BAYES_TUNE: dict[str, int] = {"nutpie": 500, "pymc": 1000}
 # Target acceptance by design: the ITS' latent AR(1) process, where a week's count informs its
 # deviation about as much as the prior does, has a narrow neck where its spread nears zero; at
