@@ -156,8 +156,8 @@ BAYES_DRAWS: dict[str, int] = {"did": 1500, "its": 4000}
 BAYES_TUNE: dict[str, int] = {"nutpie": 500, "pymc": 1000}
 # Target acceptance by design: the ITS' latent AR(1) process, where a week's count informs its
 # deviation about as much as the prior does, has a narrow neck where its spread nears zero; at
-# 0.95, 15 of 40 calibration fits had divergent transitions, at 0.99 none of the 4 of them tried
-# again (docs/calibration_its.md).
+# 0.95, 15 of 40 calibration fits had divergent transitions, at 0.99 none of 40
+# (docs/calibration_its.md).
 BAYES_TARGET_ACCEPT: dict[str, float] = {"did": 0.9, "its": 0.99}
 RHAT_MAX = 1.01
 ESS_MIN = 400
@@ -184,8 +184,8 @@ PRIOR_DEVIATION_RHO: tuple[float, float] = (2.0, 2.0)
 # ITS persistent deviations (estimators.bayes.its_model): a latent AR(1) process on each series'
 # log rate, one value per block of periods (a week for daily data, else a period), so a shock
 # that lasts is one deviation carried forward, not a run of independent surprises. Spread is the
-# process's marginal sd on the log rate, HalfNormal(0.3) (a period 0.55x..1.8x the model's rate
-# within the prior's 95%); persistence per block Beta(2, 2) as for the DiD.
+# process's marginal sd on the log rate, HalfNormal(0.3) (below 0.59 with 95% prior probability:
+# one sd then moves a period's rate 0.55x..1.8x); persistence per block Beta(2, 2) as for the DiD.
 BAYES_ITS_LATENT_BLOCK_PERIODS: dict[str, int] = {"day": 7, "week": 1, "month": 1,
                                                   "quarter": 1, "year": 1}
 PRIOR_ITS_LATENT_SD = 0.3
