@@ -36,6 +36,11 @@ def block_matrix(n_periods: int, block: int) -> np.ndarray:
     return (index[:, None] == np.arange(index.max() + 1)[None, :]).astype(float)
 
 
+def ar1_correlation(rho: float, n_blocks: int) -> np.ndarray:
+    """rho^|b - k|: the AR(1) correlation of `n_blocks` consecutive blocks (prior predictives)."""
+    return rho ** np.abs(np.subtract.outer(np.arange(n_blocks), np.arange(n_blocks)))
+
+
 def ar1_cholesky(rho, n_blocks: int):
     """The Cholesky factor of the AR(1) correlation matrix (closed form; see the docstring)."""
     lag = np.subtract.outer(np.arange(n_blocks), np.arange(n_blocks))
@@ -142,8 +147,7 @@ def build_did_deviations(data: PreparedData, m: dict, *, log_rr_sd: float,
             g = rng.normal(0.0, defaults.PRIOR_PERIOD_SD, size=n_periods)
             sd = abs(rng.normal(0.0, defaults.PRIOR_DEVIATION_SD))
             r = rng.beta(*defaults.PRIOR_DEVIATION_RHO)
-            chol = np.linalg.cholesky(r ** np.abs(np.subtract.outer(np.arange(n_blocks),
-                                                                    np.arange(n_blocks))))
+            chol = np.linalg.cholesky(ar1_correlation(r, n_blocks))
             dev = sd * rng.standard_normal((len(n_kept), n_blocks)) @ chol.T
             weight = e_k * np.exp(g - g.mean() + rng.normal(0.0, log_rr_sd) * d_k
                                   + dev @ blocks.T)

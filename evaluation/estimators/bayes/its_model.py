@@ -23,7 +23,7 @@ import pytensor.tensor as pt
 from evaluation import defaults
 from evaluation.estimators.bayes import priors
 from evaluation.estimators.bayes.base import ModelBundle, flat, matrices
-from evaluation.estimators.bayes.did_deviations import ar1_cholesky
+from evaluation.estimators.bayes.did_deviations import ar1_cholesky, ar1_correlation
 from evaluation.estimators.prepared import PreparedData
 
 SEASON_LENGTH = {"day": 365.25, "week": 365.25 / 7, "month": 12.0, "quarter": 4.0}
@@ -138,11 +138,10 @@ def build_its(data: PreparedData, *, log_rr_sd: float, deviations: bool = True) 
         if controlled:
             eta += rng.normal(0, defaults.PRIOR_POST_SHIFT_SD, (n, 1)) * post[None]
         if deviations:
-            lag = np.abs(np.subtract.outer(np.arange(n_blocks), np.arange(n_blocks)))
             for row in range(n):
                 rho = rng.beta(*defaults.PRIOR_ITS_LATENT_RHO)
                 sd = abs(rng.normal(0.0, defaults.PRIOR_ITS_LATENT_SD))
-                path = sd * np.linalg.cholesky(rho**lag) @ rng.standard_normal(n_blocks)
+                path = sd * np.linalg.cholesky(ar1_correlation(rho, n_blocks)) @ rng.standard_normal(n_blocks)
                 eta[row] += path[period_block]
         a = 1.0 / np.square(np.abs(rng.normal(0, defaults.PRIOR_INV_SQRT_DISPERSION_SD, (n, 1))))
         mu = np.exp(np.minimum(eta, 30.0))
